@@ -1,0 +1,133 @@
+/**
+ * @rnnlm/backend/browser: picks a tfjs backend in the browser: `webgl`, else `wasm`, else `cpu`.
+ *
+ * Bundlers move or rename the wasm binaries, so tfjs cannot find them next to its script: pass
+ * `wasmPaths` (a base URL ending in `/`, or a URL per binary, for example from Vite's `?url` imports;
+ * see README.md). Without it tfjs looks next to the page's script.
+ */
+// tfjs-core's ES module entry registers neither gradients nor chained tensor methods; register both
+// as the @tensorflow/tfjs umbrella does, without pulling in its converter and data packages.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  type Activation,
+  type BackendCandidate,
+  type BackendSelection,
+  BackendUnavailableError,
+  selectFrom,
+} from './select.js';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
+
+export type { Activation, BackendCandidate, BackendSelection } from './select.js';
+export { BackendUnavailableError, selectFrom } from './select.js';
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, type WasmKernelReport } from './wasm-kernels.js';
+
+export const BROWSER_BACKENDS = ['webgl', 'wasm', 'cpu'] as const;
+export type BrowserBackendName = (typeof BROWSER_BACKENDS)[number];
+
+/** The file names of the wasm binaries in `@tensorflow/tfjs-backend-wasm/dist/`. */
+export const WASM_BINARIES = [
+  'tfjs-backend-wasm.wasm',
+  'tfjs-backend-wasm-simd.wasm',
+  'tfjs-backend-wasm-threaded-simd.wasm',
+] as const;
+export type WasmBinaryName = (typeof WASM_BINARIES)[number];
+
+/** Where the wasm binaries are served: a base URL ending in `/`, or one URL per binary. */
+export type WasmPaths = string | Partial<Record<WasmBinaryName, string>>;
+
+export interface BrowserSelectOptions {
+  /** A backend name to force, or `auto` (default) to take the first that starts. */
+  backend?: BrowserBackendName | 'auto';
+  /** Where the wasm binaries are served (set once, before the wasm backend first starts). */
+  wasmPaths?: WasmPaths;
+}
+
+let wasmPathsSet: string | undefined;
+
+/**
+ * Tells tfjs where the wasm binaries are. Must happen before the wasm backend starts for the first
+ * time; a later call with other paths is an error (tfjs would silently keep the first ones).
+ */
+export function configureWasmPaths(paths: WasmPaths): void {
+  const key = JSON.stringify(paths);
+  if (wasmPathsSet === key) return;
+  if (wasmPathsSet !== undefined && tf.findBackend('wasm') != null) {
+    throw new Error(
+      'The wasm binaries were already loaded from other paths: configure wasmPaths once, before training.',
+    );
+  }
+  if (typeof paths === 'string' && !paths.endsWith('/')) {
+    throw new Error(`wasmPaths "${paths}" must end with "/" (it is a directory prefix for the .wasm files).`);
+  }
+  setWasmPaths(paths);
+  wasmPathsSet = key;
+}
+
+/**
+ * Picks and activates a backend in the browser. Resolves with which one runs and why each one before
+ * it was skipped; a forced backend that cannot start rejects with a `BackendUnavailableError`.
+ */
+export async function selectBackend(
+  options: BrowserSelectOptions = {},
+): Promise<BackendSelection<BrowserBackendName>> {
+  if (options.wasmPaths !== undefined) configureWasmPaths(options.wasmPaths);
+  const candidates: BackendCandidate<BrowserBackendName>[] = [
+    {
+      name: 'webgl',
+      activate: activateWebgl,
+      installHint:
+        'This browser or device has no usable WebGL (check that hardware acceleration is on), or pick wasm.',
+    },
+    {
+      name: 'wasm',
+      activate: activateWasm,
+      installHint:
+        'The wasm binaries must be served with the page: pass wasmPaths pointing at the files from ' +
+        '@tensorflow/tfjs-backend-wasm/dist (see the @rnnlm/backend README), or pick cpu.',
+    },
+    { name: 'cpu', activate: activateCpu, installHint: 'The cpu backend ships with tfjs.' },
+  ];
+  const selection = await selectFrom(candidates, options.backend ?? 'auto');
+  await tf.ready();
+  return selection;
+}
+
+async function activateWebgl(): Promise<Activation<BrowserBackendName>> {
+  // setBackend resolves false (it does not throw) when WebGL cannot start.
+  if (!(await tf.setBackend('webgl'))) throw new BackendUnavailableError('webgl', 'WebGL is not available');
+  const version = tf.env().getNumber('WEBGL_VERSION');
+  const notes: string[] = [];
+  if (!tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE')) {
+    notes.push(
+      'this GPU cannot render float32 textures: WebGL computes in float16, training may be imprecise',
+    );
+  }
+  return { tfjsBackend: 'webgl', device: `GPU (WebGL ${version})`, notes };
+}
+
+async function activateWasm(): Promise<Activation<BrowserBackendName>> {
+  registerWasmTrainingKernels();
+  if (!(await tf.setBackend('wasm'))) {
+    throw new BackendUnavailableError(
+      'wasm',
+      'the WebAssembly module failed to load (are the .wasm files served?)',
+    );
+  }
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = getThreadsCount();
+  return {
+    tfjsBackend: 'wasm',
+    device: `CPU (WebAssembly${simd ? ' with SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'})`,
+  };
+}
+
+async function activateCpu(): Promise<Activation<BrowserBackendName>> {
+  if (!(await tf.setBackend('cpu')))
+    throw new BackendUnavailableError('cpu', 'the JavaScript backend failed to start');
+  return { tfjsBackend: 'cpu', device: 'CPU (plain JavaScript: slow)' };
+}
