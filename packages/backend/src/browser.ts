@@ -24,7 +24,13 @@ import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 export type { Activation, BackendCandidate, BackendSelection } from './select.js';
 export { BackendUnavailableError, selectFrom } from './select.js';
-export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, type WasmKernelReport } from './wasm-kernels.js';
+export {
+  clearWasmTransposeCache,
+  registerWasmTrainingKernels,
+  WASM_TRAINING_KERNELS,
+  type WasmKernelOptions,
+  type WasmKernelReport,
+} from './wasm-kernels.js';
 
 export const BROWSER_BACKENDS = ['webgl', 'wasm', 'cpu'] as const;
 export type BrowserBackendName = (typeof BROWSER_BACKENDS)[number];

@@ -22,7 +22,13 @@ import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 export type { Activation, BackendCandidate, BackendSelection } from './select.js';
 export { BackendUnavailableError, selectFrom } from './select.js';
-export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, type WasmKernelReport } from './wasm-kernels.js';
+export {
+  clearWasmTransposeCache,
+  registerWasmTrainingKernels,
+  WASM_TRAINING_KERNELS,
+  type WasmKernelOptions,
+  type WasmKernelReport,
+} from './wasm-kernels.js';
 
 /** The Node backends, fastest first. `tensorflow` is native TensorFlow on the CPU. */
 export const NODE_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
