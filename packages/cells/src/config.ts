@@ -1,0 +1,59 @@
+import { CELL_KINDS, MODEL_IMPLS, type ModelConfig } from './model.js';
+
+/**
+ * Checks a model configuration (for example one read from a checkpoint or built from CLI flags) and
+ * returns a normalised copy. Every problem is a clear error that names the field, the value and what
+ * is allowed, instead of a NaN or a shape error from deep inside tfjs later.
+ */
+export function validateModelConfig(config: unknown): ModelConfig {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new Error(
+      `model config must be an object like { impl, cell, vocabSize, hidden, layers, bidirectional }`,
+    );
+  }
+  const c = config as Record<string, unknown>;
+  const impl = c.impl ?? 'scratch';
+  if (!MODEL_IMPLS.includes(impl as never)) {
+    throw new Error(
+      `model config: unknown impl ${JSON.stringify(impl)}; use one of ${MODEL_IMPLS.join(', ')}`,
+    );
+  }
+  if (!CELL_KINDS.includes(c.cell as never)) {
+    throw new Error(
+      `model config: unknown cell ${JSON.stringify(c.cell)}; use one of ${CELL_KINDS.join(', ')}`,
+    );
+  }
+  const bidirectional = c.bidirectional ?? false;
+  if (typeof bidirectional !== 'boolean') {
+    throw new Error(
+      `model config: bidirectional must be true or false, got ${JSON.stringify(bidirectional)}`,
+    );
+  }
+  return {
+    impl: impl as ModelConfig['impl'],
+    cell: c.cell as ModelConfig['cell'],
+    vocabSize: positiveInteger(c.vocabSize, 'vocabSize', 'the vocabulary size (at least 1 token)'),
+    hidden: positiveInteger(c.hidden, 'hidden', 'the number of hidden units per layer'),
+    layers: positiveInteger(c.layers ?? 1, 'layers', 'the number of stacked recurrent layers'),
+    bidirectional,
+  };
+}
+
+function positiveInteger(value: unknown, name: string, meaning: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new Error(
+      `model config: ${name} must be a positive integer (${meaning}), got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Number of state tensors per layer and direction: h for RNN and GRU, h and c for LSTM. */
+export function statesPerCell(cell: ModelConfig['cell']): number {
+  return cell === 'lstm' ? 2 : 1;
+}
+
+/** Number of fused gates (blocks of `hidden` columns) in one weight: RNN 1, GRU 3, LSTM 4. */
+export function gatesPerCell(cell: ModelConfig['cell']): number {
+  return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+}
