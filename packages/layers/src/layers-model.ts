@@ -1,0 +1,306 @@
+import {
+  assertIdsInRange,
+  assertIdsTensor,
+  type ForwardResult,
+  type LanguageModel,
+  type ModelConfig,
+  type State,
+  statesPerCell,
+  validateModelConfig,
+} from '@rnnlm/cells';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+export interface LayersModelOptions {
+  /** Seeds the weight initialisers: the same seed builds exactly the same weights. Default 0, as in cells. */
+  seed?: number;
+}
+
+/** The names tfjs-layers gives a recurrent cell's weights, in the order it creates them. */
+const RECURRENT_WEIGHT_SUFFIXES = ['kernel', 'recurrent_kernel', 'bias'] as const;
+const HEAD_WEIGHT_SUFFIXES = ['kernel', 'bias'] as const;
+
+/** Initialisation as in the notebooks: normal with standard deviation 0.01, zero biases. */
+const INIT_STDDEV = 0.01;
+
+type Direction = 'forward' | 'backward';
+
+interface RecurrentUnit {
+  layer: number;
+  direction: Direction;
+  rnn: tfl.RNN;
+}
+
+/** Per-process counter: tfjs-layers wants layer names unique within a process. */
+let modelCounter = 0;
+
+/**
+ * A language model built from tfjs-layers recurrent layers (`simpleRNN`, `gru`, `lstm`), stacked
+ * `config.layers` deep, optionally bidirectional, with a dense output head; the same interface and
+ * state layout as the scratch models of `@rnnlm/cells`.
+ *
+ * Inputs are fed as one-hot vectors, as in the notebooks: layer 0's kernel then has V rows and is
+ * the same matrix as scratch's layer-0 `W_x` (the scratch model gathers its rows; one-hot times a
+ * matrix is the same math). An embedding lookup would be cheaper for large vocabularies but would
+ * add a weight the scratch model does not have and break the weight-for-weight correspondence that
+ * checkpoints and the agreement tests rely on.
+ *
+ * Layers are not `stateful`: the state goes in through `initialState` and comes out through
+ * `returnState`, so the same weights run at any batch size (train at 32, generate at 1).
+ */
+export function createLayersModel(config: ModelConfig, options: LayersModelOptions = {}): LanguageModel {
+  const valid = validateModelConfig(config);
+  if (valid.impl !== 'layers') {
+    throw new Error(
+      `createLayersModel builds impl 'layers' models, but the config says impl '${valid.impl}'; ` +
+        `use createScratchModel from @rnnlm/cells for it, or set impl: 'layers'`,
+    );
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isFinite(seed)) {
+    throw new Error(`createLayersModel: seed must be a finite number, got ${seed}`);
+  }
+  return new TfjsLayersLanguageModel(valid, seed);
+}
+
+class TfjsLayersLanguageModel implements LanguageModel {
+  readonly config: ModelConfig;
+  readonly variables: tf.Variable[];
+  readonly weightNames: readonly string[];
+
+  readonly #units: RecurrentUnit[] = [];
+  readonly #head: tfl.layers.Layer | undefined;
+  readonly #directions: Direction[];
+  readonly #statesPerUnit: number;
+  #disposed = false;
+
+  constructor(config: ModelConfig, seed: number) {
+    this.config = Object.freeze({ ...config });
+    const { cell, vocabSize, hidden, layers, bidirectional } = config;
+    this.#directions = bidirectional ? ['forward', 'backward'] : ['forward'];
+    this.#statesPerUnit = statesPerCell(cell);
+    const prefix = `rnnlm_layers${++modelCounter}`;
+    let initializerIndex = 0;
+    // Each initialiser its own seed: a shared one would draw the same matrix for every weight of a shape.
+    const normal = () =>
+      tfl.initializers.randomNormal({
+        mean: 0,
+        stddev: INIT_STDDEV,
+        seed: deriveSeed(seed, initializerIndex++),
+      });
+
+    const variables: tf.Variable[] = [];
+    const names: string[] = [];
+    try {
+      for (let layer = 0; layer < layers; layer++) {
+        const inputSize = layer === 0 ? vocabSize : hidden * this.#directions.length;
+        for (const direction of this.#directions) {
+          const args = {
+            units: hidden,
+            returnSequences: true,
+            returnState: true,
+            // The backward direction reads the sequence from its end; see `forward` for why this is
+            // not tf.layers.bidirectional.
+            goBackwards: direction === 'backward',
+            kernelInitializer: normal(),
+            recurrentInitializer: normal(),
+            biasInitializer: 'zeros' as const,
+            name: `${prefix}_layer${layer}_${direction}`,
+          };
+          const rnn =
+            cell === 'rnn'
+              ? tfl.layers.simpleRNN({ ...args, activation: 'tanh' })
+              : cell === 'gru'
+                ? tfl.layers.gru(gruArgs({ ...args, recurrentActivation: 'sigmoid' }))
+                : tfl.layers.lstm({ ...args, recurrentActivation: 'sigmoid', unitForgetBias: false });
+          this.#units.push({ layer, direction, rnn });
+          buildEagerly(rnn, [1, 1, inputSize]);
+          collectWeights(rnn, RECURRENT_WEIGHT_SUFFIXES, `layer${layer}/${direction}`, variables, names);
+        }
+      }
+      this.#head = tfl.layers.dense({
+        units: vocabSize,
+        kernelInitializer: normal(),
+        biasInitializer: 'zeros',
+        name: `${prefix}_head`,
+      });
+      buildEagerly(this.#head, [1, hidden * this.#directions.length]);
+      collectWeights(this.#head, HEAD_WEIGHT_SUFFIXES, 'head', variables, names);
+    } catch (error) {
+      this.#disposeLayers();
+      throw error;
+    }
+    this.variables = variables;
+    this.weightNames = Object.freeze(names);
+  }
+
+  beginState(batchSize: number): State {
+    this.#assertLive();
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new Error(`beginState: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    const count = this.#units.length * this.#statesPerUnit;
+    return Array.from({ length: count }, () => tf.zeros([batchSize, this.config.hidden]) as tf.Tensor2D);
+  }
+
+  forward(ids: tf.Tensor2D, state: State): ForwardResult {
+    this.#assertLive();
+    const [batchSize, numSteps] = this.#checkInputs(ids, state);
+    const { vocabSize, hidden } = this.config;
+    const width = hidden * this.#directions.length;
+    return tf.tidy(() => {
+      // [B, T, V]: the notebooks' one-hot input (see createLayersModel for why not an embedding).
+      let x = tf.oneHot(ids, vocabSize, 1, 0, 'float32') as tf.Tensor3D;
+      const nextState: tf.Tensor2D[] = [];
+      let stateIndex = 0;
+      for (let layer = 0; layer < this.config.layers; layer++) {
+        const outputs: tf.Tensor3D[] = [];
+        for (const unit of this.#units.filter((u) => u.layer === layer)) {
+          const initialState = state.slice(stateIndex, stateIndex + this.#statesPerUnit);
+          stateIndex += this.#statesPerUnit;
+          // Bidirectional by hand, not tf.layers.bidirectional: that wrapper clones the layer from its
+          // config (a seeded initialiser would give both directions the same weights), hides the two
+          // directions' weights behind one layer, and its state handling has a bug history. A
+          // goBackwards layer given its own initial state, with its output sequence reversed back into
+          // time order, is the same computation (a test checks it against the wrapper).
+          const result = unit.rnn.apply(x, { initialState }) as tf.Tensor[];
+          const [sequence, ...finalState] = result as [tf.Tensor3D, ...tf.Tensor2D[]];
+          // goBackwards emits outputs in the order it read them, last time step first.
+          outputs.push(unit.direction === 'backward' ? tf.reverse(sequence, 1) : sequence);
+          nextState.push(...finalState);
+        }
+        x = outputs.length === 1 ? (outputs[0] as tf.Tensor3D) : tf.concat(outputs, 2);
+      }
+      // Time-major rows (t * B + b), then the head over all steps in one matmul.
+      const rows = tf.reshape(tf.transpose(x, [1, 0, 2]), [numSteps * batchSize, width]);
+      const logits = (this.#head as tfl.layers.Layer).apply(rows) as tf.Tensor2D;
+      return { logits, state: nextState };
+    });
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#disposeLayers();
+  }
+
+  #disposeLayers(): void {
+    for (const { rnn } of this.#units) if (rnn.built) rnn.dispose();
+    // The head is made last in the constructor; it is missing when construction failed before it.
+    if (this.#head?.built) this.#head.dispose();
+  }
+
+  #assertLive(): void {
+    if (this.#disposed) throw new Error('This layers model has been disposed; create a new one');
+  }
+
+  #checkInputs(ids: tf.Tensor2D, state: State): [number, number] {
+    if (!(ids instanceof tf.Tensor)) {
+      throw new Error(`forward: ids must be a [batch, steps] int32 tensor, got ${describe(ids)}`);
+    }
+    assertIdsTensor(ids);
+    const [batchSize, numSteps] = ids.shape;
+    const expected = this.#units.length * this.#statesPerUnit;
+    if (!Array.isArray(state) || state.length !== expected) {
+      throw new Error(
+        `forward: state must hold ${expected} tensors (${this.#stateLayout()}), got ` +
+          `${Array.isArray(state) ? state.length : typeof state}; start from beginState(batchSize)`,
+      );
+    }
+    for (const [i, s] of state.entries()) {
+      if (s instanceof tf.Tensor && s.isDisposed) {
+        throw new Error(
+          `forward: state[${i}] has been disposed; keep the state returned by forward (tf.keep) or begin a new one`,
+        );
+      }
+      if (
+        !(s instanceof tf.Tensor) ||
+        s.rank !== 2 ||
+        s.shape[0] !== batchSize ||
+        s.shape[1] !== this.config.hidden
+      ) {
+        throw new Error(
+          `forward: state[${i}] must be [${batchSize}, ${this.config.hidden}] (batch of ids, hidden), ` +
+            `got ${describe(s)}; start from beginState(${batchSize})`,
+        );
+      }
+    }
+    // One-hot turns an id outside [0, V) into a row of zeros on every backend: silently wrong, so
+    // refuse it here. Ids made from host data (the usual case) are still on the host when read here,
+    // so this costs no device read-back; the scratch model leaves this check to its callers because
+    // its gather fails loudly on the cpu backend.
+    assertIdsInRange(ids.dataSync(), this.config.vocabSize);
+    return [batchSize, numSteps];
+  }
+
+  #stateLayout(): string {
+    const perUnit = this.#statesPerUnit === 2 ? 'h and c' : 'h';
+    return `${perUnit} for each of ${this.config.layers} layer(s) x ${this.#directions.length} direction(s)`;
+  }
+}
+
+/**
+ * GRU arguments with `resetAfter: false` said out loud: the reset gate multiplies h before the
+ * recurrent matmul, as in the notebooks (and d2l's scratch GRU). tfjs-layers implements only this
+ * form (its GRUCell throws on `resetAfter: true`) and its GRU layer's argument type omits the field,
+ * though the layer passes it on to the cell.
+ */
+function gruArgs(args: tfl.GRULayerArgs): tfl.GRULayerArgs {
+  const withForm: tfl.GRULayerArgs & Pick<tfl.GRUCellLayerArgs, 'resetAfter'> = {
+    ...args,
+    resetAfter: false,
+  };
+  return withForm;
+}
+
+/**
+ * Builds a layer (creates its weights) by one eager call on zeros. Building through a call rather
+ * than `build()` is what arms tfjs-layers' `dispose()` (it sets the layer's reference count).
+ */
+function buildEagerly(layer: tfl.layers.Layer, inputShape: number[]): void {
+  tf.tidy(() => {
+    layer.apply(tf.zeros(inputShape));
+  });
+}
+
+/** Appends a built layer's weights as tf.Variables, named `${scope}/${suffix}`, checking tfjs-layers' order. */
+function collectWeights(
+  layer: tfl.layers.Layer,
+  suffixes: readonly string[],
+  scope: string,
+  variables: tf.Variable[],
+  names: string[],
+): void {
+  const weights = layer.trainableWeights;
+  if (weights.length !== suffixes.length) {
+    throw new Error(
+      `tfjs-layers gave ${layer.name} ${weights.length} weights, expected ${suffixes.join(', ')}`,
+    );
+  }
+  weights.forEach((weight, i) => {
+    const suffix = suffixes[i] as string;
+    // Positional order is what we rely on; the name check catches a tfjs-layers change early.
+    if (!weight.originalName.endsWith(`/${suffix}`)) {
+      throw new Error(`tfjs-layers weight ${weight.originalName} is not the expected ${suffix}`);
+    }
+    const value = weight.read();
+    if (!(value instanceof tf.Variable)) {
+      throw new Error(`tfjs-layers weight ${weight.name} is not a tf.Variable`);
+    }
+    variables.push(value);
+    names.push(`${scope}/${suffix}`);
+  });
+}
+
+/** A distinct, repeatable seed per initialiser (splitmix32 step), so weights differ but repeat. */
+function deriveSeed(seed: number, index: number): number {
+  let z = (Math.trunc(seed) + Math.imul(index + 1, 0x9e3779b9)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+function describe(value: unknown): string {
+  if (value instanceof tf.Tensor) return `a ${value.dtype} tensor of shape [${value.shape}]`;
+  return value === null ? 'null' : typeof value;
+}
