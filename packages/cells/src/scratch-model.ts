@@ -66,7 +66,10 @@ class ScratchLanguageModel implements LanguageModel {
       const size = shape.reduce((a, b) => a * b, 1);
       const values = new Float32Array(size);
       if (init === 'normal') for (let i = 0; i < size; i++) values[i] = rng.normal() * INIT_STDDEV;
-      const variable = tf.variable(tf.tensor(values, shape, 'float32'), true, `${prefix}/${name}`);
+      // tidy frees the initial tensor; the variable (not tracked by tidy) keeps its own copy.
+      const variable = tf.tidy(() =>
+        tf.variable(tf.tensor(values, shape, 'float32'), true, `${prefix}/${name}`),
+      );
       this.variables.push(variable);
       this.weightNames.push(name);
       return variable;
