@@ -137,7 +137,9 @@ describe('scratch models equal the literal notebook form', () => {
     const config: ModelConfig = { impl: 'scratch', cell, vocabSize: 7, hidden: 5, layers, bidirectional };
     const model = createScratchModel(config, { seed: 11 });
     // Larger weights than the 0.01 init, so that every gate and nonlinearity really matters.
-    model.variables.forEach((v, i) => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 3 + i)));
+    for (const [i, v] of model.variables.entries()) {
+      tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 3 + i)));
+    }
     const ids = [
       [1, 4, 6, 0],
       [3, 3, 2, 5],

@@ -96,7 +96,9 @@ describe('createScratchModel', () => {
 
   it('carries state: two halves of a sequence give what the whole gives', () => {
     const model = createScratchModel(config('lstm', { layers: 2 }), { seed: 2 });
-    model.variables.forEach((v, i) => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', i + 1)));
+    for (const [i, v] of model.variables.entries()) {
+      tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', i + 1)));
+    }
     tf.tidy(() => {
       const whole = model.forward(tf.tensor2d([[1, 2, 3, 4]], [1, 4], 'int32'), model.beginState(1));
       const first = model.forward(tf.tensor2d([[1, 2]], [1, 2], 'int32'), model.beginState(1));
@@ -118,7 +120,9 @@ describe('createScratchModel', () => {
     'gradients of %s (%i layers, bidirectional %s) match central finite differences',
     (cell, layers, bidirectional) => {
       const model = createScratchModel(config(cell, { layers, bidirectional }), { seed: 3 });
-      model.variables.forEach((v, i) => v.assign(tf.randomNormal(v.shape, 0, 0.4, 'float32', 10 + i)));
+      for (const [i, v] of model.variables.entries()) {
+        tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.4, 'float32', 10 + i)));
+      }
       const state = tf.tidy(() =>
         model
           .beginState(2)
