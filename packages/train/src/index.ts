@@ -1,1 +1,42 @@
-export {};
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointInput,
+  type CheckpointMeta,
+  type CorpusSettings,
+  type RestoredCheckpoint,
+  readMeta,
+  restoreCheckpoint,
+  toArtifacts,
+} from './checkpoint.js';
+export { clipByGlobalNorm, globalNorm } from './clip.js';
+export { createModel } from './create-model.js';
+export {
+  type GenerateOptions,
+  type GenerateResult,
+  generate,
+  generateTokens,
+  samplingDistribution,
+  type TokenVocab,
+} from './generate.js';
+export { crossEntropy, perplexity, timeMajor } from './loss.js';
+export {
+  OPTIMIZER_NAMES,
+  Optimizer,
+  type OptimizerConfig,
+  type OptimizerName,
+  type OptimizerState,
+  resolveOptimizerConfig,
+} from './optimizers.js';
+export {
+  type BatchEndEvent,
+  DivergenceError,
+  type EpochProgress,
+  type EpochResult,
+  evaluatePerplexity,
+  type FitOptions,
+  type FitResult,
+  Trainer,
+  type TrainerOptions,
+  type TrainerState,
+} from './trainer.js';

@@ -1,0 +1,169 @@
+/**
+ * One checkpoint format for Node and the browser: tfjs `ModelArtifacts` whose `modelTopology` holds our
+ * metadata (model config, vocabulary, corpus settings, training state) and whose weights hold the model's
+ * weights by stable name, plus the optimizer's slots and the carried hidden state. On disk (Node) and in
+ * a download (browser) it is tfjs's layout: `model.json` with a weights manifest, and a weights file. Any
+ * `tf.io` handler (IndexedDB, downloads, file upload) saves and loads it.
+ */
+import { type LanguageModel, type ModelConfig, validateModelConfig } from '@rnnlm/cells';
+import { loadWeights } from '@rnnlm/layers';
+import * as tf from '@tensorflow/tfjs-core';
+import { createModel } from './create-model.js';
+import type { Trainer, TrainerState } from './trainer.js';
+
+export const CHECKPOINT_FORMAT = 'rnnlm-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+/** How the corpus was read, so that a loaded model reads text the same way. */
+export interface CorpusSettings {
+  /** `timemachine`, `moby-dick`, a file path, or a label for text given directly. */
+  source?: string;
+  token: 'char' | 'word';
+  clean: 'letters' | 'unicode';
+  maxTokens?: number | null;
+  minFreq?: number;
+}
+
+export interface CheckpointMeta {
+  format: typeof CHECKPOINT_FORMAT;
+  version: number;
+  model: ModelConfig;
+  /** The vocabulary's own JSON (`Vocab.toJSON()` of @rnnlm/text). */
+  vocab: unknown;
+  vocabSize: number;
+  corpus: CorpusSettings;
+  /** Present when the checkpoint can resume training. */
+  training: TrainerState | null;
+  /** Anything else the application keeps (CLI flags, seeds); plain JSON. */
+  extra?: Record<string, unknown>;
+  savedAt: string;
+}
+
+export interface CheckpointInput {
+  model: LanguageModel;
+  vocab: { size: number; toJSON(): unknown };
+  corpus: CorpusSettings;
+  trainer?: Trainer;
+  extra?: Record<string, unknown>;
+}
+
+const MODEL_PREFIX = 'model/';
+
+/** Serialises a model (and, when given, its trainer) into tfjs ModelArtifacts. */
+export async function toArtifacts(input: CheckpointInput): Promise<tf.io.ModelArtifacts> {
+  const { model, vocab, corpus, trainer, extra } = input;
+  if (vocab.size !== model.config.vocabSize) {
+    throw new Error(
+      `the vocabulary has ${vocab.size} tokens but the model expects ${model.config.vocabSize}`,
+    );
+  }
+  const meta: CheckpointMeta = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    model: { ...model.config },
+    vocab: vocab.toJSON(),
+    vocabSize: vocab.size,
+    corpus: { ...corpus },
+    training: trainer ? trainer.getState() : null,
+    ...(extra ? { extra } : {}),
+    savedAt: new Date().toISOString(),
+  };
+  const named = [
+    ...model.weightNames.map((name, i) => ({ name: MODEL_PREFIX + name, tensor: model.variables[i]! })),
+    ...(trainer ? trainer.tensors() : []),
+  ];
+  const { data, specs } = await tf.io.encodeWeights(named);
+  return {
+    format: CHECKPOINT_FORMAT,
+    generatedBy: 'rnnlm',
+    convertedBy: null,
+    modelTopology: meta as unknown as object,
+    weightSpecs: specs,
+    weightData: data,
+  };
+}
+
+export interface RestoredCheckpoint {
+  model: LanguageModel;
+  meta: CheckpointMeta;
+  /** Optimizer slots and carried state by name, for `Trainer.restore`; free them with `dispose()`. */
+  trainingTensors: Map<string, tf.Tensor>;
+  dispose(): void;
+}
+
+/**
+ * Checks artifacts from any source and rebuilds the model with its weights. Every problem — a foreign
+ * file, a newer format, a config or vocabulary that does not fit, missing or mis-shaped weights, a
+ * truncated weights file — is an error that says which.
+ */
+export function restoreCheckpoint(artifacts: tf.io.ModelArtifacts): RestoredCheckpoint {
+  const meta = readMeta(artifacts);
+  const specs = artifacts.weightSpecs;
+  if (!specs || artifacts.weightData === undefined) {
+    throw new Error('the checkpoint has no weights: its weights file is missing');
+  }
+  const buffers = Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData];
+  const bytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+  const expected = specs.reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1) * bytesPer(s.dtype), 0);
+  if (bytes !== expected) {
+    throw new Error(
+      `the checkpoint's weights file holds ${bytes} bytes but its model.json describes ${expected}: the file is truncated or belongs to another checkpoint`,
+    );
+  }
+  const decoded = tf.io.decodeWeights(artifacts.weightData, specs);
+  const model = createModel(meta.model);
+  const weights: Record<string, tf.Tensor> = {};
+  const trainingTensors = new Map<string, tf.Tensor>();
+  for (const [name, tensor] of Object.entries(decoded)) {
+    if (name.startsWith(MODEL_PREFIX)) weights[name.slice(MODEL_PREFIX.length)] = tensor;
+    else trainingTensors.set(name, tensor);
+  }
+  try {
+    loadWeights(model, weights);
+  } catch (error) {
+    model.dispose();
+    tf.dispose(Object.values(decoded));
+    throw new Error(`the checkpoint's weights do not fit its model config: ${(error as Error).message}`);
+  }
+  tf.dispose(Object.values(weights));
+  return {
+    model,
+    meta,
+    trainingTensors,
+    dispose: () => tf.dispose([...trainingTensors.values()]),
+  };
+}
+
+/** Reads and checks the metadata of artifacts without touching the weights. */
+export function readMeta(artifacts: tf.io.ModelArtifacts): CheckpointMeta {
+  const meta = artifacts.modelTopology as Partial<CheckpointMeta> | undefined;
+  if (!meta || typeof meta !== 'object' || meta.format !== CHECKPOINT_FORMAT) {
+    throw new Error('this is not an rnnlm checkpoint (its model.json has no rnnlm-checkpoint metadata)');
+  }
+  if (typeof meta.version !== 'number' || meta.version > CHECKPOINT_VERSION || meta.version < 1) {
+    throw new Error(
+      `the checkpoint has format version ${meta.version}; this rnnlm reads version ${CHECKPOINT_VERSION}: upgrade rnnlm to load it`,
+    );
+  }
+  let model: ModelConfig;
+  try {
+    model = validateModelConfig(meta.model);
+  } catch (error) {
+    throw new Error(`the checkpoint's model config is invalid: ${(error as Error).message}`);
+  }
+  if (meta.vocabSize !== model.vocabSize || meta.vocab === undefined) {
+    throw new Error(
+      `the checkpoint's vocabulary (${meta.vocabSize} tokens) does not match its model (${model.vocabSize})`,
+    );
+  }
+  if (!meta.corpus || (meta.corpus.token !== 'char' && meta.corpus.token !== 'word')) {
+    throw new Error('the checkpoint does not say how its corpus was tokenized (corpus.token)');
+  }
+  return { ...(meta as CheckpointMeta), model };
+}
+
+function bytesPer(dtype: string): number {
+  if (dtype === 'float32' || dtype === 'int32') return 4;
+  if (dtype === 'bool') return 1;
+  throw new Error(`the checkpoint holds a weight of unsupported dtype ${dtype}`);
+}

@@ -1,0 +1,180 @@
+import type { LanguageModel } from '@rnnlm/cells';
+import { Random } from '@rnnlm/data';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** What generation needs of a vocabulary (`Vocab` from @rnnlm/text has it). */
+export interface TokenVocab {
+  readonly size: number;
+  readonly unk: number;
+  indexOf(token: string): number;
+  toTokens(ids: ArrayLike<number>): string[];
+}
+
+export interface GenerateOptions {
+  /** How the prefix splits into tokens and the output joins: chars with '', words with ' '. */
+  token: 'char' | 'word';
+  /**
+   * Sampling temperature. Leave it out (or 0) for greedy decoding, the notebooks' default; 1 samples
+   * from the model's distribution; lower is more conservative, higher more adventurous.
+   */
+  temperature?: number;
+  /** Sample only among the k most likely tokens. */
+  topK?: number;
+  /** Sample only among the most likely tokens whose probabilities add up to p (nucleus sampling). */
+  topP?: number;
+  /** Seeds sampling so that the same call gives the same text. Default 0. */
+  seed?: number;
+}
+
+export interface GenerateResult {
+  /** The prefix followed by the generated tokens. */
+  text: string;
+  /** The generated tokens alone. */
+  generated: string[];
+  /** Prefix tokens missing from the vocabulary: they were read as `<unk>`. */
+  unknownTokens: string[];
+}
+
+/**
+ * Generates `length` tokens after `prefix`, as d2l's `predict_ch8`: warm the state up on the prefix,
+ * then feed each predicted token back in. Greedy unless a temperature is given.
+ */
+export function generate(
+  model: LanguageModel,
+  vocab: TokenVocab,
+  prefix: string,
+  length: number,
+  options: GenerateOptions,
+): GenerateResult {
+  const generated: string[] = [];
+  const stream = generateTokens(model, vocab, prefix, length, options);
+  let next = stream.next();
+  for (; !next.done; next = stream.next()) generated.push(next.value);
+  const { prefixTokens, unknownTokens } = next.value;
+  const join = options.token === 'char' ? '' : ' ';
+  return { text: [...prefixTokens, ...generated].join(join), generated, unknownTokens };
+}
+
+/**
+ * The streaming form of `generate`: yields each token as it is produced (a page can show text as it
+ * appears) and returns the prefix tokens and the unknown ones at the end.
+ */
+export function* generateTokens(
+  model: LanguageModel,
+  vocab: TokenVocab,
+  prefix: string,
+  length: number,
+  options: GenerateOptions,
+): Generator<string, { prefixTokens: string[]; unknownTokens: string[] }> {
+  if (model.config.bidirectional) {
+    throw new Error(
+      'a bidirectional model cannot generate text: it reads every sequence in both directions, so each ' +
+        'prediction has seen the tokens that follow it. Train a unidirectional model to generate.',
+    );
+  }
+  if (vocab.size !== model.config.vocabSize) {
+    throw new Error(
+      `the vocabulary has ${vocab.size} tokens but the model expects ${model.config.vocabSize}`,
+    );
+  }
+  if (!Number.isInteger(length) || length < 0)
+    throw new Error(`length must be a whole number, got ${length}`);
+  const sampler = makeSampler(options);
+  const prefixTokens =
+    options.token === 'char' ? Array.from(prefix) : prefix.split(/\s+/).filter((t) => t !== '');
+  if (prefixTokens.length === 0)
+    throw new Error('the prefix is empty: give at least one token to start from');
+  const unknownTokens: string[] = [];
+  const ids = prefixTokens.map((token) => {
+    const id = vocab.indexOf(token);
+    if (id === vocab.unk && !unknownTokens.includes(token)) unknownTokens.push(token);
+    return id;
+  });
+
+  // Warm up on all prefix tokens but the last in one call; the last one is the first input below.
+  let state = model.beginState(1);
+  if (ids.length > 1) {
+    const warm = tf.tidy(
+      () => model.forward(tf.tensor2d([ids.slice(0, -1)], [1, ids.length - 1], 'int32'), state).state,
+    );
+    tf.dispose(state);
+    state = warm;
+  }
+  let input = ids[ids.length - 1]!;
+  try {
+    for (let i = 0; i < length; i++) {
+      const { logits, next } = tf.tidy(() => {
+        const out = model.forward(tf.tensor2d([[input]], [1, 1], 'int32'), state);
+        return { logits: out.logits, next: out.state };
+      });
+      tf.dispose(state);
+      state = next;
+      const values = logits.dataSync() as Float32Array;
+      logits.dispose();
+      input = sampler(values);
+      yield vocab.toTokens([input])[0]!;
+    }
+  } finally {
+    tf.dispose(state);
+  }
+  return { prefixTokens, unknownTokens };
+}
+
+type Sampler = (logits: Float32Array) => number;
+
+function makeSampler(options: GenerateOptions): Sampler {
+  const { temperature = 0, topK, topP } = options;
+  if (!(temperature >= 0))
+    throw new Error(`temperature must be zero (greedy) or positive, got ${temperature}`);
+  if (topK !== undefined && (!Number.isInteger(topK) || topK < 1))
+    throw new Error(`topK must be a positive integer, got ${topK}`);
+  if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new Error(`topP must be in (0, 1], got ${topP}`);
+  if (temperature === 0) return argMax;
+  const rng = new Random(options.seed ?? 0);
+  return (logits) => sampleFrom(samplingDistribution(logits, temperature, topK, topP), rng);
+}
+
+function argMax(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}
+
+/** Probabilities after temperature, top-k and top-p filtering, as [id, p] pairs in descending order. */
+export function samplingDistribution(
+  logits: ArrayLike<number>,
+  temperature: number,
+  topK?: number,
+  topP?: number,
+): Array<[number, number]> {
+  const scaled = Array.from(logits, (l, i): [number, number] => [i, l / temperature]);
+  scaled.sort((a, b) => b[1] - a[1]);
+  const kept = topK === undefined ? scaled : scaled.slice(0, topK);
+  const max = kept[0]![1];
+  let total = 0;
+  const probs = kept.map(([i, l]): [number, number] => {
+    const e = Math.exp(l - max);
+    total += e;
+    return [i, e];
+  });
+  for (const pair of probs) pair[1] /= total;
+  if (topP === undefined) return probs;
+  const nucleus: Array<[number, number]> = [];
+  let mass = 0;
+  for (const pair of probs) {
+    nucleus.push(pair);
+    mass += pair[1];
+    if (mass >= topP) break;
+  }
+  for (const pair of nucleus) pair[1] /= mass;
+  return nucleus;
+}
+
+function sampleFrom(distribution: Array<[number, number]>, rng: Random): number {
+  let u = rng.next();
+  for (const [id, p] of distribution) {
+    u -= p;
+    if (u < 0) return id;
+  }
+  return distribution[distribution.length - 1]![0];
+}

@@ -1,0 +1,133 @@
+/**
+ * Checkpoints on disk (Node only): a directory with `model.json` (tfjs layout: our metadata in
+ * `modelTopology`, a weights manifest) and the weights file it names.
+ *
+ * Saving never leaves a half-written checkpoint, and never damages the one already there: the weights go
+ * to a file name the current model.json does not use (`weights.bin` and `weights.b.bin` alternate), then
+ * model.json is replaced by rename, the single atomic step that switches to the new checkpoint; only
+ * then is the old weights file removed. A crash at any point leaves a loadable checkpoint.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import { CHECKPOINT_FORMAT, readMeta } from './checkpoint.js';
+
+const MODEL_JSON = 'model.json';
+const WEIGHT_FILES = ['weights.bin', 'weights.b.bin'];
+
+interface ModelJson {
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+  modelTopology?: unknown;
+  weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+}
+
+export async function saveCheckpoint(dir: string, artifacts: tf.io.ModelArtifacts): Promise<void> {
+  readMeta(artifacts); // never write something that would not load
+  await mkdir(dir, { recursive: true });
+  const previous = await readModelJson(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw new Error(
+      `${join(dir, MODEL_JSON)} exists but is not a readable rnnlm checkpoint (${error.message}); ` +
+        'choose another output directory rather than overwrite it',
+    );
+  });
+  if (previous && previous.format !== CHECKPOINT_FORMAT) {
+    throw new Error(
+      `${join(dir, MODEL_JSON)} is not an rnnlm checkpoint; choose another output directory rather than overwrite it`,
+    );
+  }
+  const previousWeights = previous?.weightsManifest?.flatMap((group) => group.paths) ?? [];
+  const weightsName = WEIGHT_FILES.find((name) => !previousWeights.includes(name))!;
+  const data = artifacts.weightData;
+  const buffers = data === undefined ? [] : Array.isArray(data) ? data : [data];
+  await writeAtomically(
+    join(dir, weightsName),
+    buffers.map((b) => new Uint8Array(b)),
+  );
+  const modelJson: ModelJson = {
+    format: CHECKPOINT_FORMAT,
+    generatedBy: artifacts.generatedBy ?? 'rnnlm',
+    convertedBy: null,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: [weightsName], weights: artifacts.weightSpecs ?? [] }],
+  };
+  await writeAtomically(join(dir, MODEL_JSON), [
+    new TextEncoder().encode(`${JSON.stringify(modelJson, null, 1)}\n`),
+  ]);
+  for (const old of previousWeights) {
+    if (old !== weightsName && WEIGHT_FILES.includes(old)) await unlink(join(dir, old)).catch(() => {});
+  }
+}
+
+/** Loads a checkpoint directory (or its model.json) as tfjs ModelArtifacts. */
+export async function loadCheckpoint(path: string): Promise<tf.io.ModelArtifacts> {
+  const dir = path.endsWith('.json') ? join(path, '..') : path;
+  const exists = await stat(dir).catch(() => null);
+  if (!exists) throw new Error(`no checkpoint at ${dir}: the directory does not exist`);
+  let modelJson: ModelJson;
+  try {
+    modelJson = await readModelJson(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`no checkpoint at ${dir}: it has no model.json`);
+    throw new Error(`${join(dir, MODEL_JSON)} is corrupt: ${(error as Error).message}`);
+  }
+  if (modelJson.format !== CHECKPOINT_FORMAT || !Array.isArray(modelJson.weightsManifest)) {
+    throw new Error(`${join(dir, MODEL_JSON)} is not an rnnlm checkpoint`);
+  }
+  const buffers: ArrayBuffer[] = [];
+  for (const group of modelJson.weightsManifest) {
+    for (const file of group.paths) {
+      if (file.includes('/') || file.includes('\\'))
+        throw new Error(`${join(dir, MODEL_JSON)} names a weights file outside its directory: ${file}`);
+      const bytes = await readFile(join(dir, file)).catch(() => {
+        throw new Error(`the checkpoint's weights file ${join(dir, file)} is missing or unreadable`);
+      });
+      buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    }
+  }
+  const total = new Uint8Array(buffers.reduce((sum, b) => sum + b.byteLength, 0));
+  let offset = 0;
+  for (const b of buffers) {
+    total.set(new Uint8Array(b), offset);
+    offset += b.byteLength;
+  }
+  const artifacts: tf.io.ModelArtifacts = {
+    format: modelJson.format,
+    generatedBy: modelJson.generatedBy ?? 'rnnlm',
+    convertedBy: null,
+    modelTopology: modelJson.modelTopology as object,
+    weightSpecs: modelJson.weightsManifest.flatMap((group) => group.weights),
+    weightData: total.buffer,
+  };
+  readMeta(artifacts);
+  return artifacts;
+}
+
+async function readModelJson(dir: string): Promise<ModelJson> {
+  const text = await readFile(join(dir, MODEL_JSON), 'utf8');
+  try {
+    return JSON.parse(text) as ModelJson;
+  } catch {
+    throw new Error('it is not valid JSON');
+  }
+}
+
+/** Writes a file by writing a temporary sibling, flushing it to disk, then renaming it into place. */
+export async function writeAtomically(path: string, chunks: Uint8Array[]): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const handle = await open(tmp, 'w');
+  try {
+    for (const chunk of chunks) await handle.write(chunk);
+    await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await unlink(tmp).catch(() => {});
+    throw error;
+  }
+  await handle.close();
+  await rename(tmp, path);
+}

@@ -1,0 +1,328 @@
+import { assertIdsInRange, type LanguageModel, type State } from '@rnnlm/cells';
+import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
+import * as tf from '@tensorflow/tfjs-core';
+import { clipByGlobalNorm, globalNorm } from './clip.js';
+import { crossEntropy, perplexity, timeMajor } from './loss.js';
+import { Optimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
+
+export interface TrainerOptions {
+  /** Default: SGD with lr 1, as the notebooks. */
+  optimizer?: OptimizerConfig;
+  /** Global-norm clipping threshold theta; default 1, `null` turns clipping off. */
+  clip?: number | null;
+}
+
+export interface BatchEndEvent {
+  /** 1-based epoch and batch. */
+  epoch: number;
+  batch: number;
+  /** Upper bound on the batches of an epoch (the random start offset may cost one). */
+  batchesPerEpoch: number;
+  loss: number;
+  /** Perplexity of the epoch so far. */
+  perplexity: number;
+  tokensPerSecond: number;
+}
+
+export interface EpochResult {
+  /** 1-based. */
+  epoch: number;
+  loss: number;
+  perplexity: number;
+  tokens: number;
+  seconds: number;
+  tokensPerSecond: number;
+  validPerplexity?: number;
+}
+
+export interface FitOptions {
+  /** Train until this many epochs are complete in total (a resumed trainer counts those it had). */
+  epochs: number;
+  /** Checked between batches: training stops cleanly, and the trainer can be saved and resumed. */
+  signal?: AbortSignal;
+  onBatchEnd?: (event: BatchEndEvent) => void;
+  onEpochEnd?: (result: EpochResult) => void | Promise<void>;
+  /** Held-out ids: their perplexity is reported at the end of each epoch. */
+  valid?: ArrayLike<number>;
+}
+
+export interface FitResult {
+  epochs: EpochResult[];
+  /** True when the signal stopped training before `epochs` were complete. */
+  aborted: boolean;
+}
+
+/** Where an unfinished epoch stands (for resuming in the middle of one). */
+export interface EpochProgress {
+  batch: number;
+  lossSum: number;
+  tokens: number;
+  seconds: number;
+}
+
+/** The JSON part of a trainer's state; tensors (optimizer slots, carried state) travel separately. */
+export interface TrainerState {
+  epoch: number;
+  progress: EpochProgress | null;
+  loader: SeqDataLoaderState;
+  optimizer: OptimizerState;
+  clip: number | null;
+  history: EpochResult[];
+  carriedStateSize: number;
+}
+
+export class DivergenceError extends Error {
+  constructor(
+    readonly epoch: number,
+    readonly batch: number,
+    readonly value: number,
+    lr: number,
+    clip: number | null,
+  ) {
+    super(
+      `training diverged at epoch ${epoch}, batch ${batch}: the ${Number.isNaN(value) ? 'loss or gradient became NaN' : `loss or gradient norm became ${value}`}. ` +
+        `The model keeps the weights from before that batch. Try a lower learning rate (now ${lr})` +
+        (clip === null ? ' or turn gradient clipping on' : ` or stronger gradient clipping (now ${clip})`),
+    );
+    this.name = 'DivergenceError';
+  }
+}
+
+/**
+ * Trains a language model the way d2l's `train_ch8` does, and beyond it: SGD, Adam or AdamW, global-norm
+ * clipping, hidden state carried across sequential minibatches (values only: no gradient flows back
+ * into the previous batch) and fresh per minibatch under random sampling, perplexity per epoch,
+ * events, a clean stop between batches, divergence caught before it reaches the weights, and a state
+ * that saves and resumes exactly, even in the middle of an epoch.
+ */
+export class Trainer {
+  readonly optimizer: Optimizer;
+  readonly clip: number | null;
+  readonly history: EpochResult[] = [];
+  #epoch = 0;
+  #progress: EpochProgress | null = null;
+  #epochStartLoader: SeqDataLoaderState;
+  #carried: State | null = null;
+
+  constructor(
+    readonly model: LanguageModel,
+    readonly loader: SeqDataLoader,
+    options: TrainerOptions = {},
+  ) {
+    this.clip = options.clip === undefined ? 1 : options.clip;
+    if (this.clip !== null && !(this.clip > 0)) {
+      throw new Error(`clip must be a positive number (or null for no clipping), got ${this.clip}`);
+    }
+    this.optimizer = new Optimizer(options.optimizer ?? { name: 'sgd', lr: 1 }, model.variables);
+    this.#epochStartLoader = loader.getState();
+  }
+
+  /** Completed epochs. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  async fit(options: FitOptions): Promise<FitResult> {
+    const { epochs, signal, onBatchEnd, onEpochEnd, valid } = options;
+    if (!Number.isInteger(epochs) || epochs < 0)
+      throw new Error(`epochs must be a whole number, got ${epochs}`);
+    const results: EpochResult[] = [];
+    const { batchSize, numSteps } = this.loader;
+    const tokensPerBatch = batchSize * numSteps;
+    while (this.#epoch < epochs) {
+      if (signal?.aborted) return { epochs: results, aborted: true };
+      if (this.#progress === null) {
+        this.#epochStartLoader = this.loader.getState();
+        this.#progress = { batch: 0, lossSum: 0, tokens: 0, seconds: 0 };
+        this.#dropCarried();
+      } else {
+        this.loader.setState(this.#epochStartLoader);
+      }
+      const progress = this.#progress;
+      const iterator = this.loader[Symbol.iterator]();
+      for (let skip = 0; skip < progress.batch; skip++) iterator.next();
+      for (let next = iterator.next(); !next.done; next = iterator.next()) {
+        const started = performance.now();
+        const loss = await this.#step(next.value, this.#epoch + 1, progress.batch + 1);
+        progress.batch++;
+        progress.lossSum += loss * tokensPerBatch;
+        progress.tokens += tokensPerBatch;
+        progress.seconds += (performance.now() - started) / 1000;
+        onBatchEnd?.({
+          epoch: this.#epoch + 1,
+          batch: progress.batch,
+          batchesPerEpoch: this.loader.maxBatchesPerEpoch,
+          loss,
+          perplexity: perplexity(progress.lossSum / progress.tokens),
+          tokensPerSecond: progress.tokens / progress.seconds,
+        });
+        await yieldToEventLoop(); // lets a signal, a progress bar or a page repaint get a turn
+        if (signal?.aborted) return { epochs: results, aborted: true };
+      }
+      const meanLoss = progress.lossSum / progress.tokens;
+      const result: EpochResult = {
+        epoch: this.#epoch + 1,
+        loss: meanLoss,
+        perplexity: perplexity(meanLoss),
+        tokens: progress.tokens,
+        seconds: progress.seconds,
+        tokensPerSecond: progress.tokens / progress.seconds,
+      };
+      if (valid && valid.length > 1) {
+        result.validPerplexity = await evaluatePerplexity(this.model, valid, { batchSize, numSteps });
+      }
+      this.#epoch++;
+      this.#progress = null;
+      this.#dropCarried();
+      this.history.push(result);
+      results.push(result);
+      await onEpochEnd?.(result);
+    }
+    return { epochs: results, aborted: false };
+  }
+
+  async #step(batch: Batch, epoch: number, batchNumber: number): Promise<number> {
+    const { X, Y, batchSize, numSteps } = batch;
+    const { vocabSize } = this.model.config;
+    assertIdsInRange(X, vocabSize);
+    assertIdsInRange(Y, vocabSize);
+    const sequential = this.loader.sampling === 'sequential';
+    const fresh = !(sequential && this.#carried) ? this.model.beginState(batchSize) : null;
+    const state = fresh ?? this.#carried!;
+    let nextState: State = [];
+    const { loss, norm, grads } = tf.tidy(() => {
+      const ids = tf.tensor2d(X, [batchSize, numSteps], 'int32');
+      const labels = tf.tensor1d(timeMajor(Y, batchSize, numSteps), 'int32');
+      const { value, grads: byName } = tf.variableGrads(() => {
+        const out = this.model.forward(ids, state);
+        nextState = out.state.map((s) => tf.keep(s));
+        return crossEntropy(out.logits, labels);
+      }, this.model.variables);
+      const list = this.model.variables.map((v) => byName[v.name]!);
+      if (this.clip === null) return { loss: value, norm: globalNorm(list), grads: list };
+      const clipped = clipByGlobalNorm(list, this.clip);
+      return { loss: value, norm: clipped.norm, grads: clipped.grads };
+    });
+    if (fresh) tf.dispose(fresh);
+    // The one read-back per batch: the loss for reporting, and with the norm to catch divergence
+    // before the update touches the weights.
+    const both = tf.stack([loss, norm]);
+    const [lossValue, normValue] = (await both.data()) as Float32Array;
+    tf.dispose([both, loss, norm]);
+    if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
+      tf.dispose([...grads, ...nextState]);
+      throw new DivergenceError(
+        epoch,
+        batchNumber,
+        Number.isFinite(lossValue) ? normValue! : lossValue!,
+        this.optimizer.config.lr,
+        this.clip,
+      );
+    }
+    this.optimizer.apply(grads);
+    tf.dispose(grads);
+    if (sequential) {
+      this.#dropCarried();
+      this.#carried = nextState;
+    } else {
+      tf.dispose(nextState);
+    }
+    return lossValue!;
+  }
+
+  /** The JSON part of the state; `tensors()` gives the rest. */
+  getState(): TrainerState {
+    return {
+      epoch: this.#epoch,
+      progress: this.#progress ? { ...this.#progress } : null,
+      loader: this.#progress ? this.#epochStartLoader : this.loader.getState(),
+      optimizer: this.optimizer.getState(),
+      clip: this.clip,
+      history: this.history.map((h) => ({ ...h })),
+      carriedStateSize: this.#carried?.length ?? 0,
+    };
+  }
+
+  /** Optimizer slots and the carried hidden state, by stable name. */
+  tensors(): Array<{ name: string; tensor: tf.Tensor }> {
+    return [
+      ...this.optimizer.slots(),
+      ...(this.#carried ?? []).map((tensor, i) => ({ name: `state/${i}`, tensor })),
+    ];
+  }
+
+  /** Restores what `getState()` and `tensors()` saved (the model's weights are restored separately). */
+  restore(state: TrainerState, tensors: Map<string, tf.Tensor>): void {
+    this.optimizer.setState(state.optimizer, tensors);
+    this.loader.setState(state.loader);
+    this.#epochStartLoader = state.loader;
+    this.#epoch = state.epoch;
+    this.#progress = state.progress ? { ...state.progress } : null;
+    this.history.splice(0, this.history.length, ...state.history);
+    this.#dropCarried();
+    if (state.carriedStateSize > 0) {
+      this.#carried = Array.from({ length: state.carriedStateSize }, (_, i) => {
+        const saved = tensors.get(`state/${i}`);
+        if (!saved) throw new Error(`checkpoint lacks the carried hidden state state/${i}`);
+        return tf.clone(saved) as tf.Tensor2D;
+      });
+    }
+  }
+
+  /** Frees the optimizer's slots and the carried state (not the model). */
+  dispose(): void {
+    this.#dropCarried();
+    this.optimizer.dispose();
+  }
+
+  #dropCarried(): void {
+    if (this.#carried) tf.dispose(this.#carried);
+    this.#carried = null;
+  }
+}
+
+/**
+ * Perplexity of a model on a sequence of ids: laid out as up to `batchSize` contiguous rows, walked
+ * `numSteps` at a time with the state carried, every predicted token counted once.
+ */
+export async function evaluatePerplexity(
+  model: LanguageModel,
+  ids: ArrayLike<number>,
+  options: { batchSize: number; numSteps: number },
+): Promise<number> {
+  if (ids.length < 2) throw new Error(`perplexity needs at least 2 tokens, got ${ids.length}`);
+  assertIdsInRange(ids, model.config.vocabSize);
+  const rows = Math.max(1, Math.min(options.batchSize, Math.floor((ids.length - 1) / options.numSteps)));
+  const rowLength = Math.floor((ids.length - 1) / rows);
+  let state = model.beginState(rows);
+  let lossSum = 0;
+  let count = 0;
+  for (let start = 0; start < rowLength; start += options.numSteps) {
+    const steps = Math.min(options.numSteps, rowLength - start);
+    const X = new Int32Array(rows * steps);
+    const Y = new Int32Array(rows * steps);
+    for (let r = 0; r < rows; r++) {
+      for (let t = 0; t < steps; t++) {
+        X[r * steps + t] = ids[r * rowLength + start + t]!;
+        Y[r * steps + t] = ids[r * rowLength + start + t + 1]!;
+      }
+    }
+    const { loss, next } = tf.tidy(() => {
+      const out = model.forward(tf.tensor2d(X, [rows, steps], 'int32'), state);
+      const labels = tf.tensor1d(timeMajor(Y, rows, steps), 'int32');
+      return { loss: crossEntropy(out.logits, labels), next: out.state };
+    });
+    tf.dispose(state);
+    state = next;
+    lossSum += (await loss.data())[0]! * rows * steps;
+    loss.dispose();
+    count += rows * steps;
+    await yieldToEventLoop();
+  }
+  tf.dispose(state);
+  return perplexity(lossSum / count);
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
