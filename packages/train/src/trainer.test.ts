@@ -1,5 +1,6 @@
 import { createScratchModel, type LanguageModel, type ModelConfig } from '@rnnlm/cells';
 import { SeqDataLoader } from '@rnnlm/data';
+import { buildCorpus } from '@rnnlm/text';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { restoreCheckpoint, toArtifacts } from './checkpoint.js';
@@ -15,18 +16,16 @@ describe('Trainer', () => {
     // The notebook: words, batch 32, 35 steps, sequential, clip 1, an LSTM of 256 hidden units and SGD
     // with lr 1 for 100 epochs. On the pure-JS backend that takes minutes, so here: 16 hidden units and
     // Adam, which reach the same perplexity in 12 epochs (SGD at this size stalls near the unigram's 3).
-    const tokens = Array.from({ length: 1000 }, () => ['i', 'love', 'cat']).flat();
-    const vocab = toyVocab(tokens);
+    const { ids, vocab } = buildCorpus(Array(1000).fill('I love cat').join('\n'), {
+      token: 'word',
+      clean: 'letters',
+    });
+    expect(vocab.size).toBe(4);
     const model = createScratchModel(
       { impl: 'scratch', cell: 'lstm', vocabSize: vocab.size, hidden: 16, layers: 1, bidirectional: false },
       { seed: 0 },
     );
-    const loader = new SeqDataLoader(vocab.ids(tokens), {
-      batchSize: 32,
-      numSteps: 35,
-      sampling: 'sequential',
-      seed: 0,
-    });
+    const loader = new SeqDataLoader(ids, { batchSize: 32, numSteps: 35, sampling: 'sequential', seed: 0 });
     const trainer = new Trainer(model, loader, { optimizer: { name: 'adam', lr: 0.05 }, clip: 1 });
     const { epochs } = await trainer.fit({ epochs: 12 });
     const last = epochs[epochs.length - 1]!;
