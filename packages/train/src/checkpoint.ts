@@ -162,6 +162,74 @@ export function readMeta(artifacts: tf.io.ModelArtifacts): CheckpointMeta {
   return { ...(meta as CheckpointMeta), model };
 }
 
+/** `model.json` as written to disk or downloaded: tfjs's layout, our metadata in `modelTopology`. */
+export interface CheckpointModelJson {
+  format: typeof CHECKPOINT_FORMAT;
+  generatedBy: string;
+  convertedBy: null;
+  modelTopology: unknown;
+  weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+}
+
+/** The `model.json` of artifacts whose weights are stored in one file named `weightsFile`. */
+export function toModelJson(artifacts: tf.io.ModelArtifacts, weightsFile: string): CheckpointModelJson {
+  return {
+    format: CHECKPOINT_FORMAT,
+    generatedBy: artifacts.generatedBy ?? 'rnnlm',
+    convertedBy: null,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: [weightsFile], weights: artifacts.weightSpecs ?? [] }],
+  };
+}
+
+/** The weights files a `model.json` names (a leading `./` dropped), checked to stay beside it. */
+export function weightsFilesOf(modelJson: unknown, where = 'model.json'): string[] {
+  const json = modelJson as Partial<CheckpointModelJson> | null;
+  if (
+    !json ||
+    typeof json !== 'object' ||
+    json.format !== CHECKPOINT_FORMAT ||
+    !Array.isArray(json.weightsManifest)
+  ) {
+    throw new Error(`${where} is not an rnnlm checkpoint`);
+  }
+  return json.weightsManifest.flatMap((group) =>
+    group.paths.map((path) => {
+      const name = path.replace(/^\.\//, '');
+      if (name.includes('/') || name.includes('\\') || name === '..') {
+        throw new Error(`${where} names a weights file outside its directory: ${path}`);
+      }
+      return name;
+    }),
+  );
+}
+
+/** Artifacts from a parsed `model.json` and the contents of the files it names, in its order. */
+export function fromModelJson(
+  modelJson: unknown,
+  weightFiles: ArrayBuffer[],
+  where = 'model.json',
+): tf.io.ModelArtifacts {
+  weightsFilesOf(modelJson, where);
+  const json = modelJson as CheckpointModelJson;
+  const total = new Uint8Array(weightFiles.reduce((sum, b) => sum + b.byteLength, 0));
+  let offset = 0;
+  for (const buffer of weightFiles) {
+    total.set(new Uint8Array(buffer), offset);
+    offset += buffer.byteLength;
+  }
+  const artifacts: tf.io.ModelArtifacts = {
+    format: json.format,
+    generatedBy: json.generatedBy ?? 'rnnlm',
+    convertedBy: null,
+    modelTopology: json.modelTopology as object,
+    weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
+    weightData: total.buffer,
+  };
+  readMeta(artifacts);
+  return artifacts;
+}
+
 function bytesPer(dtype: string): number {
   if (dtype === 'float32' || dtype === 'int32') return 4;
   if (dtype === 'bool') return 1;

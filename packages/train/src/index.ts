@@ -3,11 +3,15 @@ export {
   CHECKPOINT_VERSION,
   type CheckpointInput,
   type CheckpointMeta,
+  type CheckpointModelJson,
   type CorpusSettings,
+  fromModelJson,
   type RestoredCheckpoint,
   readMeta,
   restoreCheckpoint,
   toArtifacts,
+  toModelJson,
+  weightsFilesOf,
 } from './checkpoint.js';
 export { clipByGlobalNorm, globalNorm } from './clip.js';
 export { createModel } from './create-model.js';

@@ -11,18 +11,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { CHECKPOINT_FORMAT, readMeta } from './checkpoint.js';
+import { fromModelJson, readMeta, toModelJson, weightsFilesOf } from './checkpoint.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHT_FILES = ['weights.bin', 'weights.b.bin'];
-
-interface ModelJson {
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string | null;
-  modelTopology?: unknown;
-  weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
-}
 
 export async function saveCheckpoint(dir: string, artifacts: tf.io.ModelArtifacts): Promise<void> {
   readMeta(artifacts); // never write something that would not load
@@ -34,12 +26,16 @@ export async function saveCheckpoint(dir: string, artifacts: tf.io.ModelArtifact
         'choose another output directory rather than overwrite it',
     );
   });
-  if (previous && previous.format !== CHECKPOINT_FORMAT) {
-    throw new Error(
-      `${join(dir, MODEL_JSON)} is not an rnnlm checkpoint; choose another output directory rather than overwrite it`,
-    );
+  let previousWeights: string[] = [];
+  if (previous) {
+    try {
+      previousWeights = weightsFilesOf(previous, join(dir, MODEL_JSON));
+    } catch {
+      throw new Error(
+        `${join(dir, MODEL_JSON)} is not an rnnlm checkpoint; choose another output directory rather than overwrite it`,
+      );
+    }
   }
-  const previousWeights = previous?.weightsManifest?.flatMap((group) => group.paths) ?? [];
   const weightsName = WEIGHT_FILES.find((name) => !previousWeights.includes(name))!;
   const data = artifacts.weightData;
   const buffers = data === undefined ? [] : Array.isArray(data) ? data : [data];
@@ -47,13 +43,7 @@ export async function saveCheckpoint(dir: string, artifacts: tf.io.ModelArtifact
     join(dir, weightsName),
     buffers.map((b) => new Uint8Array(b)),
   );
-  const modelJson: ModelJson = {
-    format: CHECKPOINT_FORMAT,
-    generatedBy: artifacts.generatedBy ?? 'rnnlm',
-    convertedBy: null,
-    modelTopology: artifacts.modelTopology,
-    weightsManifest: [{ paths: [weightsName], weights: artifacts.weightSpecs ?? [] }],
-  };
+  const modelJson = toModelJson(artifacts, weightsName);
   await writeAtomically(join(dir, MODEL_JSON), [
     new TextEncoder().encode(`${JSON.stringify(modelJson, null, 1)}\n`),
   ]);
@@ -67,7 +57,7 @@ export async function loadCheckpoint(path: string): Promise<tf.io.ModelArtifacts
   const dir = path.endsWith('.json') ? join(path, '..') : path;
   const exists = await stat(dir).catch(() => null);
   if (!exists) throw new Error(`no checkpoint at ${dir}: the directory does not exist`);
-  let modelJson: ModelJson;
+  let modelJson: unknown;
   try {
     modelJson = await readModelJson(dir);
   } catch (error) {
@@ -75,42 +65,21 @@ export async function loadCheckpoint(path: string): Promise<tf.io.ModelArtifacts
     if (code === 'ENOENT') throw new Error(`no checkpoint at ${dir}: it has no model.json`);
     throw new Error(`${join(dir, MODEL_JSON)} is corrupt: ${(error as Error).message}`);
   }
-  if (modelJson.format !== CHECKPOINT_FORMAT || !Array.isArray(modelJson.weightsManifest)) {
-    throw new Error(`${join(dir, MODEL_JSON)} is not an rnnlm checkpoint`);
-  }
+  const where = join(dir, MODEL_JSON);
   const buffers: ArrayBuffer[] = [];
-  for (const group of modelJson.weightsManifest) {
-    for (const file of group.paths) {
-      if (file.includes('/') || file.includes('\\'))
-        throw new Error(`${join(dir, MODEL_JSON)} names a weights file outside its directory: ${file}`);
-      const bytes = await readFile(join(dir, file)).catch(() => {
-        throw new Error(`the checkpoint's weights file ${join(dir, file)} is missing or unreadable`);
-      });
-      buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-    }
+  for (const file of weightsFilesOf(modelJson, where)) {
+    const bytes = await readFile(join(dir, file)).catch(() => {
+      throw new Error(`the checkpoint's weights file ${join(dir, file)} is missing or unreadable`);
+    });
+    buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   }
-  const total = new Uint8Array(buffers.reduce((sum, b) => sum + b.byteLength, 0));
-  let offset = 0;
-  for (const b of buffers) {
-    total.set(new Uint8Array(b), offset);
-    offset += b.byteLength;
-  }
-  const artifacts: tf.io.ModelArtifacts = {
-    format: modelJson.format,
-    generatedBy: modelJson.generatedBy ?? 'rnnlm',
-    convertedBy: null,
-    modelTopology: modelJson.modelTopology as object,
-    weightSpecs: modelJson.weightsManifest.flatMap((group) => group.weights),
-    weightData: total.buffer,
-  };
-  readMeta(artifacts);
-  return artifacts;
+  return fromModelJson(modelJson, buffers, where);
 }
 
-async function readModelJson(dir: string): Promise<ModelJson> {
+async function readModelJson(dir: string): Promise<unknown> {
   const text = await readFile(join(dir, MODEL_JSON), 'utf8');
   try {
-    return JSON.parse(text) as ModelJson;
+    return JSON.parse(text) as unknown;
   } catch {
     throw new Error('it is not valid JSON');
   }
