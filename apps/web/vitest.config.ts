@@ -1,3 +1,4 @@
 import { packageConfig } from '../../tooling/vitest/shared.ts';
 
-export default packageConfig('@rnnlm/web');
+// The browser test writes a checkpoint with the library's Node code, so it needs the tfjs runtime.
+export default packageConfig('@rnnlm/web', { tfjs: true });

@@ -1,0 +1,162 @@
+/**
+ * The demo as a person uses it, in Debian's Chromium driven by playwright-core: the built page served
+ * from a sub-path on 127.0.0.1, a tiny model trained on WebGL (SwiftShader), the chart and a sample,
+ * generation, the saved model found again after a reload, a checkpoint written by the CLI's code
+ * imported, and no console errors. Leaves a screenshot in apps/web/test-results/.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildCorpus } from '@rnnlm/text';
+import { createModel, toArtifacts } from '@rnnlm/train';
+import { saveCheckpoint } from '@rnnlm/train/node';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CHROMIUM = '/usr/bin/chromium';
+const app = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(app, 'dist');
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI)
+  throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)`);
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+};
+
+describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
+  let server: Server;
+  let base = '';
+  let context: BrowserContext;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(join(dist, 'index.html')))
+      execFileSync('pnpm', ['exec', 'vite', 'build'], { cwd: app, stdio: 'inherit' });
+    // Served under /demo/ to prove the build works from a sub-path.
+    server = createServer((req, res) => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      if (!path.startsWith('/demo/')) return void res.writeHead(404).end();
+      const file = normalize(join(dist, path.slice('/demo/'.length) || 'index.html'));
+      if (!file.startsWith(dist) || !existsSync(file)) return void res.writeHead(404).end();
+      res
+        .writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' })
+        .end(readFileSync(file));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/demo/`;
+    context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'rnnlm-chromium-')), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-quic',
+        '--use-angle=swiftshader',
+        '--enable-unsafe-swiftshader',
+      ],
+      viewport: { width: 1100, height: 1500 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('response', (response) => {
+      if (response.status() >= 400) errors.push(`${response.status()} ${response.url()}`);
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
+  });
+
+  it('trains on WebGL, charts, samples, generates, keeps the model, imports a CLI checkpoint', async () => {
+    await page.goto(`${base}index.html?backend=webgl`);
+    await expect.poll(() => page.textContent('#backend-name'), { timeout: 60_000 }).toBe('webgl');
+
+    for (const [id, value] of Object.entries({
+      hidden: '8',
+      epochs: '4',
+      'batch-size': '4',
+      'num-steps': '8',
+      'sample-every': '2',
+      'max-tokens': '1200',
+      lr: '0.05',
+    })) {
+      await page.fill(`#${id}`, value);
+    }
+    const chartBefore = await page.$eval('#chart', (canvas) => (canvas as HTMLCanvasElement).toDataURL());
+    await page.click('#train');
+    await expect
+      .poll(() => page.textContent('#status'), { timeout: 120_000 })
+      .toMatch(/done after epoch 4; saved in this browser/);
+    expect(await page.$eval('#chart', (canvas) => (canvas as HTMLCanvasElement).toDataURL())).not.toBe(
+      chartBefore,
+    );
+    expect(await page.locator('#samples li').count()).toBe(2);
+    expect(await page.textContent('#samples li')).toMatch(/^epoch 2: once upon a.{60}$/s);
+
+    await page.fill('#length', '30');
+    await page.click('#generate');
+    await expect
+      .poll(async () => (await page.textContent('#output'))?.length ?? 0, { timeout: 30_000 })
+      .toBe('once upon a'.length + 30);
+
+    mkdirSync(join(app, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(app, 'test-results', 'demo.png'), fullPage: true });
+
+    await page.reload();
+    await expect.poll(() => page.textContent('#backend-name'), { timeout: 60_000 }).toBe('webgl');
+    expect(await page.locator('#saved option').count()).toBe(1);
+    await page.click('#open');
+    await expect.poll(() => page.textContent('#status')).toMatch(/^opened lstm-8-.*: scratch lstm, 1 x 8/);
+
+    // A checkpoint written by the CLI's code (the same save function `rnnlm train --out` uses).
+    const dir = mkdtempSync(join(tmpdir(), 'rnnlm-cli-ckpt-'));
+    const { vocab } = buildCorpus('the cat sat on the mat', { token: 'word', clean: 'letters' });
+    const model = createModel(
+      { impl: 'layers', cell: 'gru', vocabSize: vocab.size, hidden: 6, layers: 2, bidirectional: false },
+      { seed: 1 },
+    );
+    await saveCheckpoint(
+      dir,
+      await toArtifacts({ model, vocab, corpus: { source: 'test', token: 'word', clean: 'letters' } }),
+    );
+    model.dispose();
+    await page.setInputFiles('#import', [join(dir, 'model.json'), join(dir, 'weights.bin')]);
+    await expect
+      .poll(() => page.textContent('#status'))
+      .toMatch(/^opened imported-model-\d+: layers gru, 2 x 6, vocabulary 6, words/);
+    await page.fill('#prefix', 'the cat');
+    await page.fill('#length', '3');
+    await page.click('#generate');
+    await expect
+      .poll(async () => (await page.textContent('#output'))?.split(' ').length ?? 0, { timeout: 30_000 })
+      .toBe(5);
+    expect(await page.locator('#saved option').count()).toBe(2);
+
+    // Bad input is a clear message on the page, not a console error.
+    await page.selectOption('#corpus', 'paste');
+    await page.fill('#paste', 'too short');
+    await page.click('#train');
+    await expect
+      .poll(() => page.textContent('#error'))
+      .toMatch(/the text has \d+ char tokens, too few for batches of 16 x 32 steps \(\d+ needed\)/);
+
+    expect(errors).toEqual([]);
+  }, 300_000);
+});
