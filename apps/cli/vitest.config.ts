@@ -1,3 +1,7 @@
+import { mergeConfig } from 'vitest/config';
 import { packageConfig } from '../../tooling/vitest/shared.ts';
 
-export default packageConfig('@rnnlm/cli', { tfjs: true });
+// The CLI's tests run the built `rnnlm` as a subprocess: the global setup brings dist up to date first.
+export default mergeConfig(packageConfig('@rnnlm/cli'), {
+  test: { globalSetup: ['./test/build-cli.ts'] },
+});

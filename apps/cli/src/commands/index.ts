@@ -1,0 +1,30 @@
+/** The commands' work, loaded only when a command runs (so --help answers without TensorFlow.js). */
+import type {
+  Context,
+  CorpusDownloadFlags,
+  CorpusInfoFlags,
+  EvalFlags,
+  GenerateFlags,
+  TrainFlags,
+} from '../cli.js';
+import { corpusDownload, corpusInfo } from './corpus.js';
+import { evaluate } from './eval.js';
+import { generateCommand } from './generate.js';
+import { train } from './train.js';
+
+export async function runCommand(command: string, flags: object, context: Context): Promise<void> {
+  switch (command) {
+    case 'train':
+      return train(flags as TrainFlags, context);
+    case 'generate':
+      return generateCommand(flags as GenerateFlags, context);
+    case 'eval':
+      return evaluate(flags as EvalFlags, context);
+    case 'corpus info':
+      return corpusInfo(flags as CorpusInfoFlags, context);
+    case 'corpus download':
+      return corpusDownload(flags as CorpusDownloadFlags, context);
+    default:
+      throw new Error(`no such command: ${command}`);
+  }
+}

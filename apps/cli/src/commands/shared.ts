@@ -1,0 +1,87 @@
+/** Steps several commands share: reading a corpus, loading a saved model, preparing a prefix. */
+
+import { cleanLines, type TokenMode, tokenize, Vocab } from '@rnnlm/text';
+import { type LoadCorpusOptions, type LoadedCorpus, loadCorpus } from '@rnnlm/text/node';
+import { type CheckpointMeta, type RestoredCheckpoint, restoreCheckpoint } from '@rnnlm/train';
+import { loadCheckpoint } from '@rnnlm/train/node';
+import { CliError, during, EXIT, messageOf } from '../errors.js';
+
+/** Reads a corpus; a failed or corrupted download exits 7, every other problem 3. */
+export async function readCorpus(options: LoadCorpusOptions): Promise<LoadedCorpus> {
+  try {
+    return await loadCorpus(options);
+  } catch (error) {
+    const message = messageOf(error);
+    const network = options.source === 'timemachine' && /download/.test(message);
+    throw new CliError(message, network ? EXIT.network : EXIT.input, { cause: error });
+  }
+}
+
+/** The settings `rnnlm train` keeps in a checkpoint's `extra.train`, to resume and to generate. */
+export interface SavedTrainSettings {
+  corpus: string;
+  token: TokenMode;
+  clean: 'letters' | 'unicode';
+  maxTokens: number;
+  minFreq: number;
+  batchSize: number;
+  numSteps: number;
+  sampling: 'sequential' | 'random';
+  epochs: number;
+  validFraction: number;
+  seed: number;
+  prefix: string;
+  sampleEvery: number;
+}
+
+export interface LoadedModel extends RestoredCheckpoint {
+  vocab: Vocab;
+  settings: SavedTrainSettings | undefined;
+}
+
+export async function loadModel(dir: string): Promise<LoadedModel> {
+  return during(
+    EXIT.checkpoint,
+    async () => {
+      const restored = restoreCheckpoint(await loadCheckpoint(dir));
+      let vocab: Vocab;
+      try {
+        vocab = Vocab.fromJSON(restored.meta.vocab);
+      } catch (error) {
+        restored.dispose();
+        restored.model.dispose();
+        throw error;
+      }
+      const settings = (restored.meta.extra as { train?: SavedTrainSettings } | undefined)?.train;
+      return { ...restored, vocab, settings };
+    },
+    `cannot load the model in ${dir}`,
+  );
+}
+
+/** Encodes a corpus's text with an existing vocabulary, as it was read for training. */
+export function encodeWith(
+  vocab: Vocab,
+  text: string,
+  meta: Pick<CheckpointMeta, 'corpus'>,
+  maxTokens: number | null,
+): Int32Array {
+  const tokens = tokenize(cleanLines(text, meta.corpus.clean), meta.corpus.token).flat();
+  return Int32Array.from(vocab.lookup(maxTokens ? tokens.slice(0, maxTokens) : tokens));
+}
+
+/** A prefix read the way the corpus was: cleaned the same way (but keeping a trailing space). */
+export function preparePrefix(prefix: string, clean: 'letters' | 'unicode'): string {
+  if (clean !== 'letters') return prefix;
+  const cleaned = cleanLines(prefix, 'letters').join(' ');
+  return /[^A-Za-z]$/.test(prefix) && cleaned !== '' ? `${cleaned} ` : cleaned;
+}
+
+/** The corpus's first words, as a default prefix. */
+export function openingWords(corpus: LoadedCorpus): string {
+  const tokens = corpus.vocab.toTokens(corpus.ids.slice(0, corpus.token === 'word' ? 2 : 40));
+  if (corpus.token === 'word') return tokens.join(' ');
+  const text = tokens.join('');
+  const words = text.split(' ').filter((w) => w !== '');
+  return words.slice(0, 2).join(' ') || text.slice(0, 10);
+}

@@ -1,0 +1,304 @@
+import { join } from 'node:path';
+import type { LanguageModel } from '@rnnlm/cells';
+import { minCorpusTokens, SeqDataLoader, splitTrainValid } from '@rnnlm/data';
+import type { Vocab } from '@rnnlm/text';
+import {
+  type CorpusSettings,
+  createModel,
+  DivergenceError,
+  type EpochResult,
+  generate,
+  Trainer,
+  toArtifacts,
+} from '@rnnlm/train';
+import { saveCheckpoint } from '@rnnlm/train/node';
+import { perplexityChartSvg, sparkline } from '../chart.js';
+import type { Context, TrainFlags } from '../cli.js';
+import { CliError, during, EXIT } from '../errors.js';
+import { epochProgress, formatCount, formatDuration, formatPerplexity } from '../progress.js';
+import { chooseOutDir, startBackend, writeFileAtomic } from '../runtime.js';
+import {
+  encodeWith,
+  loadModel,
+  openingWords,
+  preparePrefix,
+  readCorpus,
+  type SavedTrainSettings,
+} from './shared.js';
+
+interface Run {
+  model: LanguageModel;
+  vocab: Vocab;
+  corpus: CorpusSettings;
+  settings: SavedTrainSettings;
+  trainer: Trainer;
+  valid: Int32Array;
+}
+
+export async function train(flags: TrainFlags, { io, given }: Context): Promise<void> {
+  const out = chooseOutDir({
+    out: flags.out,
+    outGiven: given('out'),
+    force: flags.force,
+    ...(flags.resume ? { resume: flags.resume } : {}),
+  });
+  const backend = await startBackend(flags.backend, io);
+  const run = flags.resume ? await resumeRun(flags, given) : await newRun(flags);
+  const { model, vocab, corpus, settings, trainer, valid } = run;
+  const say = (line: string) => {
+    if (!flags.json) io.stdout.write(`${line}\n`);
+  };
+  const { cell, impl, hidden, layers, bidirectional } = model.config;
+  say(
+    `${flags.resume ? 'resuming' : 'training'} ${impl} ${cell}${bidirectional ? ' (bidirectional)' : ''}, ${layers} x ${hidden}, ` +
+      `on ${corpus.source} (${corpus.token}s, vocabulary ${vocab.size}, ${formatCount(trainer.loader.ids.length)} training tokens) ` +
+      `for epochs ${trainer.epoch + 1}-${settings.epochs}; saving to ${out}`,
+  );
+  if (bidirectional)
+    say('note: a bidirectional model sees the future: its perplexity says little, and it cannot generate');
+
+  const save = async () => {
+    const artifacts = await toArtifacts({
+      model,
+      vocab,
+      corpus,
+      trainer,
+      extra: { train: settings, backend: backend.backend },
+    });
+    await during(EXIT.checkpoint, () => saveCheckpoint(out, artifacts), `cannot save the model to ${out}`);
+    await writeFileAtomic(
+      join(out, 'perplexity.svg'),
+      chart(trainer.history, `${impl} ${cell} ${layers}x${hidden} on ${corpus.source}`),
+    );
+  };
+  const sample = (length: number) =>
+    bidirectional ? '' : generate(model, vocab, settings.prefix, length, { token: corpus.token }).text;
+
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  let progress = epochProgress(
+    io.stderr,
+    trainer.epoch + 1,
+    settings.epochs,
+    trainer.loader.maxBatchesPerEpoch,
+  );
+  let result: Awaited<ReturnType<Trainer['fit']>>;
+  try {
+    result = await trainer.fit({
+      epochs: settings.epochs,
+      signal: controller.signal,
+      ...(valid.length > 1 ? { valid } : {}),
+      onBatchEnd: (e) => progress.update(e.batch, e),
+      onEpochEnd: async (r) => {
+        progress.stop();
+        if (flags.json) {
+          io.stdout.write(`${JSON.stringify(epochJson(r))}\n`);
+        } else {
+          const validText =
+            r.validPerplexity === undefined ? '' : `, valid ${formatPerplexity(r.validPerplexity)}`;
+          say(
+            `epoch ${r.epoch}/${settings.epochs}: perplexity ${formatPerplexity(r.perplexity)}${validText}, ${formatCount(r.tokensPerSecond)} tokens/s`,
+          );
+          if (
+            settings.sampleEvery > 0 &&
+            r.epoch % settings.sampleEvery === 0 &&
+            r.epoch < settings.epochs &&
+            !bidirectional
+          ) {
+            say(`  sample: ${sample(60)}`);
+          }
+        }
+        await save();
+        if (r.epoch < settings.epochs)
+          progress = epochProgress(
+            io.stderr,
+            r.epoch + 1,
+            settings.epochs,
+            trainer.loader.maxBatchesPerEpoch,
+          );
+      },
+    });
+  } catch (error) {
+    progress.stop();
+    if (error instanceof DivergenceError) {
+      throw new CliError(
+        `${error.message}. The last saved checkpoint in ${out} is untouched.`,
+        EXIT.diverged,
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  progress.stop();
+  if (result.aborted) {
+    await save();
+    throw new CliError(
+      `interrupted after epoch ${trainer.epoch}${trainer.getState().progress ? ` and ${trainer.getState().progress!.batch} batches of the next` : ''}; ` +
+        `saved a resumable checkpoint to ${out}: continue with rnnlm train --resume ${out}`,
+      EXIT.interrupted,
+    );
+  }
+  await save();
+  const last = trainer.history.at(-1);
+  const text = sample(200);
+  if (flags.json) {
+    io.stdout.write(
+      `${JSON.stringify({
+        done: true,
+        out,
+        backend: backend.backend,
+        epochs: trainer.epoch,
+        ...(last ? { perplexity: last.perplexity, valid_perplexity: last.validPerplexity ?? null } : {}),
+        tokens_per_s: last ? Math.round(last.tokensPerSecond) : null,
+        seconds: Number(trainer.history.reduce((s, h) => s + h.seconds, 0).toFixed(2)),
+        sample: bidirectional ? null : text,
+      })}\n`,
+    );
+    return;
+  }
+  const seconds = trainer.history.reduce((s, h) => s + h.seconds, 0);
+  say(`perplexity by epoch: ${sparkline(trainer.history.map((h) => h.perplexity))}  (${out}/perplexity.svg)`);
+  if (last) {
+    say(
+      `done: perplexity ${formatPerplexity(last.perplexity)}` +
+        (last.validPerplexity === undefined ? '' : ` (valid ${formatPerplexity(last.validPerplexity)})`) +
+        ` after ${trainer.epoch} epochs, ${formatDuration(seconds)}, ${formatCount(last.tokensPerSecond)} tokens/s on ${backend.backend}`,
+    );
+  }
+  if (!bidirectional) say(`\n${text}\n`);
+  say(`saved to ${out}: rnnlm generate --model ${out} --prefix "${settings.prefix}"`);
+}
+
+async function newRun(flags: TrainFlags): Promise<Run> {
+  const loaded = await readCorpus({
+    source: flags.corpus,
+    token: flags.token,
+    clean: flags.clean,
+    maxTokens: flags.maxTokens || null,
+    minFreq: flags.minFreq,
+  });
+  const { train: trainIds, valid } = splitTrainValid(loaded.ids, flags.validFraction);
+  const needed = minCorpusTokens(flags.batchSize, flags.numSteps);
+  if (trainIds.length < needed) {
+    throw new CliError(
+      `the corpus has ${trainIds.length} training ${flags.token} tokens${flags.validFraction ? ` (after holding out ${flags.validFraction} for validation)` : ''}, ` +
+        `too few for batches of ${flags.batchSize} x ${flags.numSteps} steps (${needed} needed): use a longer text, --batch-size or --num-steps smaller, or --valid-fraction 0`,
+      EXIT.input,
+    );
+  }
+  const model = createModel(
+    {
+      impl: flags.impl,
+      cell: flags.cell,
+      vocabSize: loaded.vocab.size,
+      hidden: flags.hidden,
+      layers: flags.layers,
+      bidirectional: flags.bidirectional,
+    },
+    { seed: flags.seed },
+  );
+  const loader = new SeqDataLoader(trainIds, {
+    batchSize: flags.batchSize,
+    numSteps: flags.numSteps,
+    sampling: flags.sampling,
+    seed: flags.seed,
+  });
+  const trainer = new Trainer(model, loader, {
+    optimizer: { name: flags.optimizer, lr: flags.lr, weightDecay: flags.weightDecay },
+    clip: flags.clip === 0 ? null : flags.clip,
+  });
+  const settings: SavedTrainSettings = {
+    corpus: flags.corpus,
+    token: flags.token,
+    clean: flags.clean,
+    maxTokens: flags.maxTokens,
+    minFreq: flags.minFreq,
+    batchSize: flags.batchSize,
+    numSteps: flags.numSteps,
+    sampling: flags.sampling,
+    epochs: flags.epochs,
+    validFraction: flags.validFraction,
+    seed: flags.seed,
+    prefix: preparePrefix(flags.prefix ?? openingWords(loaded), flags.clean),
+    sampleEvery: flags.sampleEvery,
+  };
+  const corpus: CorpusSettings = {
+    source: flags.corpus,
+    token: flags.token,
+    clean: flags.clean,
+    maxTokens: flags.maxTokens || null,
+    minFreq: flags.minFreq,
+  };
+  return { model, vocab: loaded.vocab, corpus, settings, trainer, valid };
+}
+
+/** Continues a saved run: its settings, corpus and state come from the checkpoint; --epochs may extend it. */
+async function resumeRun(flags: TrainFlags, given: (name: string) => boolean): Promise<Run> {
+  const loaded = await loadModel(flags.resume!);
+  const { meta, model, vocab, settings } = loaded;
+  if (!meta.training || !settings) {
+    loaded.model.dispose();
+    throw new CliError(
+      `${flags.resume} holds a model without its training state (it was not saved by rnnlm train): it cannot resume`,
+      EXIT.checkpoint,
+    );
+  }
+  const text = await readCorpus({
+    source: settings.corpus,
+    token: settings.token,
+    clean: settings.clean,
+    maxTokens: null,
+  });
+  const ids = encodeWith(vocab, text.text, meta, settings.maxTokens || null);
+  if (text.vocab.size !== vocab.size) {
+    throw new CliError(
+      `the corpus ${settings.corpus} changed since ${flags.resume} was saved (its vocabulary differs): resume needs the same text`,
+      EXIT.input,
+    );
+  }
+  const { train: trainIds, valid } = splitTrainValid(ids, settings.validFraction);
+  const loader = new SeqDataLoader(trainIds, {
+    batchSize: settings.batchSize,
+    numSteps: settings.numSteps,
+    sampling: settings.sampling,
+    seed: settings.seed,
+  });
+  const trainer = new Trainer(model, loader, {
+    optimizer: meta.training.optimizer.config,
+    clip: meta.training.clip,
+  });
+  trainer.restore(meta.training, loaded.trainingTensors);
+  loaded.dispose();
+  const epochs = given('epochs') ? flags.epochs : settings.epochs;
+  if (epochs <= trainer.epoch && !trainer.getState().progress) {
+    throw new CliError(
+      `${flags.resume} has already trained ${trainer.epoch} epochs: pass --epochs with a larger total to train more`,
+      EXIT.usage,
+    );
+  }
+  return { model, vocab, corpus: meta.corpus, settings: { ...settings, epochs }, trainer, valid };
+}
+
+function epochJson(r: EpochResult) {
+  return {
+    epoch: r.epoch,
+    loss: r.loss,
+    perplexity: r.perplexity,
+    valid_perplexity: r.validPerplexity ?? null,
+    tokens_per_s: Math.round(r.tokensPerSecond),
+    seconds: Number(r.seconds.toFixed(3)),
+  };
+}
+
+function chart(history: EpochResult[], title: string): string {
+  return perplexityChartSvg(
+    [
+      { label: 'training', values: history.map((h) => h.perplexity), color: '#2f5bd3' },
+      { label: 'validation', values: history.map((h) => h.validPerplexity ?? Number.NaN), color: '#d9822b' },
+    ],
+    title,
+  );
+}
