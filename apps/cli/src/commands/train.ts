@@ -26,6 +26,9 @@ import {
   type SavedTrainSettings,
 } from './shared.js';
 
+/** The temperature of the sampled text printed at the end, next to the greedy one. */
+const SAMPLE_TEMPERATURE = 0.8;
+
 interface Run {
   model: LanguageModel;
   vocab: Vocab;
@@ -71,8 +74,14 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
       chart(trainer.history, `${impl} ${cell} ${layers}x${hidden} on ${corpus.source}`),
     );
   };
-  const sample = (length: number) =>
-    bidirectional ? '' : generate(model, vocab, settings.prefix, length, { token: corpus.token }).text;
+  const sample = (length: number, temperature = 0) =>
+    bidirectional
+      ? ''
+      : generate(model, vocab, settings.prefix, length, {
+          token: corpus.token,
+          temperature,
+          seed: settings.seed,
+        }).text;
 
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -144,6 +153,7 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
   await save();
   const last = trainer.history.at(-1);
   const text = sample(200);
+  const sampled = sample(200, SAMPLE_TEMPERATURE);
   if (flags.json) {
     io.stdout.write(
       `${JSON.stringify({
@@ -155,6 +165,7 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
         tokens_per_s: last ? Math.round(last.tokensPerSecond) : null,
         seconds: Number(trainer.history.reduce((s, h) => s + h.seconds, 0).toFixed(2)),
         sample: bidirectional ? null : text,
+        sample_temperature_0_8: bidirectional ? null : sampled,
       })}\n`,
     );
     return;
@@ -168,7 +179,10 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
         ` after ${trainer.epoch} epochs, ${formatDuration(seconds)}, ${formatCount(last.tokensPerSecond)} tokens/s on ${backend.backend}`,
     );
   }
-  if (!bidirectional) say(`\n${text}\n`);
+  if (!bidirectional) {
+    say(`\ngreedy (the notebooks' decoding):\n${text}\n`);
+    say(`sampled at temperature ${SAMPLE_TEMPERATURE} (rnnlm generate --temperature):\n${sampled}\n`);
+  }
   say(`saved to ${out}: rnnlm generate --model ${out} --prefix "${settings.prefix}"`);
 }
 
