@@ -1,24 +1,48 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Checks token ids on the host, where it costs nothing: the trainer and generation check every batch
- * before it becomes a tensor. (Inside `forward` a range check would need a read-back from the backend
- * on every call; the cpu backend's gather throws on a bad index, but WebGL silently reads zeros.)
+ * Checks token ids on the host: every id an integer in [0, vocabSize). The trainer and generation check
+ * each batch before it becomes a tensor; the scratch model's `forward` checks its ids too (see
+ * `ScratchModelOptions.checkIds`), because an unknown id is not always an error inside tfjs: the cpu and
+ * wasm gathers throw, WebGL's reads a row of zeros.
+ *
+ * `steps`, when given, is the row length of row-major [batch, steps] ids, so that the message names
+ * the sequence and step instead of a flat position.
  */
-export function assertIdsInRange(ids: ArrayLike<number>, vocabSize: number): void {
+export function assertIdsInRange(ids: ArrayLike<number>, vocabSize: number, steps?: number): void {
+  if (!Number.isInteger(vocabSize) || vocabSize < 1) {
+    throw new Error(`assertIdsInRange: vocabSize must be a positive integer, got ${vocabSize}`);
+  }
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+      const where =
+        steps !== undefined && steps > 0
+          ? `at sequence ${Math.floor(i / steps)}, step ${i % steps}`
+          : `at position ${i}`;
       throw new Error(
-        `token id ${id} at position ${i} is out of range for a vocabulary of ${vocabSize} tokens ` +
+        `token id ${id} ${where} is out of range for a vocabulary of ${vocabSize} tokens ` +
           `(ids must be integers in [0, ${vocabSize - 1}]); was the data encoded with another vocabulary?`,
       );
     }
   }
 }
 
-/** Checks the shape and dtype of a batch of ids: [batch, steps] int32. */
+/** Checks the shape and dtype of a batch of ids: [batch, steps] int32, at least one step. */
 export function assertIdsTensor(ids: tf.Tensor): asserts ids is tf.Tensor2D {
+  // Duck-typed rather than `instanceof`, which fails across two copies of tfjs-core.
+  const maybe = ids as Partial<tf.Tensor> | null | undefined;
+  if (
+    typeof maybe !== 'object' ||
+    maybe === null ||
+    !Array.isArray(maybe.shape) ||
+    typeof maybe.dtype !== 'string'
+  ) {
+    throw new Error(
+      `ids must be a [batch, steps] int32 tensor of token ids, got ${Array.isArray(ids) ? 'an array' : typeof ids}; ` +
+        `make one with tf.tensor2d(ids, [batch, steps], 'int32')`,
+    );
+  }
   if (ids.rank !== 2) {
     throw new Error(`ids must be a [batch, steps] tensor of token ids, got shape [${ids.shape.join(', ')}]`);
   }
@@ -29,5 +53,8 @@ export function assertIdsTensor(ids: tf.Tensor): asserts ids is tf.Tensor2D {
   }
   if (ids.shape[0] === 0 || ids.shape[1] === 0) {
     throw new Error(`ids must hold at least one step of one sequence, got shape [${ids.shape.join(', ')}]`);
+  }
+  if (ids.isDisposed) {
+    throw new Error('ids has been disposed; pass a live tensor');
   }
 }

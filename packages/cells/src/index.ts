@@ -7,5 +7,6 @@ export {
   type LstmSequenceResult,
   lstmSequence,
   rnnSequence,
+  type SequenceOptions,
   type SequenceResult,
 } from './sequence.js';

@@ -1,13 +1,21 @@
 import { Random } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatesPerCell, statesPerCell, validateModelConfig } from './config.js';
-import { assertIdsTensor } from './ids.js';
+import { assertIdsInRange, assertIdsTensor } from './ids.js';
 import type { ForwardResult, LanguageModel, ModelConfig, State } from './model.js';
 import { gruSequence, lstmSequence, rnnSequence } from './sequence.js';
 
 export interface ScratchModelOptions {
   /** Seeds the weight initialisation: the same seed builds exactly the same weights. Default 0. */
   seed?: number;
+  /**
+   * Check in `forward` that every id is in [0, vocabSize) (default true). The check reads the ids
+   * once per call, before any op uses them: ids made from host data (the trainer's batches,
+   * generation's prompts) are still on the host then, so the read is a copy of B*T integers and needs
+   * no round trip to a GPU. Turn it off only when the ids come out of GPU ops and are known to be
+   * valid (`assertIdsInRange` checks host data): WebGL's gather reads an unknown id as a row of zeros.
+   */
+  checkIds?: boolean;
 }
 
 /** Initialisation as in the notebooks: weights normal with standard deviation 0.01, biases zero. */
@@ -45,7 +53,7 @@ export function createScratchModel(config: ModelConfig, options: ScratchModelOpt
   const seed = options.seed ?? 0;
   if (!Number.isFinite(seed))
     throw new Error(`createScratchModel: seed must be a finite number, got ${seed}`);
-  return new ScratchLanguageModel(valid, seed);
+  return new ScratchLanguageModel(valid, seed, options.checkIds ?? true);
 }
 
 class ScratchLanguageModel implements LanguageModel {
@@ -55,9 +63,11 @@ class ScratchLanguageModel implements LanguageModel {
   readonly #layers: RecurrentWeights[][] = [];
   readonly #W_hq: tf.Variable;
   readonly #b_q: tf.Variable;
+  readonly #checkIds: boolean;
   #disposed = false;
 
-  constructor(config: ModelConfig, seed: number) {
+  constructor(config: ModelConfig, seed: number, checkIds: boolean) {
+    this.#checkIds = checkIds;
     this.config = Object.freeze({ ...config });
     const { cell, vocabSize, hidden, layers, bidirectional } = config;
     const rng = new Random(seed);
@@ -105,7 +115,9 @@ class ScratchLanguageModel implements LanguageModel {
     assertIdsTensor(ids);
     const [batch, steps] = ids.shape;
     this.#assertState(state, batch);
-    const { cell, vocabSize, hidden } = this.config;
+    const { cell, vocabSize } = this.config;
+    // Before any op touches the ids, so that host-made ids are read where they are (see checkIds).
+    if (this.#checkIds) assertIdsInRange(ids.dataSync(), vocabSize, steps);
     const perCell = statesPerCell(cell);
     return tf.tidy(() => {
       // Time-major ids, so that step t's rows are contiguous: row t*B + b is step t of sequence b.
@@ -116,27 +128,27 @@ class ScratchLanguageModel implements LanguageModel {
       for (const [l, directions] of this.#layers.entries()) {
         const outputs: tf.Tensor3D[] = [];
         for (const [d, w] of directions.entries()) {
+          // One-hot(x) W_x is row x of W_x: layer 0 gathers rows; deeper layers project all steps at once.
           const projected =
             l === 0 ? tf.add(tf.gather(w.W_x, flatIds), w.b) : tf.add(tf.matMul(input!, w.W_x), w.b);
-          let xProj = tf.reshape(projected, [steps, batch, -1]) as tf.Tensor3D;
-          if (d === 1) xProj = tf.reverse(xProj, 0);
+          const xProj = tf.reshape(projected, [steps, batch, -1]) as tf.Tensor3D;
+          // The backward direction walks the steps from last to first, from its own initial state.
+          const options = { reverse: d === 1 };
           const h0 = state[s]!;
           let result: { outputs: tf.Tensor3D; h: tf.Tensor2D; c?: tf.Tensor2D };
-          if (cell === 'lstm') result = lstmSequence(xProj, h0, state[s + 1]!, w.W_h);
-          else if (cell === 'gru') result = gruSequence(xProj, h0, w.W_h);
-          else result = rnnSequence(xProj, h0, w.W_h);
+          if (cell === 'lstm') result = lstmSequence(xProj, h0, state[s + 1]!, w.W_h, options);
+          else if (cell === 'gru') result = gruSequence(xProj, h0, w.W_h, options);
+          else result = rnnSequence(xProj, h0, w.W_h, options);
           s += perCell;
           newState.push(result.h);
           if (result.c) newState.push(result.c);
-          outputs.push(d === 1 ? tf.reverse(result.outputs, 0) : result.outputs);
+          outputs.push(result.outputs);
         }
+        // Per step [forward, backward]: the next layer (or the head) reads H * directions inputs.
         const layerOut = outputs.length === 1 ? outputs[0]! : tf.concat(outputs, 2);
         input = tf.reshape(layerOut, [steps * batch, -1]) as tf.Tensor2D;
       }
       const logits = tf.add(tf.matMul(input!, this.#W_hq), this.#b_q) as tf.Tensor2D;
-      if (logits.shape[1] !== vocabSize || newState[0]!.shape[1] !== hidden) {
-        throw new Error('internal error: scratch model produced mis-shaped outputs');
-      }
       return { logits, state: newState };
     });
   }
