@@ -388,6 +388,17 @@ function action(id: string, run: () => Promise<void>, event: 'click' | 'change' 
   });
 }
 
+// Switching backends reloads the page with ?backend=...: models are kept in IndexedDB, and a fresh
+// start is the one switch tfjs makes without moving live tensors between backends.
+select('backend-choice').value = new URLSearchParams(location.search).get('backend') ?? 'auto';
+select('backend-choice').addEventListener('change', () => {
+  if (training) training.abort();
+  const url = new URL(location.href);
+  const choice = select('backend-choice').value;
+  if (choice === 'auto') url.searchParams.delete('backend');
+  else url.searchParams.set('backend', choice);
+  location.assign(url);
+});
 select('corpus').addEventListener('change', () => {
   $('file-row').hidden = select('corpus').value !== 'file';
   $('paste-row').hidden = select('corpus').value !== 'paste';

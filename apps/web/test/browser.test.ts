@@ -119,8 +119,10 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     mkdirSync(join(app, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(app, 'test-results', 'demo.png'), fullPage: true });
 
-    await page.reload();
-    await expect.poll(() => page.textContent('#backend-name'), { timeout: 60_000 }).toBe('webgl');
+    // Switching the backend reloads the page on it; the saved model is still there.
+    await page.selectOption('#backend-choice', 'wasm');
+    await expect.poll(() => page.textContent('#backend-name'), { timeout: 60_000 }).toBe('wasm');
+    expect(page.url()).toMatch(/\?backend=wasm$/);
     expect(await page.locator('#saved option').count()).toBe(1);
     await page.click('#open');
     await expect.poll(() => page.textContent('#status')).toMatch(/^opened lstm-8-.*: scratch lstm, 1 x 8/);
