@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, EXIT_CODES_HELP, messageOf } from './errors.js';
-import { integer, number } from './parse.js';
+import { integer, number, tokenCap } from './parse.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -14,6 +14,9 @@ export interface Io {
 }
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** The CLI's version, as `rnnlm --version` prints it (benchmarks record it). */
+export const CLI_VERSION = version;
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -107,6 +110,47 @@ export interface CorpusInfoFlags {
 
 export interface CorpusDownloadFlags {
   force: boolean;
+}
+
+/** The models of the PyTorch reference benchmark, by its names: `-scratch` ones are our impl 'scratch'. */
+export const BENCH_MODELS = ['rnn-scratch', 'gru-scratch', 'lstm-scratch', 'rnn', 'gru', 'lstm'] as const;
+export type BenchModel = (typeof BENCH_MODELS)[number];
+
+/** Suites of configurations `rnnlm bench --suite` runs; `reference` is the PyTorch reference's table. */
+export const BENCH_SUITES = ['reference'] as const;
+
+/** `rnnlm bench` with no flags: the PyTorch reference's defaults (the notebooks' Time Machine run). */
+export const BENCH_DEFAULTS = {
+  model: 'lstm-scratch',
+  layers: 1,
+  hidden: 256,
+  batchSize: 32,
+  numSteps: 35,
+  lr: 1,
+  epochs: 500,
+  seed: 0,
+  token: 'char',
+  maxTokens: 10000,
+  corpus: 'timemachine',
+} as const;
+
+export interface BenchFlags {
+  model: BenchModel;
+  layers: number;
+  hidden: number;
+  batchSize: number;
+  numSteps: number;
+  lr: number;
+  epochs: number;
+  seed: number;
+  token: 'char' | 'word';
+  /** -1: the whole corpus. */
+  maxTokens: number;
+  corpus: string;
+  backend: (typeof BACKENDS)[number];
+  printEvery?: number;
+  suite?: (typeof BENCH_SUITES)[number];
+  dryRun: boolean;
 }
 
 /** What every command gets besides its flags. */
@@ -347,6 +391,94 @@ export function buildProgram(
     .addOption(backendOption())
     .option('--json', 'print the result as one JSON object', false)
     .action(action('eval'));
+
+  program
+    .command('bench')
+    .description(
+      'Benchmark training speed and perplexity the way the PyTorch reference (torch_reference.py) does: the Time Machine ' +
+        'cleaned to letters, SGD, gradient clipping to norm 1, sequential minibatches with the hidden state carried.\n' +
+        "Prints one JSON line per configuration on stdout with the reference's fields (tokens_per_s leaves out the " +
+        'first epoch, as it does) and backend, version, peak_rss_mb and peak_tensor_mb; progress goes to stderr.',
+    )
+    .addOption(
+      new Option(
+        '--model <name>',
+        "the reference's model names: -scratch ones are rnnlm's hand-written cells (impl scratch), the others tfjs-layers (impl layers, like torch.nn)",
+      )
+        .choices(BENCH_MODELS)
+        .default(BENCH_DEFAULTS.model),
+    )
+    .addOption(
+      new Option(
+        '--layers <n>',
+        'stacked recurrent layers (rnnlm stacks -scratch models too; the reference stacks only torch.nn ones)',
+      )
+        .argParser(integer(1))
+        .default(BENCH_DEFAULTS.layers),
+    )
+    .addOption(
+      new Option('--hidden <n>', 'hidden units per layer')
+        .argParser(integer(1))
+        .default(BENCH_DEFAULTS.hidden),
+    )
+    .addOption(
+      new Option('--batch-size <n>', 'sequences per minibatch')
+        .argParser(integer(1))
+        .default(BENCH_DEFAULTS.batchSize),
+    )
+    .addOption(
+      new Option('--num-steps <n>', 'time steps per sequence')
+        .argParser(integer(1))
+        .default(BENCH_DEFAULTS.numSteps),
+    )
+    .addOption(
+      new Option('--lr <rate>', 'SGD learning rate')
+        .argParser(number({ min: 0, exclusiveMin: true }))
+        .default(BENCH_DEFAULTS.lr),
+    )
+    .addOption(
+      new Option('--epochs <n>', 'passes over the corpus (with --suite: for every configuration)')
+        .argParser(integer(1))
+        .default(BENCH_DEFAULTS.epochs),
+    )
+    .addOption(
+      new Option('--seed <n>', 'random seed (weights and minibatch offsets)')
+        .argParser(integer(0))
+        .default(BENCH_DEFAULTS.seed),
+    )
+    .addOption(
+      new Option('--token <mode>', 'tokens: characters or words')
+        .choices(['char', 'word'])
+        .default(BENCH_DEFAULTS.token),
+    )
+    .addOption(
+      new Option('--max-tokens <n>', 'use the first n tokens of the corpus (-1: all)')
+        .argParser(tokenCap)
+        .default(BENCH_DEFAULTS.maxTokens),
+    )
+    .addOption(corpusOption(BENCH_DEFAULTS.corpus))
+    .addOption(backendOption())
+    .addOption(
+      new Option(
+        '--print-every <n>',
+        'print a progress line to stderr every n epochs and add ppl_history to the JSON (default: neither)',
+      ).argParser(integer(1)),
+    )
+    .addOption(
+      new Option(
+        '--suite <name>',
+        "run a whole table: reference = the reference's results (rnn/gru/lstm-scratch, rnn, gru, lstm, lstm 2 layers " +
+          'at lr 2, word-level lstm over the whole text for 5 epochs); the other flags you give apply to every configuration',
+      )
+        .choices(BENCH_SUITES)
+        .conflicts(['model', 'layers', 'token']),
+    )
+    .option(
+      '--dry-run',
+      'print the configurations that would run, one JSON line each, and train nothing',
+      false,
+    )
+    .action(action('bench'));
 
   const corpus = program.command('corpus').description('Inspect corpora and fetch the Time Machine.');
   corpus

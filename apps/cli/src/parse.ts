@@ -33,3 +33,10 @@ export function number(opts: { min?: number; max?: number; exclusiveMin?: boolea
     return n;
   };
 }
+
+/** A corpus length cap: a positive number of tokens, or -1 for all of them (as the PyTorch reference). */
+export function tokenCap(value: string): number {
+  const n = integer(-1)(value);
+  if (n === 0) throw new InvalidArgumentError('expected a positive integer, or -1 for all tokens, got 0.');
+  return n;
+}

@@ -1,5 +1,6 @@
 /** The commands' work, loaded only when a command runs (so --help answers without TensorFlow.js). */
 import type {
+  BenchFlags,
   Context,
   CorpusDownloadFlags,
   CorpusInfoFlags,
@@ -7,6 +8,7 @@ import type {
   GenerateFlags,
   TrainFlags,
 } from '../cli.js';
+import { bench } from './bench.js';
 import { corpusDownload, corpusInfo } from './corpus.js';
 import { evaluate } from './eval.js';
 import { generateCommand } from './generate.js';
@@ -20,6 +22,8 @@ export async function runCommand(command: string, flags: object, context: Contex
       return generateCommand(flags as GenerateFlags, context);
     case 'eval':
       return evaluate(flags as EvalFlags, context);
+    case 'bench':
+      return bench(flags as BenchFlags, context);
     case 'corpus info':
       return corpusInfo(flags as CorpusInfoFlags, context);
     case 'corpus download':
