@@ -1,0 +1,129 @@
+// scripts/bench-compare.mjs (the root's `pnpm bench:compare`), kept cheap: a tiny model on the cpu
+// backend, and instead of PyTorch either no reference at all or a stand-in script.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { comparisonRow, formatTable, INSTALL_HINT } from '../../../scripts/bench-compare.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SCRIPT = resolve(here, '..', '..', '..', 'scripts', 'bench-compare.mjs');
+const TIME_MACHINE = resolve(here, '..', '..', '..', '..', 'shared', 'data', 'timemachine.txt');
+const tiny = [
+  '--hidden',
+  '8',
+  '--epochs',
+  '2',
+  '--max-tokens',
+  '2000',
+  '--backend',
+  'cpu',
+  '--corpus',
+  TIME_MACHINE,
+];
+
+function runCompare(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, reject) => {
+    const child = spawn(process.execPath, [SCRIPT, ...args], {
+      env: { ...process.env, RNNLM_TORCH_REFERENCE: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe('bench:compare', () => {
+  it("without the reference, says how to install it and prints rnnlm's numbers with torch null", async () => {
+    const run = await runCompare(['--', ...tiny, '--reference', join(tmpdir(), 'no-such-reference.py')]);
+    expect(run.code, run.stderr).toBe(0);
+    const rows = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rows).toEqual([
+      {
+        model: 'lstm-scratch',
+        layers: 1,
+        hidden: 8,
+        token: 'char',
+        epochs: 2,
+        rnnlm_tokens_per_s: expect.any(Number),
+        torch_tokens_per_s: null,
+        ratio: null,
+        rnnlm_final_ppl: expect.any(Number),
+        torch_final_ppl: null,
+        backend: 'cpu',
+      },
+    ]);
+    expect(rows[0].rnnlm_tokens_per_s).toBeGreaterThan(0);
+    expect(run.stderr).toContain(INSTALL_HINT);
+    expect(run.stderr).toMatch(/no-such-reference\.py/);
+    expect(run.stderr).toMatch(/^model +layers +hidden .*\nlstm-scratch +1 +8 +char +2 /m);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/python3'))(
+    'runs the reference after rnnlm on the same corpus file, on one OpenBLAS thread, and compares',
+    async () => {
+      // A stand-in for torch_reference.py: checks how it was called and answers like the reference.
+      const reference = join(mkdtempSync(join(tmpdir(), 'rnnlm-compare-')), 'fake_reference.py');
+      writeFileSync(
+        reference,
+        [
+          'import json, os, sys',
+          "if '--help' in sys.argv: sys.exit(0)",
+          'args = sys.argv[1:]',
+          'flag = lambda name: args[args.index(name) + 1]',
+          `assert flag('--corpus') == ${JSON.stringify(TIME_MACHINE)}, args`,
+          "assert flag('--threads') == '1' and flag('--model') == 'lstm-scratch' and flag('--epochs') == '2', args",
+          "assert flag('--hidden') == '8' and flag('--max-tokens') == '2000' and '--backend' not in args, args",
+          "assert os.environ['OPENBLAS_NUM_THREADS'] == '1' and 'openblas-pthread' in os.environ['LD_LIBRARY_PATH']",
+          "print(json.dumps({'impl': 'torch', 'model': 'lstm-scratch', 'tokens_per_s': 1000.0, 'final_ppl': 26.5}))",
+        ].join('\n'),
+      );
+      const run = await runCompare(tiny, { RNNLM_TORCH_REFERENCE: reference });
+      expect(run.code, run.stderr).toBe(0);
+      const row = JSON.parse(run.stdout);
+      expect(row).toMatchObject({ model: 'lstm-scratch', torch_tokens_per_s: 1000, torch_final_ppl: 26.5 });
+      expect(row.ratio).toBeCloseTo(row.rnnlm_tokens_per_s / 1000, 3);
+      expect(run.stderr).not.toContain(INSTALL_HINT);
+    },
+  );
+
+  it('passes bad flags to rnnlm, which rejects them', async () => {
+    const run = await runCompare(['--model', 'transformer', '--reference', '/nowhere']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/argument 'transformer' is invalid/);
+  });
+
+  it('lays the comparison out as a table', () => {
+    const rnnlm = {
+      model: 'lstm',
+      layers: 2,
+      hidden: 256,
+      token: 'char',
+      epochs: 500,
+      tokens_per_s: 5000,
+      final_ppl: 1.1,
+      backend: 'wasm',
+    };
+    const row = comparisonRow(rnnlm, { tokens_per_s: 10834.4, final_ppl: 1.0224 });
+    expect(row.ratio).toBe(0.461);
+    expect(comparisonRow(rnnlm, null)).toMatchObject({ torch_tokens_per_s: null, ratio: null });
+    expect(formatTable([row]).split('\n')).toEqual([
+      'model  layers  hidden  token  epochs  rnnlm tok/s  torch tok/s  ratio  rnnlm ppl  torch ppl  backend',
+      'lstm        2     256  char      500         5000      10834.4  0.461        1.1     1.0224  wasm',
+    ]);
+  });
+});

@@ -1,0 +1,264 @@
+#!/usr/bin/env node
+// rnnlm against the PyTorch reference on the same configurations and the same corpus file.
+//
+//   pnpm bench:compare -- [rnnlm bench flags] [--suite reference] [--reference PATH]
+//
+// For each configuration (as `rnnlm bench` resolves the flags: default lstm-scratch, the reference's
+// defaults) it runs `rnnlm bench` and then torch_reference.py, one after the other (never at the same
+// time: they would slow each other down), and prints a JSON line comparing them; a table follows on
+// stderr. The reference runs on one OpenBLAS thread, as in its published results. Without python3 or
+// torch it says how to install them and prints rnnlm's numbers with the torch fields null.
+// Needs `pnpm build` first. Plain Node, no dependencies.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'apps', 'cli', 'dist', 'bin.js');
+const TEXT_NODE = join(ROOT, 'packages', 'text', 'dist', 'node.js');
+const DEFAULT_REFERENCE = join(ROOT, '..', 'shared', 'bench', 'torch_reference.py');
+// Debian's python3-torch lives in the system Python.
+const PYTHON = '/usr/bin/python3';
+// Debian's torch links the slow reference BLAS unless pointed at OpenBLAS (see the reference's README).
+const OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+export const INSTALL_HINT = 'apt-get install python3-torch libopenblas0-pthread';
+
+/** The flags of `rnnlm bench` this script passes on (the CLI checks their values). */
+const BENCH_FLAGS = [
+  'model',
+  'layers',
+  'hidden',
+  'batch-size',
+  'num-steps',
+  'lr',
+  'epochs',
+  'seed',
+  'token',
+  'max-tokens',
+  'corpus',
+  'backend',
+  'print-every',
+  'suite',
+];
+
+const USAGE = `usage: pnpm bench:compare -- [rnnlm bench flags] [--reference PATH]
+  Runs rnnlm bench and then the PyTorch reference on each configuration and compares tokens/s and perplexity.
+  Flags: --${BENCH_FLAGS.join(', --')} (as rnnlm bench --help describes them)
+  --reference PATH  torch_reference.py (default: $RNNLM_TORCH_REFERENCE, else ${DEFAULT_REFERENCE})`;
+
+/** The flags that make both programs run one configuration (they spell them the same way). */
+export function configArgs(config) {
+  return [
+    ['--model', config.model],
+    ['--layers', config.layers],
+    ['--hidden', config.hidden],
+    ['--token', config.token],
+    ['--batch-size', config.batch_size],
+    ['--num-steps', config.num_steps],
+    ['--lr', config.lr],
+    ['--epochs', config.epochs],
+    ['--seed', config.seed],
+    ['--max-tokens', config.max_tokens],
+  ].flatMap(([flag, value]) => [flag, String(value)]);
+}
+
+/** One comparison line from rnnlm's and the reference's summary lines (`torch` null when it did not run). */
+export function comparisonRow(rnnlm, torch) {
+  const torchSpeed = torch?.tokens_per_s ?? null;
+  return {
+    model: rnnlm.model,
+    layers: rnnlm.layers,
+    hidden: rnnlm.hidden,
+    token: rnnlm.token,
+    epochs: rnnlm.epochs,
+    rnnlm_tokens_per_s: rnnlm.tokens_per_s,
+    torch_tokens_per_s: torchSpeed,
+    ratio: torchSpeed ? Math.round((rnnlm.tokens_per_s / torchSpeed) * 1000) / 1000 : null,
+    rnnlm_final_ppl: rnnlm.final_ppl,
+    torch_final_ppl: torch?.final_ppl ?? null,
+    backend: rnnlm.backend,
+  };
+}
+
+/** The comparison lines as an aligned text table. */
+export function formatTable(rows) {
+  const header = ['model', 'layers', 'hidden', 'token', 'epochs', 'rnnlm tok/s', 'torch tok/s', 'ratio'];
+  const lines = [
+    [...header, 'rnnlm ppl', 'torch ppl', 'backend'],
+    ...rows.map((r) => [
+      r.model,
+      r.layers,
+      r.hidden,
+      r.token,
+      r.epochs,
+      r.rnnlm_tokens_per_s,
+      r.torch_tokens_per_s ?? '-',
+      r.ratio ?? '-',
+      r.rnnlm_final_ppl,
+      r.torch_final_ppl ?? '-',
+      r.backend,
+    ]),
+  ].map((cells) => cells.map(String));
+  const widths = lines[0].map((_, i) => Math.max(...lines.map((cells) => cells[i].length)));
+  // Names left-aligned, numbers right-aligned.
+  const numeric = new Set([1, 2, 4, 5, 6, 7, 8, 9]);
+  return lines
+    .map((cells) =>
+      cells
+        .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** The file both programs read: the Time Machine from rnnlm's cache, Moby-Dick written out, or the user's file. */
+async function corpusFile(source) {
+  if (source !== 'timemachine' && source !== 'moby-dick') return resolve(source);
+  const text = await import(pathToFileURL(TEXT_NODE).href);
+  if (source === 'timemachine') {
+    await text.fetchTimeMachine(); // from the cache, or downloaded (and checked) once
+    return join(text.defaultCacheDir(), 'timemachine.txt');
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'rnnlm-bench-')), 'moby-dick.txt');
+  writeFileSync(file, text.mobyDickText());
+  return file;
+}
+
+function referenceEnv(env) {
+  const libraryPath = [OPENBLAS_DIR, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  return { ...env, LD_LIBRARY_PATH: libraryPath, OPENBLAS_NUM_THREADS: '1' };
+}
+
+/** Why the reference cannot run here, or null when it can (its --help loads torch and exits). */
+function referenceProblem(reference, env) {
+  if (!existsSync(reference)) return `there is no ${reference}`;
+  if (!existsSync(PYTHON)) return `there is no ${PYTHON}`;
+  const probe = spawnSync(PYTHON, [reference, '--help'], { env: referenceEnv(env), encoding: 'utf8' });
+  if (probe.status === 0) return null;
+  if (/No module named '?torch/.test(probe.stderr)) return `torch is not installed for ${PYTHON}`;
+  const last = probe.stderr.trim().split('\n').at(-1);
+  return `${PYTHON} ${reference} --help failed: ${last || probe.error?.message || `exit ${probe.status}`}`;
+}
+
+/** Runs a program with stderr passed through and returns the JSON lines it printed on stdout. */
+function runForJson(command, args, options = {}) {
+  const run = spawnSync(command, args, {
+    ...options,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 2 ** 20,
+  });
+  if (run.status !== 0) return { status: run.status ?? 1, error: run.error?.message, lines: [] };
+  const lines = run.stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line));
+  return { status: 0, lines };
+}
+
+async function main(argv, env) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv[0] === '--' ? argv.slice(1) : argv,
+      options: {
+        ...Object.fromEntries(BENCH_FLAGS.map((flag) => [flag, { type: 'string' }])),
+        reference: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    console.error(`error: ${error.message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!existsSync(CLI) || !existsSync(TEXT_NODE)) {
+    console.error('error: build first: pnpm build');
+    return 1;
+  }
+
+  const forwarded = BENCH_FLAGS.filter((flag) => values[flag] !== undefined).flatMap((flag) => [
+    `--${flag}`,
+    values[flag],
+  ]);
+  const plan = runForJson(process.execPath, [CLI, 'bench', ...forwarded, '--dry-run']);
+  if (plan.status !== 0) return plan.status; // rnnlm has said what was wrong with the flags
+
+  let corpus;
+  try {
+    corpus = await corpusFile(values.corpus ?? 'timemachine');
+  } catch (error) {
+    console.error(`error: ${error.message}`);
+    return 1;
+  }
+  const printEvery = values['print-every'] ? ['--print-every', values['print-every']] : [];
+
+  const reference = resolve(values.reference ?? (env.RNNLM_TORCH_REFERENCE || DEFAULT_REFERENCE));
+  const problem = referenceProblem(reference, env);
+  if (problem) {
+    console.error(
+      `bench:compare: the PyTorch reference cannot run: ${problem}. Install it with \`${INSTALL_HINT}\` ` +
+        '(Debian), and pass --reference PATH (or set RNNLM_TORCH_REFERENCE) if torch_reference.py is elsewhere. ' +
+        "Printing rnnlm's numbers only.",
+    );
+  }
+
+  const rows = [];
+  let referenceFailed = false;
+  for (const config of plan.lines) {
+    const ours = runForJson(process.execPath, [
+      CLI,
+      'bench',
+      ...configArgs(config),
+      '--corpus',
+      corpus,
+      ...(values.backend ? ['--backend', values.backend] : []),
+      ...printEvery,
+    ]);
+    if (ours.status !== 0) return ours.status;
+    const rnnlm = ours.lines[0];
+    let torch = null;
+    if (!problem && config.model.endsWith('-scratch') && config.layers !== 1) {
+      console.error(
+        `bench:compare: the reference stacks only its torch.nn models: no torch run for ${config.model} x ${config.layers} layers`,
+      );
+    } else if (!problem) {
+      console.error(
+        `bench:compare: torch_reference.py ${config.model}, ${config.layers} x ${config.hidden}, ${config.token}s`,
+      );
+      const referenceArgs = [
+        reference,
+        ...configArgs(config),
+        '--corpus',
+        corpus,
+        '--threads',
+        '1',
+        ...printEvery,
+      ];
+      const run = runForJson(PYTHON, referenceArgs, { env: referenceEnv(env) });
+      if (run.status === 0) torch = run.lines[0];
+      else {
+        referenceFailed = true;
+        console.error(
+          `bench:compare: the reference failed (exit ${run.status}${run.error ? `: ${run.error}` : ''})`,
+        );
+      }
+    }
+    const row = comparisonRow(rnnlm, torch);
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+  console.error(`\n${formatTable(rows)}`);
+  return referenceFailed ? 1 : 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2), process.env);
+}
