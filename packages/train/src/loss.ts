@@ -13,16 +13,26 @@ export function timeMajor(Y: Int32Array, batchSize: number, numSteps: number): I
 }
 
 /**
- * Mean cross-entropy per token of logits [N, V] against labels [N]. Written with a one-hot mask
- * rather than a gather so that its gradient needs no `UnsortedSegmentSum` (missing on wasm).
+ * Mean cross-entropy per token of logits [N, V] against labels [N], with its gradient in closed form:
+ * (softmax(logits) − one-hot(labels)) / N. Autodiff through logSoftmax, the mask and the mean would
+ * build about a dozen [N, V] tensors per step, which at word level (V in the thousands) dominates
+ * memory; this keeps two. The one-hot mask instead of a gather also keeps the gradient free of
+ * `UnsortedSegmentSum` (missing on wasm).
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => {
-    const vocabSize = logits.shape[1];
-    const logProbs = tf.logSoftmax(logits);
-    const picked = tf.sum(tf.mul(tf.oneHot(labels, vocabSize), logProbs), 1);
-    return tf.neg(tf.mean(picked)) as tf.Scalar;
+  const [rows, vocabSize] = logits.shape;
+  const meanLoss = tf.customGrad((x, save) => {
+    const logProbs = tf.logSoftmax(x as tf.Tensor2D);
+    // int32 then cast: tfjs-backend-wasm 4.22's OneHot ignores a float32 dtype and returns all zeros.
+    const mask = tf.cast(tf.oneHot(labels, vocabSize), 'float32');
+    save([logProbs, mask]);
+    return {
+      value: tf.div(tf.neg(tf.sum(tf.mul(mask, logProbs))), rows) as tf.Scalar,
+      gradFunc: (dy, [savedLogProbs, savedMask]) =>
+        tf.mul(tf.sub(tf.exp(savedLogProbs!), savedMask!), tf.div(dy, rows)),
+    };
   });
+  return meanLoss(logits) as tf.Scalar;
 }
 
 /** Perplexity = exp(mean cross-entropy per token). */

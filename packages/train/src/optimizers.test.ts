@@ -114,4 +114,29 @@ describe('crossEntropy', () => {
     const got = tf.tidy(() => crossEntropy(tf.tensor2d(logits), tf.tensor1d(labels, 'int32')).dataSync()[0]!);
     expect(got).toBeCloseTo(want, 5);
   });
+
+  it('has the gradient of its value (central differences) and leaks no tensor', () => {
+    const rows = 4;
+    const vocab = 5;
+    const values = Array.from({ length: rows * vocab }, (_, i) => Math.sin(3 * i) * 2);
+    const labels = tf.tensor1d([0, 3, 4, 3], 'int32');
+    const lossAt = (v: number[]) =>
+      tf.tidy(() => crossEntropy(tf.tensor2d(v, [rows, vocab]), labels).dataSync()[0]!);
+    const before = tf.memory().numTensors;
+    const grad = tf.tidy(() =>
+      tf
+        .grad((x: tf.Tensor) => crossEntropy(x as tf.Tensor2D, labels))(tf.tensor2d(values, [rows, vocab]))
+        .dataSync(),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    const eps = 1e-2;
+    for (let i = 0; i < values.length; i++) {
+      const plus = values.slice();
+      const minus = values.slice();
+      plus[i]! += eps;
+      minus[i]! -= eps;
+      expect(grad[i]).toBeCloseTo((lossAt(plus) - lossAt(minus)) / (2 * eps), 3);
+    }
+    labels.dispose();
+  });
 });
