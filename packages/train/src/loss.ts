@@ -25,7 +25,7 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
     const logProbs = tf.logSoftmax(x as tf.Tensor2D);
     // int32 then cast: tfjs-backend-wasm 4.22's OneHot ignores a float32 dtype and returns all zeros.
     const mask = tf.cast(tf.oneHot(labels, vocabSize), 'float32');
-    save([logProbs, mask]);
+    (save as tf.GradSaveFunc)([logProbs, mask]);
     return {
       value: tf.div(tf.neg(tf.sum(tf.mul(mask, logProbs))), rows) as tf.Scalar,
       gradFunc: (dy, [savedLogProbs, savedMask]) =>
