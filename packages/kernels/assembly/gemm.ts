@@ -1,0 +1,269 @@
+// Matrix products on packed panels, the building block of every kernel here.
+//
+// B is packed once into panels of 8 columns (`packB`): panel p holds, for each k, the 8 values
+// B[k, 8p..8p+7] side by side (zero past the last column), so the inner loop reads B contiguously
+// whatever B's layout was (row-major, transposed, a column range of a wider matrix). A is read through
+// two byte strides, A(i, k) at a + i*rowStride + k*kStride, so a row-major A (rowStride = lda*4,
+// kStride = 4), a transposed one, or a packed one needs no copy. The microkernel computes a 4 x 8 tile
+// of C in 8 SIMD accumulators (V8 keeps 16 xmm registers; wider tiles spilled and ran slower).
+//
+// Tiles at the edges (fewer than 4 rows or 8 columns) run the same loop: rows past the edge read row 0
+// again and their results are dropped; columns past the edge multiply the panel's zero padding.
+
+import { splitRange } from './threads';
+
+// @ts-expect-error: decorator
+@inline export const NR: i32 = 8;
+// @ts-expect-error: decorator
+@inline const MR: i32 = 4;
+/** Depth of one pass over K when A is packed: a [256 x 256] block of A stays in L2, a panel in L1. */
+// @ts-expect-error: decorator
+@inline const KC: i32 = 256;
+
+/** Bytes of the packed form of a [K x N] matrix. */
+export function packedBytes(K: i32, N: i32): usize {
+  return <usize>((N + NR - 1) / NR) * <usize>K * <usize>(NR * 4);
+}
+
+/**
+ * Packs B (B(k, n) at src + k*rowStride + n*colStride, bytes) into panels of 8 columns at dst.
+ * The panels are shared out between the threads.
+ */
+export function packB(
+  src: usize, rowStride: usize, colStride: usize, K: i32, N: i32, dst: usize, tid: i32, nt: i32,
+): void {
+  const panels = (N + NR - 1) / NR;
+  const p0 = splitRange(panels, tid, nt, 0);
+  const p1 = splitRange(panels, tid, nt, 1);
+  for (let p = p0; p < p1; p++) {
+    const n0 = p * NR;
+    const cols = min(NR, N - n0);
+    let d = dst + <usize>p * <usize>K * 32;
+    let s = src + <usize>n0 * colStride;
+    if (cols == NR && colStride == 4) {
+      for (let k = 0; k < K; k++) {
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+        s += rowStride;
+        d += 32;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        let e = s;
+        for (let j = 0; j < NR; j++) {
+          store<f32>(d + (<usize>j << 2), j < cols ? load<f32>(e) : 0);
+          e += colStride;
+        }
+        s += rowStride;
+        d += 32;
+      }
+    }
+  }
+}
+
+/**
+ * C tile (+)= A tile x B panel over K: rows [0, rows) of 4 and columns [0, cols) of 8.
+ * c points at the tile's first element, cStride is C's row stride in bytes.
+ */
+function tile(
+  a: usize, aRow: usize, aK: usize, bp: usize, K: i32, c: usize, cStride: usize,
+  rows: i32, cols: i32, accumulate: bool,
+): void {
+  // Rows past the edge read row 0 again. Chosen here, outside the product: a select in the loop's
+  // address arithmetic would be sunk into the loop and cost more than the multiply-adds.
+  if (rows >= MR) product(a, a + aRow, a + 2 * aRow, a + 3 * aRow, aK, bp, K, c, cStride, rows, cols, accumulate);
+  else if (rows == 3) product(a, a + aRow, a + 2 * aRow, a, aK, bp, K, c, cStride, rows, cols, accumulate);
+  else if (rows == 2) product(a, a + aRow, a, a, aK, bp, K, c, cStride, rows, cols, accumulate);
+  else product(a, a, a, a, aK, bp, K, c, cStride, rows, cols, accumulate);
+}
+
+// @ts-expect-error: decorator
+@noinline function product(
+  a0: usize, a1: usize, a2: usize, a3: usize, aK: usize, bp: usize, K: i32, c: usize, cStride: usize,
+  rows: i32, cols: i32, accumulate: bool,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let b = bp;
+  let ko: usize = 0;
+  const kEnd = <usize>K * aK;
+  while (ko < kEnd) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let x = v128.load32_splat(a0 + ko);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0));
+    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a1 + ko);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0));
+    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a2 + ko);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0));
+    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a3 + ko);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0));
+    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    b += 32;
+    ko += aK;
+  }
+  if (rows == MR && cols == NR) {
+    if (accumulate) {
+      c00 = f32x4.add(c00, v128.load(c));
+      c01 = f32x4.add(c01, v128.load(c, 16));
+      c10 = f32x4.add(c10, v128.load(c + cStride));
+      c11 = f32x4.add(c11, v128.load(c + cStride, 16));
+      c20 = f32x4.add(c20, v128.load(c + 2 * cStride));
+      c21 = f32x4.add(c21, v128.load(c + 2 * cStride, 16));
+      c30 = f32x4.add(c30, v128.load(c + 3 * cStride));
+      c31 = f32x4.add(c31, v128.load(c + 3 * cStride, 16));
+    }
+    v128.store(c, c00);
+    v128.store(c, c01, 16);
+    v128.store(c + cStride, c10);
+    v128.store(c + cStride, c11, 16);
+    v128.store(c + 2 * cStride, c20);
+    v128.store(c + 2 * cStride, c21, 16);
+    v128.store(c + 3 * cStride, c30);
+    v128.store(c + 3 * cStride, c31, 16);
+    return;
+  }
+  storeRow(c, c00, c01, cols, accumulate);
+  if (rows > 1) storeRow(c + cStride, c10, c11, cols, accumulate);
+  if (rows > 2) storeRow(c + 2 * cStride, c20, c21, cols, accumulate);
+  if (rows > 3) storeRow(c + 3 * cStride, c30, c31, cols, accumulate);
+}
+
+function storeRow(c: usize, v0: v128, v1: v128, cols: i32, accumulate: bool): void {
+  storePart(c, v0, cols, accumulate);
+  storePart(c + 16, v1, cols - 4, accumulate);
+}
+
+// @ts-expect-error: decorator
+@inline function storePart(c: usize, v: v128, n: i32, accumulate: bool): void {
+  if (n >= 4) {
+    v128.store(c, accumulate ? f32x4.add(v, v128.load(c)) : v);
+    return;
+  }
+  if (n <= 0) return;
+  store<f32>(c, accumulate ? f32x4.extract_lane(v, 0) + load<f32>(c) : f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(c, accumulate ? f32x4.extract_lane(v, 1) + load<f32>(c, 4) : f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(c, accumulate ? f32x4.extract_lane(v, 2) + load<f32>(c, 8) : f32x4.extract_lane(v, 2), 8);
+}
+
+/**
+ * C[r0..r1) (+)= A[r0..r1) x B for a row-major A ([M x K], lda floats) and B packed by `packB`.
+ * Used for the recurrent products of one time step, where A (a batch of hidden states) is small.
+ */
+export function gemmRows(
+  a: usize, lda: i32, bp: usize, K: i32, N: i32, c: usize, ldc: i32, r0: i32, r1: i32, accumulate: bool,
+): void {
+  const panels = (N + NR - 1) / NR;
+  const aRow = <usize>lda * 4;
+  const cStride = <usize>ldc * 4;
+  const panelBytes = <usize>K * 32;
+  for (let p = 0; p < panels; p++) {
+    const cols = min(NR, N - p * NR);
+    const bp_ = bp + <usize>p * panelBytes;
+    const cp = c + <usize>(p * NR) * 4;
+    for (let i = r0; i < r1; i += MR) {
+      tile(a + <usize>i * aRow, aRow, 4, bp_, K, cp + <usize>i * cStride, cStride, min(MR, r1 - i), cols, accumulate);
+    }
+  }
+}
+
+/** Bytes of the per-thread buffer that `gemm` packs A into, for M rows. */
+export function packABytes(M: i32): usize {
+  return <usize>((M + MR - 1) / MR) * <usize>KC * <usize>(MR * 4);
+}
+
+/**
+ * C (+)= A x B, with A(i, k) at a + i*aRow + k*aK (bytes) for any layout, B packed by `packB`, C
+ * row-major [M x N] with ldc floats. A is packed block by block into apack (each thread its own
+ * region of packABytes(M) bytes, at apack + tid * that), in row groups of 4: [group][k][4].
+ * splitRows: the threads share the rows of C, else its column panels (each thread then packs all of
+ * A, a small cost next to the product when N is wide).
+ */
+export function gemm(
+  a: usize, aRow: usize, aK: usize, bp: usize, K: i32, M: i32, N: i32, c: usize, ldc: i32,
+  accumulate: bool, apack: usize, splitRows: bool, tid: i32, nt: i32,
+): void {
+  const panels = (N + NR - 1) / NR;
+  let p0 = 0, p1 = panels, i0 = 0, i1 = M;
+  if (splitRows) {
+    const groups = (M + MR - 1) / MR;
+    i0 = splitRange(groups, tid, nt, 0) * MR;
+    i1 = min(M, splitRange(groups, tid, nt, 1) * MR);
+  } else {
+    p0 = splitRange(panels, tid, nt, 0);
+    p1 = splitRange(panels, tid, nt, 1);
+  }
+  if (i0 >= i1 || p0 >= p1) return;
+  const pack = apack + <usize>tid * packABytes(M);
+  const cStride = <usize>ldc * 4;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    packA(a + <usize>k0 * aK, aRow, aK, i0, i1, kc, pack);
+    const acc = accumulate || k0 > 0;
+    for (let p = p0; p < p1; p++) {
+      const cols = min(NR, N - p * NR);
+      const bp_ = bp + (<usize>p * <usize>K + <usize>k0) * 32;
+      const cp = c + <usize>(p * NR) * 4;
+      for (let i = i0; i < i1; i += MR) {
+        const ap = pack + <usize>((i - i0) / MR) * <usize>kc * 16;
+        tile(ap, 4, 16, bp_, kc, cp + <usize>i * cStride, cStride, min(MR, i1 - i), cols, acc);
+      }
+    }
+  }
+}
+
+/** Packs rows [i0, i1) and kc columns of A into groups of 4 rows: dst[g][k][r], zero past the last row. */
+function packA(a: usize, aRow: usize, aK: usize, i0: i32, i1: i32, kc: i32, dst: usize): void {
+  let d = dst;
+  for (let i = i0; i < i1; i += MR) {
+    const rows = min(MR, i1 - i);
+    const base = a + <usize>i * aRow;
+    if (rows == MR && aRow == 4) {
+      // The 4 rows of a group are adjacent in memory (A is a transposed row-major matrix).
+      let s = base;
+      for (let k = 0; k < kc; k++) {
+        v128.store(d, v128.load(s));
+        s += aK;
+        d += 16;
+      }
+    } else if (rows == MR && aK == 4) {
+      // Row-major A: transpose 4 x 4 blocks with shuffles.
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const s = base + (<usize>k << 2);
+        const r0 = v128.load(s);
+        const r1 = v128.load(s + aRow);
+        const r2 = v128.load(s + 2 * aRow);
+        const r3 = v128.load(s + 3 * aRow);
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+        v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+        v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+        v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+        d += 64;
+      }
+      for (; k < kc; k++) {
+        const s = base + (<usize>k << 2);
+        store<f32>(d, load<f32>(s));
+        store<f32>(d, load<f32>(s + aRow), 4);
+        store<f32>(d, load<f32>(s + 2 * aRow), 8);
+        store<f32>(d, load<f32>(s + 3 * aRow), 12);
+        d += 16;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const s = base + <usize>k * aK;
+        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + <usize>r * aRow) : 0);
+        d += 16;
+      }
+    }
+  }
+}

@@ -1,0 +1,13 @@
+// The rnnlm kernels: every export takes byte addresses into the (imported) memory and sizes; those
+// ending in (tid, nt) do thread tid's share of the work of nt threads.
+
+export { gemm, gemmRows, packABytes, packB, packedBytes } from './gemm';
+export { gruBackward, gruForward } from './gru';
+export { addRows, lstmBackward, lstmForward } from './lstm';
+export { fillRows, gatherRows, projectionGrad } from './project';
+export { rnnBackward, rnnForward } from './rnn';
+
+/** The first byte after the module's own static data: the JavaScript side allocates from here. */
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,93 @@
+/**
+ * The process-wide kernel runtime: created on first use on one thread (synchronously, where the
+ * platform allows it), or started with threads by `startKernels`.
+ */
+import { kernelBinary } from './binary.js';
+import { KernelRuntime } from './runtime.js';
+
+export interface KernelsStatus {
+  /** Whether the kernels can run here (WebAssembly with SIMD). */
+  available: boolean;
+  /** Threads that share each call (0 when unavailable). */
+  threads: number;
+  /** One line for users: what runs, or why not. */
+  message: string;
+}
+
+let current: KernelRuntime | null = null;
+let unavailable: string | null = null;
+let checked = false;
+
+function supported(): boolean {
+  if (!checked) {
+    checked = true;
+    if (typeof WebAssembly !== 'object') unavailable = 'this JavaScript engine has no WebAssembly';
+    else if (!WebAssembly.validate(kernelBinary('simd'))) {
+      unavailable = 'this JavaScript engine has no WebAssembly SIMD';
+    }
+  }
+  return unavailable === null;
+}
+
+/** A browser's main thread may not compile more than 4 KiB of WebAssembly synchronously. */
+function mayCompileSync(): boolean {
+  const g = globalThis as { window?: unknown; document?: unknown };
+  return !(typeof g.window === 'object' && typeof g.document === 'object');
+}
+
+/**
+ * The runtime, or null where the kernels cannot run here (no WebAssembly SIMD) or not yet (a browser's
+ * main thread before `startKernels` resolved).
+ */
+export function kernels(): KernelRuntime | null {
+  if (current) return current;
+  if (!supported() || !mayCompileSync()) return null;
+  current = KernelRuntime.createSync();
+  return current;
+}
+
+/** Why `kernels()` would be null, or what runs. */
+export function kernelsStatus(): KernelsStatus {
+  if (!supported()) return { available: false, threads: 0, message: `kernels off: ${unavailable}` };
+  const threads = current?.threads ?? (mayCompileSync() ? 1 : 0);
+  if (threads === 0) return { available: false, threads: 0, message: 'kernels not started yet' };
+  return {
+    available: true,
+    threads,
+    message: `fused WebAssembly SIMD kernels on ${threads} thread${threads === 1 ? '' : 's'}`,
+  };
+}
+
+/**
+ * Starts the kernels on `threads` threads (the caller's and threads - 1 workers sharing its memory).
+ * Threads need SharedArrayBuffer: in a browser, a cross-origin isolated page (COOP and COEP headers);
+ * without it this starts one thread and says why. Replaces (and stops) a runtime started before.
+ */
+export async function startKernels(options: { threads?: number } = {}): Promise<KernelsStatus> {
+  if (!supported()) return kernelsStatus();
+  let threads = Math.max(1, Math.floor(options.threads ?? 1));
+  let note = '';
+  if (threads > 1 && typeof SharedArrayBuffer === 'undefined') {
+    note =
+      ' (threads need SharedArrayBuffer: serve the page cross-origin isolated, with COOP and COEP headers)';
+    threads = 1;
+  }
+  let next: KernelRuntime;
+  try {
+    next = await KernelRuntime.create(threads);
+  } catch (error) {
+    if (threads === 1) throw error;
+    note = ` (workers failed to start: ${error instanceof Error ? error.message : String(error)})`;
+    next = await KernelRuntime.create(1);
+  }
+  current?.dispose();
+  current = next;
+  const status = kernelsStatus();
+  return { ...status, message: status.message + note };
+}
+
+/** Stops the workers; later calls run on one thread. */
+export function stopKernels(): void {
+  current?.dispose();
+  current = null;
+}

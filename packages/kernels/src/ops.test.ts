@@ -1,0 +1,251 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CellKind, gatesOf, matMul, sequenceBackward, sequenceForward } from './ops.js';
+import { KernelRuntime } from './runtime.js';
+import { numericGrads, type RefInputs, refForward } from './test-utils/reference.js';
+
+/** A seeded generator: the same values on every run. */
+function uniform(seed: number) {
+  let s = seed >>> 0;
+  return (scale: number) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32 - 0.5) * 2 * scale;
+  };
+}
+
+function inputs(cell: CellKind, T: number, B: number, H: number, reverse: boolean, seed: number): RefInputs {
+  const r = uniform(seed);
+  const G = gatesOf(cell) * H;
+  const fill = (n: number, scale: number) => Float64Array.from({ length: n }, () => r(scale));
+  return {
+    cell,
+    T,
+    B,
+    H,
+    reverse,
+    xProj: fill(T * B * G, 1),
+    h0: fill(B * H, 0.5),
+    c0: fill(B * H, 0.5),
+    W: fill(H * G, 0.4),
+  };
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+let single: KernelRuntime;
+let threaded: KernelRuntime;
+beforeAll(async () => {
+  single = KernelRuntime.createSync();
+  threaded = await KernelRuntime.create(2);
+});
+afterAll(() => threaded.dispose());
+
+const CELLS: CellKind[] = ['rnn', 'gru', 'lstm'];
+
+describe('sequence kernels', () => {
+  // Sizes off the SIMD widths (B not a multiple of 4, H not of 4 or 8) exercise every edge path.
+  for (const cell of CELLS) {
+    for (const reverse of [false, true]) {
+      it(`${cell}${reverse ? ' reversed' : ''}: forward equals the float64 equations, gradients equal central differences`, () => {
+        const p = inputs(cell, 3, 5, 6, reverse, 7);
+        const ref = refForward(p);
+        const shape = { cell, T: p.T, B: p.B, H: p.H, reverse };
+        const fwd = sequenceForward(single, shape, { ...p, input: { xProj: p.xProj } });
+        expect(maxDiff(fwd.outputs, ref.outputs)).toBeLessThan(2e-6);
+        expect(maxDiff(fwd.h, ref.h)).toBeLessThan(2e-6);
+        if (cell === 'lstm') expect(maxDiff(fwd.c!, ref.c)).toBeLessThan(2e-6);
+
+        const r = uniform(99);
+        const g = {
+          dOutputs: Float64Array.from({ length: p.T * p.B * p.H }, () => r(1)),
+          dh: Float64Array.from({ length: p.B * p.H }, () => r(1)),
+          dc: Float64Array.from({ length: p.B * p.H }, () => r(1)),
+        };
+        const saved = fwd.saved.map((s) => s.slice());
+        const outputs = fwd.outputs.slice();
+        const bwd = sequenceBackward(single, shape, {
+          ...p,
+          input: { xProj: p.xProj },
+          outputs,
+          saved,
+          dOutputs: g.dOutputs,
+          dh: g.dh,
+          dc: cell === 'lstm' ? g.dc : null,
+        });
+        const num = numericGrads(p, g);
+        expect(maxDiff(bwd.dxProj!, num.dxProj)).toBeLessThan(1e-5);
+        expect(maxDiff(bwd.dW, num.dW)).toBeLessThan(1e-5);
+        expect(maxDiff(bwd.dh0, num.dh0)).toBeLessThan(1e-5);
+        if (cell === 'lstm') expect(maxDiff(bwd.dc0!, num.dc0)).toBeLessThan(1e-5);
+      });
+    }
+  }
+
+  it("reads tfjs-layers' LSTM gate order (i, f, c~, o) as well as d2l's (i, f, o, c~)", () => {
+    const p = {
+      ...inputs('lstm', 4, 3, 5, false, 3),
+      order: [0, 1, 3, 2] as [number, number, number, number],
+    };
+    const ref = refForward(p);
+    const fwd = sequenceForward(
+      single,
+      { cell: 'lstm', T: 4, B: 3, H: 5, gateOrder: 'ifco' },
+      { ...p, input: { xProj: p.xProj } },
+    );
+    expect(maxDiff(fwd.outputs, ref.outputs)).toBeLessThan(2e-6);
+  });
+
+  for (const cell of CELLS) {
+    it(`${cell}: two threads give exactly the results of one, at training sizes`, () => {
+      const p = inputs(cell, 6, 32, 40, false, 11);
+      const shape = { cell, T: 6, B: 32, H: 40 };
+      const run = (rt: KernelRuntime) => {
+        const f = sequenceForward(rt, shape, { ...p, input: { xProj: p.xProj } });
+        const fwd = { outputs: f.outputs.slice(), h: f.h.slice(), saved: f.saved.map((s) => s.slice()) };
+        const dOutputs = Float32Array.from({ length: 6 * 32 * 40 }, (_, i) => Math.sin(i));
+        const b = sequenceBackward(rt, shape, {
+          ...p,
+          input: { xProj: p.xProj },
+          outputs: fwd.outputs,
+          saved: fwd.saved,
+          dOutputs,
+          dh: null,
+          dc: null,
+        });
+        return { ...fwd, dxProj: b.dxProj!.slice(), dW: b.dW.slice(), dh0: b.dh0.slice() };
+      };
+      const one = run(single);
+      const two = run(threaded);
+      expect(threaded.threads).toBe(2);
+      for (const key of ['outputs', 'h', 'dxProj', 'dW', 'dh0'] as const) {
+        expect(maxDiff(one[key], two[key]), key).toBe(0);
+      }
+      expect(maxDiff(one.outputs, refForward(p).outputs)).toBeLessThan(5e-6);
+    });
+  }
+});
+
+describe('the input projection inside the kernel', () => {
+  // The projection's gradients follow from dxProj by the chain rule: written out here in plain loops
+  // (dxProj itself is checked against central differences above).
+  for (const cell of CELLS) {
+    for (const kind of ['ids', 'dense'] as const) {
+      it(`${cell}, ${kind} input: forward and gradients equal projecting first, for 1 and 2 threads`, () => {
+        const [T, B, H, D] = [4, 6, 5, 7];
+        const G = gatesOf(cell) * H;
+        const N = T * B;
+        const r = uniform(5);
+        const Wx = Float32Array.from({ length: D * G }, () => r(0.5));
+        const b = Float32Array.from({ length: G }, () => r(0.5));
+        const ids = Int32Array.from({ length: N }, (_, n) => (n * 5 + 3) % D);
+        const x = Float32Array.from({ length: N * D }, () => r(1));
+        const xProj = new Float64Array(N * G);
+        for (let n = 0; n < N; n++)
+          for (let g = 0; g < G; g++) {
+            let v = b[g]!;
+            if (kind === 'ids') v += Wx[ids[n]! * G + g]!;
+            else for (let d = 0; d < D; d++) v += x[n * D + d]! * Wx[d * G + g]!;
+            xProj[n * G + g] = v;
+          }
+        const p = inputs(cell, T, B, H, false, 9);
+        const base = { h0: p.h0, c0: p.c0, W: p.W };
+        const input = kind === 'ids' ? { ids, inputSize: D, Wx, b } : { x, inputSize: D, Wx, b };
+        const shape = { cell, T, B, H };
+        const dOutputs = Float32Array.from({ length: N * H }, () => r(1));
+        const reference = (() => {
+          const f = sequenceForward(single, shape, { ...base, input: { xProj } });
+          const fwd = { outputs: f.outputs.slice(), saved: f.saved.map((s) => s.slice()) };
+          const g = sequenceBackward(single, shape, {
+            ...base,
+            input: { xProj },
+            ...fwd,
+            dOutputs,
+            dh: null,
+            dc: null,
+          });
+          return { outputs: fwd.outputs, dxProj: g.dxProj!.slice(), dW: g.dW.slice() };
+        })();
+        for (const rt of [single, threaded]) {
+          const f = sequenceForward(rt, shape, { ...base, input });
+          expect(maxDiff(f.outputs, reference.outputs)).toBeLessThan(2e-6);
+          const fwd = { outputs: f.outputs.slice(), saved: f.saved.map((s) => s.slice()) };
+          const g = sequenceBackward(rt, shape, { ...base, input, ...fwd, dOutputs, dh: null, dc: null });
+          expect(g.dxProj).toBeUndefined();
+          expect(maxDiff(g.dW, reference.dW)).toBeLessThan(2e-6);
+          const dWx = new Float64Array(D * G);
+          const db = new Float64Array(G);
+          const dx = new Float64Array(N * D);
+          for (let n = 0; n < N; n++)
+            for (let k = 0; k < G; k++) {
+              const d = reference.dxProj[n * G + k]!;
+              db[k]! += d;
+              if (kind === 'ids') dWx[ids[n]! * G + k]! += d;
+              else
+                for (let j = 0; j < D; j++) {
+                  dWx[j * G + k]! += x[n * D + j]! * d;
+                  dx[n * D + j]! += d * Wx[j * G + k]!;
+                }
+            }
+          expect(maxDiff(g.dWx!, dWx)).toBeLessThan(2e-6);
+          expect(maxDiff(g.db!, db)).toBeLessThan(2e-6);
+          if (kind === 'dense') expect(maxDiff(g.dx!, dx)).toBeLessThan(2e-6);
+          else expect(g.dx).toBeUndefined();
+        }
+      });
+    }
+  }
+
+  it('rejects token ids outside the input weight', () => {
+    const shape = { cell: 'rnn' as const, T: 1, B: 2, H: 3 };
+    const input = { ids: [0, 4], inputSize: 4, Wx: new Float32Array(12), b: new Float32Array(3) };
+    expect(() =>
+      sequenceForward(single, shape, { input, h0: new Float32Array(6), W: new Float32Array(9) }),
+    ).toThrow(/token id 4 at position 1 is not in \[0, 4\)/);
+  });
+});
+
+describe('matMul', () => {
+  const naive = (
+    a: Float32Array,
+    b: Float32Array,
+    M: number,
+    N: number,
+    K: number,
+    tA: boolean,
+    tB: boolean,
+  ) => {
+    const c = new Float64Array(M * N);
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += a[tA ? k * M + i : i * K + k]! * b[tB ? j * K + k : k * N + j]!;
+        c[i * N + j] = s;
+      }
+    return c;
+  };
+  for (const [M, N, K] of [
+    [1, 1, 1],
+    [7, 13, 5],
+    [33, 70, 300],
+    [130, 9, 600],
+  ] as const) {
+    for (const tA of [false, true]) {
+      for (const tB of [false, true]) {
+        it(`[${M} x ${K}] x [${K} x ${N}]${tA ? ', A transposed' : ''}${tB ? ', B transposed' : ''}`, () => {
+          const r = uniform(M * 1000 + N * 10 + K);
+          const a = Float32Array.from({ length: M * K }, () => r(1));
+          const b = Float32Array.from({ length: K * N }, () => r(1));
+          const want = naive(a, b, M, N, K, tA, tB);
+          for (const rt of [single, threaded]) {
+            const got = matMul(rt, { a, b, M, N, K, transposeA: tA, transposeB: tB });
+            expect(maxDiff(got, want)).toBeLessThan(1e-5 * Math.sqrt(K));
+          }
+        });
+      }
+    }
+  }
+});

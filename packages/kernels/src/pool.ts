@@ -1,0 +1,221 @@
+/**
+ * Threads for the kernels: workers that share the kernels' memory and run their share of each call.
+ *
+ * A call is one job for all threads: the caller writes the job into a control block in shared memory,
+ * wakes the workers, runs share 0 itself and waits until every worker has reported. Workers spin a
+ * little before they sleep, because calls come in quick succession during a training step; the caller
+ * spins while it waits (a browser's main thread may not block), and sleeps in short slices where it
+ * may (Node, workers).
+ */
+
+/** Names of the kernel exports a job can run, by index (the same list on both sides). */
+export const JOB_FUNCTIONS = [
+  'packB',
+  'gemm',
+  'rnnForward',
+  'rnnBackward',
+  'gruForward',
+  'gruBackward',
+  'lstmForward',
+  'lstmBackward',
+  'gatherRows',
+  'fillRows',
+  'projectionGrad',
+] as const;
+export type JobFunction = (typeof JOB_FUNCTIONS)[number];
+
+// Control block, in i32 slots.
+const SEQ = 0; // job counter: a new value starts a job
+const DONE = 1; // workers finished with the current job
+const FN = 2;
+const NARGS = 3;
+const FAILED = 4; // a worker's share threw
+const STOP = 5;
+const ARGS = 8;
+export const MAX_ARGS = 24;
+export const CONTROL_INTS = ARGS + MAX_ARGS;
+
+/** What a worker gets in its first message. */
+interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: number;
+  tid: number;
+  nt: number;
+  functions: readonly string[];
+}
+
+/**
+ * The worker's whole program, run as source text in a worker (so that no file has to be located, in
+ * Node or a bundle). It must not refer to anything outside itself.
+ */
+function workerMain(
+  post: (message: unknown) => void,
+  onFirstMessage: (cb: (init: WorkerInit) => void) => void,
+) {
+  onFirstMessage((init) => {
+    const { module, memory, control, tid, nt, functions } = init;
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    const fns = functions.map((name) => instance.exports[name] as (...args: number[]) => void);
+    const ctrl = new Int32Array(memory.buffer, control, 32);
+    post({ ready: true });
+    let seen = Atomics.load(ctrl, 0);
+    for (;;) {
+      let seq = Atomics.load(ctrl, 0);
+      for (let spin = 0; seq === seen && spin < 20000; spin++) seq = Atomics.load(ctrl, 0);
+      if (seq === seen) {
+        Atomics.wait(ctrl, 0, seen);
+        continue;
+      }
+      seen = seq;
+      if (Atomics.load(ctrl, 5) !== 0) return;
+      const n = ctrl[3]!;
+      const args: number[] = [];
+      for (let i = 0; i < n; i++) args.push(ctrl[8 + i]!);
+      try {
+        fns[ctrl[2]!]!(...args, tid, nt);
+      } catch (error) {
+        Atomics.store(ctrl, 4, 1);
+        post({ error: String(error) });
+      }
+      Atomics.add(ctrl, 1, 1);
+      Atomics.notify(ctrl, 1);
+    }
+  });
+}
+
+interface WorkerHandle {
+  terminate(): unknown;
+}
+
+/** Starts a worker running `workerMain`, in Node (worker_threads) or a browser (a blob URL). */
+async function spawn(onMessage: (message: { ready?: boolean; error?: string }) => void, init: WorkerInit) {
+  const body = `(${workerMain.toString()})`;
+  if (typeof process !== 'undefined' && process.versions?.node && typeof window === 'undefined') {
+    const { Worker } = await import('node:worker_threads');
+    const source =
+      `const { parentPort } = require('node:worker_threads');\n` +
+      `${body}((m) => parentPort.postMessage(m), (cb) => parentPort.once('message', cb));`;
+    const worker = new Worker(source, { eval: true });
+    worker.on('message', (message: { ready?: boolean; error?: string }) => {
+      // Once running, a sleeping kernel thread must not keep the process alive.
+      if (message.ready) worker.unref();
+      onMessage(message);
+    });
+    worker.postMessage(init);
+    return worker as WorkerHandle;
+  }
+  const source = `${body}((m) => self.postMessage(m), (cb) => { self.onmessage = (e) => { self.onmessage = null; cb(e.data); }; });`;
+  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+  const worker = new Worker(url);
+  URL.revokeObjectURL(url);
+  worker.onmessage = (event) => onMessage(event.data);
+  worker.postMessage(init);
+  return worker as WorkerHandle;
+}
+
+/** Whether this thread may block in Atomics.wait (a browser's main thread may not). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class ThreadPool {
+  readonly #ctrl: Int32Array;
+  readonly #workers: WorkerHandle[];
+  readonly #canBlock = canBlock();
+  #errors: string[] = [];
+
+  private constructor(
+    memory: WebAssembly.Memory,
+    control: number,
+    workers: WorkerHandle[],
+    errors: string[],
+  ) {
+    this.#ctrl = new Int32Array(memory.buffer, control, CONTROL_INTS);
+    this.#workers = workers;
+    this.#errors = errors;
+  }
+
+  /** Threads in all, the caller's included. */
+  get size(): number {
+    return this.#workers.length + 1;
+  }
+
+  /** Starts `threads - 1` workers on `module` and `memory` (shared); resolves once all are ready. */
+  static async start(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    control: number,
+    threads: number,
+  ): Promise<ThreadPool> {
+    const errors: string[] = [];
+    const workers: WorkerHandle[] = [];
+    const ready: Promise<void>[] = [];
+    try {
+      for (let tid = 1; tid < threads; tid++) {
+        let resolveReady!: () => void;
+        ready.push(new Promise<void>((resolve) => (resolveReady = resolve)));
+        const init: WorkerInit = { module, memory, control, tid, nt: threads, functions: JOB_FUNCTIONS };
+        workers.push(
+          await spawn((message) => {
+            if (message.ready) resolveReady();
+            if (message.error) errors.push(message.error);
+          }, init),
+        );
+      }
+      await Promise.all(ready);
+    } catch (error) {
+      for (const w of workers) w.terminate();
+      throw error;
+    }
+    return new ThreadPool(memory, control, workers, errors);
+  }
+
+  /**
+   * Runs `fn(...args, tid, nt)` on every thread: share 0 here, the others in the workers; returns when
+   * all are done. `local` is the caller's own function for `fn` (the same export of its instance).
+   */
+  run(fnIndex: number, args: readonly number[], local: (...args: number[]) => void): void {
+    const ctrl = this.#ctrl;
+    const workers = this.#workers.length;
+    if (args.length > MAX_ARGS) throw new Error(`rnnlm kernels: too many arguments (${args.length})`);
+    ctrl[FN] = fnIndex;
+    ctrl[NARGS] = args.length;
+    for (let i = 0; i < args.length; i++) ctrl[ARGS + i] = args[i]!;
+    Atomics.store(ctrl, DONE, 0);
+    Atomics.store(ctrl, FAILED, 0);
+    Atomics.add(ctrl, SEQ, 1);
+    Atomics.notify(ctrl, SEQ);
+    let localError: unknown;
+    try {
+      local(...args, 0, workers + 1);
+    } catch (error) {
+      localError = error;
+    }
+    let done = Atomics.load(ctrl, DONE);
+    for (let spin = 0; done < workers; spin++) {
+      if (this.#canBlock && spin > 100000) Atomics.wait(ctrl, DONE, done, 1);
+      done = Atomics.load(ctrl, DONE);
+    }
+    if (localError !== undefined) throw localError;
+    if (Atomics.load(ctrl, FAILED) !== 0) {
+      throw new Error(
+        `rnnlm kernels: a kernel thread failed${this.#errors.length ? `: ${this.#errors.at(-1)}` : ''}`,
+      );
+    }
+  }
+
+  /** Ends the workers. */
+  stop(): void {
+    Atomics.store(this.#ctrl, STOP, 1);
+    Atomics.add(this.#ctrl, SEQ, 1);
+    Atomics.notify(this.#ctrl, SEQ);
+    for (const w of this.#workers) w.terminate();
+    this.#workers.length = 0;
+  }
+}

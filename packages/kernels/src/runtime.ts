@@ -1,0 +1,81 @@
+import { kernelBinary } from './binary.js';
+import { Arena } from './memory.js';
+import { CONTROL_INTS, JOB_FUNCTIONS, type JobFunction, ThreadPool } from './pool.js';
+
+type Exports = Record<JobFunction, (...args: number[]) => void> & {
+  heapBase(): number;
+  packedBytes(K: number, N: number): number;
+  packABytes(M: number): number;
+};
+
+/** Below this many multiply-adds a call runs on the calling thread alone (waking workers costs more). */
+const PARALLEL_MIN_WORK = 1 << 18;
+
+/**
+ * One instance of the kernels: its memory, its allocator and, with threads, its workers. The
+ * operations in ops.ts run on it.
+ */
+export class KernelRuntime {
+  readonly exports: Exports;
+  readonly arena: Arena;
+  readonly #pool: ThreadPool | null;
+
+  private constructor(
+    instance: WebAssembly.Instance,
+    memory: WebAssembly.Memory,
+    pool: ThreadPool | null,
+    base: number,
+  ) {
+    this.exports = instance.exports as unknown as Exports;
+    this.arena = new Arena(memory, base);
+    this.#pool = pool;
+  }
+
+  /** Threads that share each call. */
+  get threads(): number {
+    return this.#pool?.size ?? 1;
+  }
+
+  /** Single-threaded, compiled and instantiated synchronously (fine in Node and in workers). */
+  static createSync(): KernelRuntime {
+    const module = new WebAssembly.Module(kernelBinary('simd'));
+    const memory = new WebAssembly.Memory({ initial: 2 });
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    const base = (instance.exports as unknown as Exports).heapBase();
+    return new KernelRuntime(instance, memory, null, base);
+  }
+
+  /** With `threads` > 1, a shared memory and `threads - 1` workers; otherwise as createSync, but async. */
+  static async create(threads: number): Promise<KernelRuntime> {
+    if (threads <= 1) {
+      const module = await WebAssembly.compile(kernelBinary('simd'));
+      const memory = new WebAssembly.Memory({ initial: 2 });
+      const instance = await WebAssembly.instantiate(module, { env: { memory } });
+      return new KernelRuntime(instance, memory, null, (instance.exports as unknown as Exports).heapBase());
+    }
+    const module = await WebAssembly.compile(kernelBinary('threads'));
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 16384, shared: true });
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const heapBase = (instance.exports as unknown as Exports).heapBase();
+    // The control block sits below the allocator's region, on its own cache line.
+    const control = (heapBase + 63) & ~63;
+    new Int32Array(memory.buffer, control, CONTROL_INTS).fill(0);
+    const pool = await ThreadPool.start(module, memory, control, threads);
+    return new KernelRuntime(instance, memory, pool, control + 256);
+  }
+
+  /** Runs a kernel on all threads, or on this one when `work` (multiply-adds) is small. */
+  run(fn: JobFunction, args: readonly number[], work: number): void {
+    const local = this.exports[fn];
+    if (this.#pool === null || work < PARALLEL_MIN_WORK) {
+      local(...args, 0, 1);
+      return;
+    }
+    this.#pool.run(JOB_FUNCTIONS.indexOf(fn), args, local);
+  }
+
+  /** Stops the workers (the runtime then runs on one thread). */
+  dispose(): void {
+    this.#pool?.stop();
+  }
+}
