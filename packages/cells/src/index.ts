@@ -1,9 +1,17 @@
 export { gatesPerCell, statesPerCell, validateModelConfig } from './config.js';
+export {
+  fusedUnavailableReason,
+  type LstmGateOrder,
+  SEQUENCE_KERNELS,
+  type SequenceKernels,
+  useFused,
+} from './fused.js';
 export { assertIdsInRange, assertIdsTensor } from './ids.js';
 export * from './model.js';
 export { createScratchModel, type ScratchModelOptions } from './scratch-model.js';
 export {
   gruSequence,
+  type LstmSequenceOptions,
   type LstmSequenceResult,
   lstmSequence,
   rnnSequence,

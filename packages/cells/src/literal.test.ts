@@ -127,15 +127,17 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!;
 }
 
-const cases: Array<[CellKind, number, boolean]> = [];
-for (const cell of ['rnn', 'gru', 'lstm'] as const)
-  for (const layers of [1, 2])
-    for (const bidirectional of [false, true]) cases.push([cell, layers, bidirectional]);
+// Both forms of the efficient model: the fused kernel (what runs on wasm and cpu) and the op-by-op one.
+const cases: Array<[CellKind, number, boolean, 'ops' | 'fused']> = [];
+for (const kernels of ['ops', 'fused'] as const)
+  for (const cell of ['rnn', 'gru', 'lstm'] as const)
+    for (const layers of [1, 2])
+      for (const bidirectional of [false, true]) cases.push([cell, layers, bidirectional, kernels]);
 
 describe('scratch models equal the literal notebook form', () => {
-  it.each(cases)('%s, %i layer(s), bidirectional %s', (cell, layers, bidirectional) => {
+  it.each(cases)('%s, %i layer(s), bidirectional %s, kernels %s', (cell, layers, bidirectional, kernels) => {
     const config: ModelConfig = { impl: 'scratch', cell, vocabSize: 7, hidden: 5, layers, bidirectional };
-    const model = createScratchModel(config, { seed: 11 });
+    const model = createScratchModel(config, { seed: 11, kernels });
     // Larger weights than the 0.01 init, so that every gate and nonlinearity really matters.
     for (const [i, v] of model.variables.entries()) {
       tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 3 + i)));
@@ -157,7 +159,7 @@ describe('scratch models equal the literal notebook form', () => {
       const logitDiff = maxAbsDiff(fast.logits, slow.logits);
       const stateDiff = Math.max(...fast.state.map((t, i) => maxAbsDiff(t, slow.state[i]!)));
       console.log(
-        `literal vs efficient ${cell} layers=${layers} bidir=${bidirectional}: logits ${logitDiff.toExponential(2)}, state ${stateDiff.toExponential(2)}`,
+        `literal vs efficient (${kernels}) ${cell} layers=${layers} bidir=${bidirectional}: logits ${logitDiff.toExponential(2)}, state ${stateDiff.toExponential(2)}`,
       );
       expect(logitDiff).toBeLessThan(1e-5);
       expect(stateDiff).toBeLessThan(1e-5);

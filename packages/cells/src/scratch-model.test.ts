@@ -15,6 +15,9 @@ const config = (cell: CellKind, extra: Partial<ModelConfig> = {}): ModelConfig =
   ...extra,
 });
 
+/** The fused kernel (what runs on wasm and cpu by default) and the op-by-op form. */
+const KERNELS = ['ops', 'fused'] as const;
+
 const ids = () =>
   tf.tensor2d(
     [
@@ -109,21 +112,25 @@ describe('createScratchModel', () => {
     model.dispose();
   });
 
-  it.each([
-    ['rnn', 1, false],
-    ['gru', 1, false],
-    ['lstm', 1, false],
-    ['rnn', 2, false],
-    ['gru', 2, false],
-    ['lstm', 2, false],
-    ['rnn', 1, true],
-    ['gru', 1, true],
-    ['lstm', 1, true],
-    ['lstm', 2, true],
-  ] as const)(
-    'gradients of %s (%i layers, bidirectional %s) match central finite differences',
-    (cell, layers, bidirectional) => {
-      const model = createScratchModel(config(cell, { layers, bidirectional }), { seed: 3 });
+  it.each(
+    (
+      [
+        ['rnn', 1, false],
+        ['gru', 1, false],
+        ['lstm', 1, false],
+        ['rnn', 2, false],
+        ['gru', 2, false],
+        ['lstm', 2, false],
+        ['rnn', 1, true],
+        ['gru', 1, true],
+        ['lstm', 1, true],
+        ['lstm', 2, true],
+      ] as Array<[CellKind, number, boolean]>
+    ).flatMap((c) => KERNELS.map((k) => [...c, k] as const)),
+  )(
+    'gradients of %s (%i layers, bidirectional %s, kernels %s) match central finite differences',
+    (cell, layers, bidirectional, kernels) => {
+      const model = createScratchModel(config(cell, { layers, bidirectional }), { seed: 3, kernels });
       for (const [i, v] of model.variables.entries()) {
         tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.4, 'float32', 10 + i)));
       }
@@ -167,18 +174,21 @@ describe('createScratchModel', () => {
         }
       }
       console.log(
-        `finite differences ${cell} layers=${layers} bidir=${bidirectional}: max |numeric - autodiff| ${maxError.toExponential(2)}`,
+        `finite differences (${kernels}) ${cell} layers=${layers} bidir=${bidirectional}: max |numeric - autodiff| ${maxError.toExponential(2)}`,
       );
       tf.dispose([...Object.values(grads), ...state]);
       model.dispose();
     },
   );
 
-  it.each(['rnn', 'gru', 'lstm'] as const)(
-    'keeps the tensor count flat over 50 forward/backward steps of a stacked bidirectional %s, and dispose frees everything',
-    (cell) => {
+  it.each((['rnn', 'gru', 'lstm'] as const).flatMap((c) => KERNELS.map((k) => [c, k] as const)))(
+    'keeps the tensor count flat over 50 forward/backward steps of a stacked bidirectional %s (kernels %s), and dispose frees everything',
+    (cell, kernels) => {
       const atStart = tf.memory().numTensors;
-      const model = createScratchModel(config(cell, { layers: 2, bidirectional: true }), { seed: 4 });
+      const model = createScratchModel(config(cell, { layers: 2, bidirectional: true }), {
+        seed: 4,
+        kernels,
+      });
       const optimizer = tf.train.sgd(0.1);
       let state = model.beginState(2);
       const step = () => {

@@ -1,6 +1,7 @@
 import { Random } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatesPerCell, statesPerCell, validateModelConfig } from './config.js';
+import { fusedLayer, SEQUENCE_KERNELS, type SequenceKernels, useFused } from './fused.js';
 import { assertIdsInRange, assertIdsTensor } from './ids.js';
 import type { ForwardResult, LanguageModel, ModelConfig, State } from './model.js';
 import { gruSequence, lstmSequence, rnnSequence } from './sequence.js';
@@ -16,6 +17,11 @@ export interface ScratchModelOptions {
    * valid (`assertIdsInRange` checks host data): WebGL's gather reads an unknown id as a row of zeros.
    */
   checkIds?: boolean;
+  /**
+   * How each layer's recurrence runs (see `SequenceOptions.kernels`): `auto` (default) uses the fused
+   * WebAssembly kernel on the wasm and cpu backends, `ops` the op-by-op form everywhere.
+   */
+  kernels?: SequenceKernels;
 }
 
 /** Initialisation as in the notebooks: weights normal with standard deviation 0.01, biases zero. */
@@ -53,7 +59,13 @@ export function createScratchModel(config: ModelConfig, options: ScratchModelOpt
   const seed = options.seed ?? 0;
   if (!Number.isFinite(seed))
     throw new Error(`createScratchModel: seed must be a finite number, got ${seed}`);
-  return new ScratchLanguageModel(valid, seed, options.checkIds ?? true);
+  const kernels = options.kernels ?? 'auto';
+  if (!SEQUENCE_KERNELS.includes(kernels)) {
+    throw new Error(
+      `createScratchModel: kernels must be one of ${SEQUENCE_KERNELS.join(', ')}, got ${JSON.stringify(kernels)}`,
+    );
+  }
+  return new ScratchLanguageModel(valid, seed, options.checkIds ?? true, kernels);
 }
 
 class ScratchLanguageModel implements LanguageModel {
@@ -64,10 +76,12 @@ class ScratchLanguageModel implements LanguageModel {
   readonly #W_hq: tf.Variable;
   readonly #b_q: tf.Variable;
   readonly #checkIds: boolean;
+  readonly #kernels: SequenceKernels;
   #disposed = false;
 
-  constructor(config: ModelConfig, seed: number, checkIds: boolean) {
+  constructor(config: ModelConfig, seed: number, checkIds: boolean, kernels: SequenceKernels) {
     this.#checkIds = checkIds;
+    this.#kernels = kernels;
     this.config = Object.freeze({ ...config });
     const { cell, vocabSize, hidden, layers, bidirectional } = config;
     const rng = new Random(seed);
@@ -119,6 +133,7 @@ class ScratchLanguageModel implements LanguageModel {
     // Before any op touches the ids, so that host-made ids are read where they are (see checkIds).
     if (this.#checkIds) assertIdsInRange(ids.dataSync(), vocabSize, steps);
     const perCell = statesPerCell(cell);
+    const fused = useFused(this.#kernels);
     return tf.tidy(() => {
       // Time-major ids, so that step t's rows are contiguous: row t*B + b is step t of sequence b.
       const flatIds = tf.reshape(tf.transpose(ids), [steps * batch]);
@@ -128,17 +143,25 @@ class ScratchLanguageModel implements LanguageModel {
       for (const [l, directions] of this.#layers.entries()) {
         const outputs: tf.Tensor3D[] = [];
         for (const [d, w] of directions.entries()) {
-          // One-hot(x) W_x is row x of W_x: layer 0 gathers rows; deeper layers project all steps at once.
-          const projected =
-            l === 0 ? tf.add(tf.gather(w.W_x, flatIds), w.b) : tf.add(tf.matMul(input!, w.W_x), w.b);
-          const xProj = tf.reshape(projected, [steps, batch, -1]) as tf.Tensor3D;
           // The backward direction walks the steps from last to first, from its own initial state.
-          const options = { reverse: d === 1 };
+          const reverse = d === 1;
           const h0 = state[s]!;
+          const c0 = cell === 'lstm' ? state[s + 1]! : null;
           let result: { outputs: tf.Tensor3D; h: tf.Tensor2D; c?: tf.Tensor2D };
-          if (cell === 'lstm') result = lstmSequence(xProj, h0, state[s + 1]!, w.W_h, options);
-          else if (cell === 'gru') result = gruSequence(xProj, h0, w.W_h, options);
-          else result = rnnSequence(xProj, h0, w.W_h, options);
+          if (fused) {
+            // The whole layer in one kernel: the projection below and the recurrence.
+            const layerInput = l === 0 ? { ids: flatIds as tf.Tensor1D } : { x: input! };
+            result = fusedLayer(layerInput, w.W_x, w.b, { cell, h0, c0, W: w.W_h, reverse });
+          } else {
+            // One-hot(x) W_x is row x of W_x: layer 0 gathers rows; deeper layers project all steps at once.
+            const projected =
+              l === 0 ? tf.add(tf.gather(w.W_x, flatIds), w.b) : tf.add(tf.matMul(input!, w.W_x), w.b);
+            const xProj = tf.reshape(projected, [steps, batch, -1]) as tf.Tensor3D;
+            const options = { reverse, kernels: 'ops' as const };
+            if (cell === 'lstm') result = lstmSequence(xProj, h0, c0!, w.W_h, options);
+            else if (cell === 'gru') result = gruSequence(xProj, h0, w.W_h, options);
+            else result = rnnSequence(xProj, h0, w.W_h, options);
+          }
           s += perCell;
           newState.push(result.h);
           if (result.c) newState.push(result.c);

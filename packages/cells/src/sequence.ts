@@ -13,10 +13,22 @@
  * hidden state right after step t was read.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedSequence, type LstmGateOrder, type SequenceKernels, useFused } from './fused.js';
 
 export interface SequenceOptions {
   /** Run from the last step to the first (a bidirectional layer's backward direction). Default false. */
   reverse?: boolean;
+  /**
+   * `auto` (default): on the wasm and cpu backends the whole recurrence, and its gradient, runs as one
+   * fused WebAssembly SIMD kernel (@rnnlm/kernels); elsewhere op by op. `fused` insists on the kernel,
+   * `ops` on the op-by-op form written out below (the reference the kernel is tested against).
+   */
+  kernels?: SequenceKernels;
+}
+
+export interface LstmSequenceOptions extends SequenceOptions {
+  /** Gate blocks of W_h's columns (and xProj's): d2l's (i, f, o, c~), the default, or tfjs-layers' (i, f, c~, o). */
+  gateOrder?: LstmGateOrder;
 }
 
 export interface SequenceResult {
@@ -39,6 +51,9 @@ export function rnnSequence(
   options: SequenceOptions = {},
 ): SequenceResult {
   checkShapes('rnnSequence', xProj, [h0], W_hh, 1);
+  if (useFused(options.kernels)) {
+    return fusedSequence(xProj, { cell: 'rnn', h0, W: W_hh, reverse: options.reverse ?? false });
+  }
   return tf.tidy(() => {
     let h = h0;
     const outputs = eachStep(tf.unstack(xProj) as tf.Tensor2D[], options, (x) => {
@@ -62,6 +77,9 @@ export function gruSequence(
   options: SequenceOptions = {},
 ): SequenceResult {
   checkShapes('gruSequence', xProj, [h0], W_h, 3);
+  if (useFused(options.kernels)) {
+    return fusedSequence(xProj, { cell: 'gru', h0, W: W_h, reverse: options.reverse ?? false });
+  }
   return tf.tidy(() => {
     const hidden = h0.shape[1];
     const [W_hzr, W_hh] = tf.split(W_h, [2 * hidden, hidden], 1) as [tf.Tensor2D, tf.Tensor2D];
@@ -90,18 +108,41 @@ export function lstmSequence(
   h0: tf.Tensor2D,
   c0: tf.Tensor2D,
   W_h: tf.Tensor2D,
-  options: SequenceOptions = {},
+  options: LstmSequenceOptions = {},
 ): LstmSequenceResult {
   checkShapes('lstmSequence', xProj, [h0, c0], W_h, 4);
+  const gateOrder = options.gateOrder ?? 'ifoc';
+  if (gateOrder !== 'ifoc' && gateOrder !== 'ifco') {
+    throw new Error(`lstmSequence: gateOrder must be 'ifoc' or 'ifco', got ${JSON.stringify(gateOrder)}`);
+  }
+  if (useFused(options.kernels)) {
+    const r = fusedSequence(xProj, {
+      cell: 'lstm',
+      h0,
+      c0,
+      W: W_h,
+      reverse: options.reverse ?? false,
+      gateOrder,
+    });
+    return { outputs: r.outputs, h: r.h, c: r.c! };
+  }
   return tf.tidy(() => {
     const hidden = h0.shape[1];
     let h = h0;
     let c = c0;
     const outputs = eachStep(tf.unstack(xProj) as tf.Tensor2D[], options, (x) => {
       const gates = tf.add(x, tf.matMul(h, W_h));
-      // One split into the sigmoid gates and the candidate, one sigmoid over all three gates.
-      const [ifo, g] = tf.split(gates, [3 * hidden, hidden], 1) as [tf.Tensor2D, tf.Tensor2D];
-      const [i, f, o] = tf.split(tf.sigmoid(ifo), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      let i: tf.Tensor2D, f: tf.Tensor2D, o: tf.Tensor2D, g: tf.Tensor2D;
+      if (gateOrder === 'ifoc') {
+        // One split into the sigmoid gates and the candidate, one sigmoid over all three gates.
+        const [ifo, cand] = tf.split(gates, [3 * hidden, hidden], 1) as [tf.Tensor2D, tf.Tensor2D];
+        [i, f, o] = tf.split(tf.sigmoid(ifo), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        g = cand;
+      } else {
+        const [ifg, oPre] = tf.split(gates, [3 * hidden, hidden], 1) as [tf.Tensor2D, tf.Tensor2D];
+        const [ip, fp, cand] = tf.split(ifg, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        [i, f, o, g] = [tf.sigmoid(ip), tf.sigmoid(fp), tf.sigmoid(oPre), cand];
+      }
       c = tf.add(tf.mul(f, c), tf.mul(i, tf.tanh(g))) as tf.Tensor2D;
       h = tf.mul(o, tf.tanh(c)) as tf.Tensor2D;
       return h;
