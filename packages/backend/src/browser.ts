@@ -13,6 +13,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+import { withKernels } from './kernels.js';
 import {
   type Activation,
   type BackendCandidate,
@@ -51,6 +52,11 @@ export interface BrowserSelectOptions {
   backend?: BrowserBackendName | 'auto';
   /** Where the wasm binaries are served (set once, before the wasm backend first starts). */
   wasmPaths?: WasmPaths;
+  /**
+   * Threads for the fused recurrent kernels on the wasm and cpu backends. Default: the device's cores
+   * (at most 8) when the page is cross-origin isolated (threads need SharedArrayBuffer), else 1.
+   */
+  threads?: number;
 }
 
 let wasmPathsSet: string | undefined;
@@ -100,7 +106,14 @@ export async function selectBackend(
   ];
   const selection = await selectFrom(candidates, options.backend ?? 'auto');
   await tf.ready();
-  return selection;
+  return withKernels(selection, options.threads ?? defaultThreads());
+}
+
+function defaultThreads(): number {
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+    ?.hardwareConcurrency;
+  return isolated ? Math.max(1, Math.min(8, cores ?? 1)) : 1;
 }
 
 async function activateWebgl(): Promise<Activation<BrowserBackendName>> {

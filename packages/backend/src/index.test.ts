@@ -56,6 +56,7 @@ describe('selectBackend in Node, auto', () => {
         'tensorflow-gpu': notInstalled('@tensorflow/tfjs-node-gpu'),
         tensorflow: notInstalled('@tensorflow/tfjs-node'),
       },
+      threads: 2,
     });
     expect(selection.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
@@ -67,8 +68,14 @@ describe('selectBackend in Node, auto', () => {
     expect(selection.device).toMatch(/^CPU \(WebAssembly with SIMD, 1 thread\)$/);
     expect(selection.message).toBe(
       `backend wasm (${selection.device}); skipped tensorflow-gpu: @tensorflow/tfjs-node-gpu is not installed; ` +
-        'tensorflow: @tensorflow/tfjs-node is not installed',
+        'tensorflow: @tensorflow/tfjs-node is not installed; ' +
+        'recurrent layers: fused WebAssembly SIMD kernels on 2 threads',
     );
+    expect(selection.kernels).toEqual({
+      available: true,
+      threads: 2,
+      message: 'fused WebAssembly SIMD kernels on 2 threads',
+    });
     // The wasm backend runs with the training kernels in place.
     for (const name of [...WASM_TRAINING_KERNELS.added, ...WASM_TRAINING_KERNELS.replaced]) {
       expect(tf.getKernel(name, 'wasm')).toBeDefined();

@@ -9,8 +9,10 @@
 // the umbrella package registers both, and the cpu backend, on the one tfjs-core instance (every
 // @tensorflow package resolves to the same CommonJS build of tfjs-core in Node).
 import '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+import { withKernels } from './kernels.js';
 import {
   type Activation,
   type BackendCandidate,
@@ -53,6 +55,11 @@ export interface SelectBackendOptions {
    * the app's dependencies.
    */
   loaders?: Partial<Record<keyof typeof NATIVE_PACKAGES, NativeLoader>>;
+  /**
+   * Threads for the fused recurrent kernels on the wasm and cpu backends (the caller's thread and
+   * worker threads sharing its memory). Default: the machine's cores, at most 8.
+   */
+  threads?: number;
 }
 
 /**
@@ -105,7 +112,7 @@ export async function selectBackend(
   ];
   const selection = await selectFrom(candidates, requested);
   await tf.ready();
-  return selection;
+  return withKernels(selection, options.threads ?? Math.min(8, availableParallelism()));
 }
 
 function defaultLoader(name: keyof typeof NATIVE_PACKAGES): NativeLoader {

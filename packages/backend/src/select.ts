@@ -3,6 +3,7 @@
  * reason each one was skipped, and make a forced backend that cannot start an error saying how to
  * install it. Browser-safe (no tfjs import at all: the candidates do the tfjs work).
  */
+import type { KernelsStatus } from '@rnnlm/kernels';
 
 /** What a candidate reports when it starts. */
 export interface Activation<Name extends string = string> {
@@ -45,6 +46,11 @@ export interface BackendSelection<Name extends string = string> {
   notes: string[];
   /** The whole story on one line, for logs: which backend, where it runs, what was skipped and why. */
   message: string;
+  /**
+   * The fused recurrent kernels (@rnnlm/kernels), started on the backends they run on (wasm and cpu):
+   * how many threads they use, or why they do not run. Absent on other backends.
+   */
+  kernels?: KernelsStatus;
 }
 
 /** A backend that was asked for by name and cannot start. The message says how to install it. */

@@ -238,6 +238,33 @@ describe('slicing on wasm', () => {
   });
 });
 
+describe('identity (clone) on wasm', () => {
+  it('shares the data instead of copying it, and each holder frees only its own reference', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const x = randn([4, 5], 31);
+    const want = Array.from(x.dataSync());
+    const buffers = backend.numDataIds();
+    const copy = tf.clone(x);
+    // One buffer for both: a clone made no copy.
+    expect(backend.numDataIds()).toBe(buffers);
+    expect(Array.from(copy.dataSync())).toEqual(want);
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual(want);
+    expect(backend.numDataIds()).toBe(buffers);
+    copy.dispose();
+    expect(backend.numDataIds()).toBe(buffers - 1);
+  });
+
+  it('keeps saved tensors right through a gradient', async () => {
+    await expectSameOnBoth(() => {
+      const x = randn([3, 4], 32);
+      const w = randn([4, 2], 33);
+      return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.matMul(a, b))))([x, w]);
+    });
+  });
+});
+
 describe('a recurrent training step on wasm', () => {
   it('matches cpu and leaks neither tensors nor wasm buffers', async () => {
     // One fused-gate LSTM layer over 4 steps: gather, matmul, split, unstack, concat and their

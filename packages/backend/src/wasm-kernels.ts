@@ -11,6 +11,9 @@
  *   (`readSync`) before taking their part; the replacements copy only the part, straight between views
  *   of wasm memory.
  * - `GatherV2` walks element by element; the replacement copies whole rows.
+ * - `Identity` copies its input, and tfjs runs it for every tensor it saves for a gradient (`clone`):
+ *   a training step copied each saved activation once more. The replacement shares the data, as the
+ *   cpu backend's does and as `Reshape` does on wasm (tfjs never writes into a tensor's data in place).
  *
  * Everything here works on views of the wasm heap (`typedArrayFromHeap`) and allocates outputs with
  * `makeOutput`. A view must be taken after the last allocation of the kernel: an allocation can grow
@@ -44,7 +47,16 @@ export interface WasmKernelReport {
 /** Names of the kernels this module adds to or replaces in the wasm backend. */
 export const WASM_TRAINING_KERNELS = {
   added: ['UnsortedSegmentSum'],
-  replaced: ['BatchMatMul', '_FusedMatMul', 'GatherV2', 'Slice', 'SplitV', 'Unpack', 'StridedSlice'],
+  replaced: [
+    'BatchMatMul',
+    '_FusedMatMul',
+    'GatherV2',
+    'Slice',
+    'SplitV',
+    'Unpack',
+    'StridedSlice',
+    'Identity',
+  ],
 } as const;
 
 // The wasm backend's own kernels, kept so that the replacements can delegate to them.
@@ -88,6 +100,7 @@ export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): Wa
     SplitV: splitV,
     Unpack: unpack,
     StridedSlice: stridedSlice,
+    Identity: identity,
   };
   for (const [name, kernelFunc] of Object.entries(replacements)) {
     const original = tf.getKernel(name, WASM);
@@ -412,4 +425,14 @@ function stridedSlice(args: WasmKernelArgs): TensorInfo {
   const part = sliceOnHeap(args.backend, x, info.begin, size);
   // Reshape is metadata only: hand the same data over under the final shape.
   return { dataId: part.dataId, dtype: part.dtype, shape: info.finalShape };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Identity: share the data instead of copying it.
+
+function identity(args: WasmKernelArgs): TensorInfo {
+  const x = args.inputs.x as TensorInfo;
+  if (x.dtype === 'string') return original('Identity')(args) as TensorInfo;
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
