@@ -69,6 +69,8 @@ export interface TrainFlags {
   validFraction: number;
   seed: number;
   backend: (typeof BACKENDS)[number];
+  /** Threads for the fused recurrent kernels (wasm and cpu backends); default: the machine's cores. */
+  threads?: number;
   out: string;
   force: boolean;
   resume?: string;
@@ -86,6 +88,8 @@ export interface GenerateFlags {
   topP: number;
   seed?: number;
   backend: (typeof BACKENDS)[number];
+  /** Threads for the fused recurrent kernels (wasm and cpu backends); default: the machine's cores. */
+  threads?: number;
 }
 
 export interface EvalFlags {
@@ -95,6 +99,8 @@ export interface EvalFlags {
   batchSize: number;
   numSteps?: number;
   backend: (typeof BACKENDS)[number];
+  /** Threads for the fused recurrent kernels (wasm and cpu backends); default: the machine's cores. */
+  threads?: number;
   json: boolean;
 }
 
@@ -148,6 +154,8 @@ export interface BenchFlags {
   maxTokens: number;
   corpus: string;
   backend: (typeof BACKENDS)[number];
+  /** Threads for the fused recurrent kernels (wasm and cpu backends); default: the machine's cores. */
+  threads?: number;
   printEvery?: number;
   suite?: (typeof BENCH_SUITES)[number];
   dryRun: boolean;
@@ -170,6 +178,13 @@ function backendOption() {
   return new Option('--backend <name>', 'tfjs backend; auto takes the first that starts in the order listed')
     .choices(BACKENDS)
     .default(TRAIN_DEFAULTS.backend);
+}
+
+function threadsOption() {
+  return new Option(
+    '--threads <n>',
+    "threads for the fused recurrent kernels on the wasm and cpu backends (default: the machine's cores, at most 8)",
+  ).argParser(integer(1, 64));
 }
 
 export function buildProgram(
@@ -316,6 +331,7 @@ export function buildProgram(
         .default(TRAIN_DEFAULTS.seed),
     )
     .addOption(backendOption())
+    .addOption(threadsOption())
     .addOption(new Option('--out <dir>', 'directory to save the model to').default(TRAIN_DEFAULTS.out))
     .option('--force', 'overwrite a model already saved in --out', false)
     .addOption(
@@ -368,6 +384,7 @@ export function buildProgram(
       ),
     )
     .addOption(backendOption())
+    .addOption(threadsOption())
     .action(action('generate'));
 
   program
@@ -389,6 +406,7 @@ export function buildProgram(
       ),
     )
     .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--json', 'print the result as one JSON object', false)
     .action(action('eval'));
 
@@ -458,6 +476,7 @@ export function buildProgram(
     )
     .addOption(corpusOption(BENCH_DEFAULTS.corpus))
     .addOption(backendOption())
+    .addOption(threadsOption())
     .addOption(
       new Option(
         '--print-every <n>',

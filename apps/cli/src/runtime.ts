@@ -18,10 +18,12 @@ import { CliError, EXIT } from './errors.js';
 export async function startBackend(
   name: NodeBackendName | 'auto',
   io: Io,
+  threads?: number,
 ): Promise<BackendSelection<NodeBackendName>> {
   try {
     const selection = await selectBackend({
       backend: name,
+      ...(threads === undefined ? {} : { threads }),
       loaders: {
         'tensorflow-gpu': () => import(nativeSpecifier('gpu')),
         tensorflow: () => import(nativeSpecifier('cpu')),

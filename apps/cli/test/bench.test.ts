@@ -28,7 +28,7 @@ const noStack = (stderr: string) => expect(stderr).not.toMatch(/\n\s+at /);
 
 describe('rnnlm bench', () => {
   it("prints one JSON line with the reference's fields, and progress on stderr", async () => {
-    const run = await runCli(['bench', ...tiny, '--epochs', '2', '--print-every', '1']);
+    const run = await runCli(['bench', ...tiny, '--epochs', '2', '--print-every', '1', '--threads', '2']);
     expect(run.code, run.stderr).toBe(0);
     const lines = jsonLines(run.stdout);
     expect(lines).toHaveLength(1);
@@ -47,7 +47,8 @@ describe('rnnlm bench', () => {
       tokens_per_s: expect.any(Number),
       final_ppl: expect.any(Number),
       wall_s: expect.any(Number),
-      threads: 1,
+      // The fused kernels do the recurrent work, on the threads asked for.
+      threads: 2,
       seed: 0,
       lr: 1,
       peak_rss_mb: expect.any(Number),
@@ -63,7 +64,7 @@ describe('rnnlm bench', () => {
     expect(result.wall_s).toBeGreaterThan(0);
     expect(result.peak_rss_mb).toBeGreaterThan(0);
     expect(result.peak_tensor_mb).toBeGreaterThan(0);
-    expect(run.stderr).toMatch(/^backend cpu/m);
+    expect(run.stderr).toMatch(/^backend cpu .*; recurrent layers: fused WebAssembly SIMD kernels on 2 threads$/m);
     expect(run.stderr).toMatch(/^epoch +1 +ppl +[\d.]+ +[\d.]+ tok\/s +elapsed +[\d.]+s$/m);
     expect(run.stderr).toMatch(/^epoch +2 +ppl /m);
   });

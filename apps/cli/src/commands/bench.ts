@@ -81,13 +81,15 @@ export async function bench(flags: BenchFlags, { io, given }: Context): Promise<
     for (const config of configs) io.stdout.write(`${JSON.stringify(configJson(config))}\n`);
     return;
   }
-  const { backend } = await startBackend(flags.backend, io);
+  const selection = await startBackend(flags.backend, io, flags.threads);
+  const { backend } = selection;
+  const threads = selection.kernels?.available ? selection.kernels.threads : threadsOf(backend);
   for (const [i, config] of configs.entries()) {
     io.stderr.write(
       `bench${configs.length > 1 ? ` ${i + 1}/${configs.length}` : ''}: ${config.model}, ${config.layers} x ${config.hidden}, ` +
         `${config.token}s, lr ${config.lr}, ${config.epochs} epochs, on ${backend}\n`,
     );
-    const result = await runBenchmark(config, backend, io, flags.printEvery);
+    const result = await runBenchmark(config, backend, threads, io, flags.printEvery);
     io.stdout.write(`${JSON.stringify(result)}\n`);
   }
 }
@@ -112,6 +114,7 @@ function configJson(config: BenchConfig) {
 async function runBenchmark(
   config: BenchConfig,
   backend: NodeBackendName,
+  threads: number,
   io: Io,
   printEvery: number | undefined,
 ) {
@@ -206,7 +209,7 @@ async function runBenchmark(
       tokens_per_s: steadySeconds > 0 ? round(steadyTokens / steadySeconds, 1) : null,
       final_ppl: round(last.perplexity, 4),
       wall_s: round(wallSeconds, 2),
-      threads: threadsOf(backend),
+      threads,
       seed: config.seed,
       lr: config.lr,
       // The process's peak so far: under --suite it includes the configurations before this one.
@@ -224,7 +227,10 @@ async function runBenchmark(
   }
 }
 
-/** How many threads do the math, as honestly as each backend lets us know. */
+/**
+ * How many threads do the math where the fused kernels do not run, as honestly as each backend lets
+ * us know (where they run, their thread count is the answer: they do nearly all the work).
+ */
 function threadsOf(backend: NodeBackendName): number {
   switch (backend) {
     case 'wasm':

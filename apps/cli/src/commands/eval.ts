@@ -6,7 +6,7 @@ import { startBackend } from '../runtime.js';
 import { encodeWith, loadModel, readCorpus } from './shared.js';
 
 export async function evaluate(flags: EvalFlags, { io }: Context): Promise<void> {
-  const backend = await startBackend(flags.backend, io);
+  const backend = await startBackend(flags.backend, io, flags.threads);
   const loaded = await loadModel(flags.model);
   const { model, vocab, meta, settings } = loaded;
   loaded.dispose();

@@ -5,7 +5,7 @@ import { startBackend } from '../runtime.js';
 import { loadModel, preparePrefix } from './shared.js';
 
 export async function generateCommand(flags: GenerateFlags, { io }: Context): Promise<void> {
-  await startBackend(flags.backend, io);
+  await startBackend(flags.backend, io, flags.threads);
   const loaded = await loadModel(flags.model);
   const { model, vocab, meta, settings } = loaded;
   loaded.dispose();

@@ -45,7 +45,7 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
     force: flags.force,
     ...(flags.resume ? { resume: flags.resume } : {}),
   });
-  const backend = await startBackend(flags.backend, io);
+  const backend = await startBackend(flags.backend, io, flags.threads);
   const run = flags.resume ? await resumeRun(flags, given) : await newRun(flags);
   const { model, vocab, corpus, settings, trainer, valid } = run;
   const say = (line: string) => {
