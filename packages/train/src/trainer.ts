@@ -323,6 +323,18 @@ export async function evaluatePerplexity(
   return perplexity(lossSum / count);
 }
 
+/**
+ * One turn of the event loop, without a timer's delay: setTimeout(0) waits at least 1 ms in Node and
+ * 4 ms in a browser once nested, which at tens of batches a second is a tenth of the time.
+ */
 function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }
