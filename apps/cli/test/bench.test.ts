@@ -64,7 +64,9 @@ describe('rnnlm bench', () => {
     expect(result.wall_s).toBeGreaterThan(0);
     expect(result.peak_rss_mb).toBeGreaterThan(0);
     expect(result.peak_tensor_mb).toBeGreaterThan(0);
-    expect(run.stderr).toMatch(/^backend cpu .*; recurrent layers: fused WebAssembly SIMD kernels on 2 threads$/m);
+    expect(run.stderr).toMatch(
+      /^backend cpu .*; recurrent layers: fused WebAssembly SIMD kernels on 2 threads$/m,
+    );
     expect(run.stderr).toMatch(/^epoch +1 +ppl +[\d.]+ +[\d.]+ tok\/s +elapsed +[\d.]+s$/m);
     expect(run.stderr).toMatch(/^epoch +2 +ppl /m);
   });
