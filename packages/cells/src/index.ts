@@ -1,7 +1,11 @@
 export { gatesPerCell, statesPerCell, validateModelConfig } from './config.js';
 export {
+  type FusedSequenceResult,
+  fusedLayer,
+  fusedSequence,
   fusedUnavailableReason,
   type LstmGateOrder,
+  type Recurrence,
   SEQUENCE_KERNELS,
   type SequenceKernels,
   useFused,

@@ -119,62 +119,63 @@ describe('createLayersModel: shapes, names, state layout', () => {
 });
 
 describe('bidirectional by hand equals tf.layers.bidirectional (stacked, with initial states)', () => {
-  for (const cell of CELLS) {
-    it(`${cell}, 2 layers`, () => {
-      const config = tinyConfig('layers', { cell, layers: 2, bidirectional: true });
-      const model = createLayersModel(config, { seed: 4 });
-      randomizeWeights(model, 21);
-      const ids = randomIds(3, 5, config.vocabSize, 6);
-      const state = randomState(model, 3, 13);
-      const ours = model.forward(ids, state);
+  for (const kernels of ['ops', 'fused'] as const)
+    for (const cell of CELLS) {
+      it(`${cell}, 2 layers, kernels ${kernels}`, () => {
+        const config = tinyConfig('layers', { cell, layers: 2, bidirectional: true });
+        const model = createLayersModel(config, { seed: 4, kernels });
+        randomizeWeights(model, 21);
+        const ids = randomIds(3, 5, config.vocabSize, 6);
+        const state = randomState(model, 3, 13);
+        const ours = model.forward(ids, state);
 
-      // The same stack built from tfjs-layers' Bidirectional wrapper, weights copied in.
-      const perDirection = 3; // kernel, recurrent_kernel, bias
-      const wrappers: tfl.layers.Layer[] = [];
-      const reference = tf.tidy(() => {
-        let x: tf.Tensor = tf.oneHot(ids, config.vocabSize, 1, 0, 'float32');
-        const finalStates: tf.Tensor[] = [];
-        const statesPerDir = cell === 'lstm' ? 2 : 1;
-        for (let layer = 0; layer < 2; layer++) {
-          const args = {
-            units: config.hidden,
-            returnSequences: true,
-            returnState: true,
-            kernelInitializer: 'zeros' as const,
-            recurrentInitializer: 'zeros' as const,
-          };
-          const inner =
-            cell === 'rnn'
-              ? tfl.layers.simpleRNN(args)
-              : cell === 'gru'
-                ? tfl.layers.gru({ ...args, recurrentActivation: 'sigmoid' })
-                : tfl.layers.lstm({ ...args, recurrentActivation: 'sigmoid' });
-          const wrapper = tfl.layers.bidirectional({ layer: inner as tfl.RNN, mergeMode: 'concat' });
-          wrappers.push(wrapper);
-          const init = state.slice(layer * 2 * statesPerDir, (layer + 1) * 2 * statesPerDir);
-          wrapper.apply(x, { initialState: init }); // builds
-          const first = layer * 2 * perDirection;
-          wrapper.setWeights(model.variables.slice(first, first + 2 * perDirection));
-          const [seq, ...states] = wrapper.apply(x, { initialState: init }) as tf.Tensor[];
-          x = seq as tf.Tensor;
-          finalStates.push(...states);
-        }
-        const rows = tf.reshape(tf.transpose(x, [1, 0, 2]), [-1, 2 * config.hidden]);
-        const w = namedWeights(model);
-        const logits = tf.add(tf.matMul(rows, w['head/kernel']!), w['head/bias']!);
-        return { logits, finalStates };
+        // The same stack built from tfjs-layers' Bidirectional wrapper, weights copied in.
+        const perDirection = 3; // kernel, recurrent_kernel, bias
+        const wrappers: tfl.layers.Layer[] = [];
+        const reference = tf.tidy(() => {
+          let x: tf.Tensor = tf.oneHot(ids, config.vocabSize, 1, 0, 'float32');
+          const finalStates: tf.Tensor[] = [];
+          const statesPerDir = cell === 'lstm' ? 2 : 1;
+          for (let layer = 0; layer < 2; layer++) {
+            const args = {
+              units: config.hidden,
+              returnSequences: true,
+              returnState: true,
+              kernelInitializer: 'zeros' as const,
+              recurrentInitializer: 'zeros' as const,
+            };
+            const inner =
+              cell === 'rnn'
+                ? tfl.layers.simpleRNN(args)
+                : cell === 'gru'
+                  ? tfl.layers.gru({ ...args, recurrentActivation: 'sigmoid' })
+                  : tfl.layers.lstm({ ...args, recurrentActivation: 'sigmoid' });
+            const wrapper = tfl.layers.bidirectional({ layer: inner as tfl.RNN, mergeMode: 'concat' });
+            wrappers.push(wrapper);
+            const init = state.slice(layer * 2 * statesPerDir, (layer + 1) * 2 * statesPerDir);
+            wrapper.apply(x, { initialState: init }); // builds
+            const first = layer * 2 * perDirection;
+            wrapper.setWeights(model.variables.slice(first, first + 2 * perDirection));
+            const [seq, ...states] = wrapper.apply(x, { initialState: init }) as tf.Tensor[];
+            x = seq as tf.Tensor;
+            finalStates.push(...states);
+          }
+          const rows = tf.reshape(tf.transpose(x, [1, 0, 2]), [-1, 2 * config.hidden]);
+          const w = namedWeights(model);
+          const logits = tf.add(tf.matMul(rows, w['head/kernel']!), w['head/bias']!);
+          return { logits, finalStates };
+        });
+        const logitsDiff = maxAbsDiff(ours.logits, reference.logits);
+        expect(logitsDiff).toBeLessThan(1e-5);
+        expect(reference.finalStates).toHaveLength(ours.state.length);
+        ours.state.forEach((s, i) => {
+          expect(maxAbsDiff(s, reference.finalStates[i]!)).toBeLessThan(1e-5);
+        });
+        tf.dispose([ids, state, ours.logits, ours.state, reference.logits, reference.finalStates]);
+        for (const w of wrappers) w.dispose();
+        model.dispose();
       });
-      const logitsDiff = maxAbsDiff(ours.logits, reference.logits);
-      expect(logitsDiff).toBeLessThan(1e-5);
-      expect(reference.finalStates).toHaveLength(ours.state.length);
-      ours.state.forEach((s, i) => {
-        expect(maxAbsDiff(s, reference.finalStates[i]!)).toBeLessThan(1e-5);
-      });
-      tf.dispose([ids, state, ours.logits, ours.state, reference.logits, reference.finalStates]);
-      for (const w of wrappers) w.dispose();
-      model.dispose();
-    });
-  }
+    }
 });
 
 describe('state carrying and batch-1 generation', () => {
@@ -238,8 +239,12 @@ describe('state carrying and batch-1 generation', () => {
 });
 
 /** Central finite differences of `loss` with respect to a few entries of every variable. */
-function checkGradients(config: ModelConfig, seed: number): { worst: number; checked: number } {
-  const model = createLayersModel(config, { seed });
+function checkGradients(
+  config: ModelConfig,
+  seed: number,
+  kernels: 'ops' | 'fused',
+): { worst: number; checked: number } {
+  const model = createLayersModel(config, { seed, kernels });
   randomizeWeights(model, seed + 100);
   const X = randomIds(2, 4, config.vocabSize, seed + 1);
   const Y = randomIds(2, 4, config.vocabSize, seed + 2);
@@ -285,54 +290,59 @@ function checkGradients(config: ModelConfig, seed: number): { worst: number; che
 }
 
 describe('gradients', () => {
-  for (const cell of CELLS) {
-    for (const [layers, bidirectional] of [
-      [1, false],
-      [2, true],
-    ] as const) {
-      it(`${cell}, ${layers} layer(s)${bidirectional ? ', bidirectional' : ''}: finite, non-zero, and match central differences`, () => {
-        const { worst, checked } = checkGradients(
-          tinyConfig('layers', { cell, layers, bidirectional, vocabSize: 5, hidden: 3 }),
-          40 + layers,
-        );
-        console.log(
-          `[layers] gradient check ${cell} L${layers}${bidirectional ? ' bi' : ''}: ${checked} entries, worst error/tolerance ${worst.toFixed(3)}`,
-        );
-        expect(worst).toBeLessThan(1);
-      });
+  for (const kernels of ['ops', 'fused'] as const)
+    for (const cell of CELLS) {
+      for (const [layers, bidirectional] of [
+        [1, false],
+        [2, true],
+      ] as const) {
+        it(`${cell}, ${layers} layer(s)${bidirectional ? ', bidirectional' : ''}, kernels ${kernels}: finite, non-zero, and match central differences`, () => {
+          const { worst, checked } = checkGradients(
+            tinyConfig('layers', { cell, layers, bidirectional, vocabSize: 5, hidden: 3 }),
+            40 + layers,
+            kernels,
+          );
+          console.log(
+            `[layers] gradient check (${kernels}) ${cell} L${layers}${bidirectional ? ' bi' : ''}: ${checked} entries, worst error/tolerance ${worst.toFixed(3)}`,
+          );
+          expect(worst).toBeLessThan(1);
+        });
+      }
     }
-  }
 });
 
 describe('memory', () => {
-  it('tensor count is flat over 50 forward/backward steps with state carried (and dispose frees all)', () => {
-    const before = tf.memory().numTensors;
-    const config = tinyConfig('layers', { cell: 'lstm', layers: 2, bidirectional: false });
-    const model = createLayersModel(config, { seed: 9 });
-    const X = randomIds(3, 5, config.vocabSize, 1);
-    const Y = randomIds(3, 5, config.vocabSize, 2);
-    let state = model.beginState(3);
-    const afterSetup = tf.memory().numTensors;
-    for (let step = 0; step < 50; step++) {
-      const next = tf.tidy(() => {
-        let carried: tf.Tensor2D[] = [];
-        const { grads } = tf.variableGrads(() => {
-          const out = model.forward(X, state);
-          // Keep the new state (detached from the tape, as training between sequential batches).
-          carried = out.state.map((s) => tf.keep(tf.clone(s)));
-          return lossOf(out.logits, Y, config.vocabSize);
-        }, model.variables);
-        for (const v of model.variables) v.assign(tf.sub(v, tf.mul(grads[v.name]!, 0.1)));
-        return carried;
-      });
-      tf.dispose(state);
-      state = next;
-      expect(tf.memory().numTensors).toBe(afterSetup);
-    }
-    tf.dispose([X, Y, state]);
-    model.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-  });
+  it.each(['ops', 'fused'] as const)(
+    'tensor count is flat over 50 forward/backward steps with state carried (and dispose frees all), kernels %s',
+    (kernels) => {
+      const before = tf.memory().numTensors;
+      const config = tinyConfig('layers', { cell: 'lstm', layers: 2, bidirectional: false });
+      const model = createLayersModel(config, { seed: 9, kernels });
+      const X = randomIds(3, 5, config.vocabSize, 1);
+      const Y = randomIds(3, 5, config.vocabSize, 2);
+      let state = model.beginState(3);
+      const afterSetup = tf.memory().numTensors;
+      for (let step = 0; step < 50; step++) {
+        const next = tf.tidy(() => {
+          let carried: tf.Tensor2D[] = [];
+          const { grads } = tf.variableGrads(() => {
+            const out = model.forward(X, state);
+            // Keep the new state (detached from the tape, as training between sequential batches).
+            carried = out.state.map((s) => tf.keep(tf.clone(s)));
+            return lossOf(out.logits, Y, config.vocabSize);
+          }, model.variables);
+          for (const v of model.variables) v.assign(tf.sub(v, tf.mul(grads[v.name]!, 0.1)));
+          return carried;
+        });
+        tf.dispose(state);
+        state = next;
+        expect(tf.memory().numTensors).toBe(afterSetup);
+      }
+      tf.dispose([X, Y, state]);
+      model.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 });
 
 describe('errors a user can cause', () => {

@@ -2,10 +2,14 @@ import {
   assertIdsInRange,
   assertIdsTensor,
   type ForwardResult,
+  fusedLayer,
   type LanguageModel,
   type ModelConfig,
+  SEQUENCE_KERNELS,
+  type SequenceKernels,
   type State,
   statesPerCell,
+  useFused,
   validateModelConfig,
 } from '@rnnlm/cells';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,6 +18,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 export interface LayersModelOptions {
   /** Seeds the weight initialisers: the same seed builds exactly the same weights. Default 0, as in cells. */
   seed?: number;
+  /**
+   * How the recurrent layers compute. `auto` (default): on the wasm and cpu backends each layer runs,
+   * with its own tfjs-layers weights, in the fused kernel of @rnnlm/cells (as Keras runs an LSTM layer
+   * in cuDNN's kernel when its settings allow); elsewhere tfjs-layers runs it. `ops` always runs
+   * tfjs-layers' own implementation; `fused` insists on the kernel.
+   */
+  kernels?: SequenceKernels;
 }
 
 /** The names tfjs-layers gives a recurrent cell's weights, in the order it creates them. */
@@ -29,6 +40,10 @@ interface RecurrentUnit {
   layer: number;
   direction: Direction;
   rnn: tfl.RNN;
+  /** The layer's weights (kernel [in, G*H], recurrent kernel [H, G*H], bias [G*H]). */
+  kernel: tf.Variable;
+  recurrentKernel: tf.Variable;
+  bias: tf.Variable;
 }
 
 /** Per-process counter: tfjs-layers wants layer names unique within a process. */
@@ -60,7 +75,13 @@ export function createLayersModel(config: ModelConfig, options: LayersModelOptio
   if (!Number.isFinite(seed)) {
     throw new Error(`createLayersModel: seed must be a finite number, got ${seed}`);
   }
-  return new TfjsLayersLanguageModel(valid, seed);
+  const kernels = options.kernels ?? 'auto';
+  if (!SEQUENCE_KERNELS.includes(kernels)) {
+    throw new Error(
+      `createLayersModel: kernels must be one of ${SEQUENCE_KERNELS.join(', ')}, got ${JSON.stringify(kernels)}`,
+    );
+  }
+  return new TfjsLayersLanguageModel(valid, seed, kernels);
 }
 
 class TfjsLayersLanguageModel implements LanguageModel {
@@ -72,9 +93,11 @@ class TfjsLayersLanguageModel implements LanguageModel {
   readonly #head: tfl.layers.Layer | undefined;
   readonly #directions: Direction[];
   readonly #statesPerUnit: number;
+  readonly #kernels: SequenceKernels;
   #disposed = false;
 
-  constructor(config: ModelConfig, seed: number) {
+  constructor(config: ModelConfig, seed: number, kernels: SequenceKernels) {
+    this.#kernels = kernels;
     this.config = Object.freeze({ ...config });
     const { cell, vocabSize, hidden, layers, bidirectional } = config;
     this.#directions = bidirectional ? ['forward', 'backward'] : ['forward'];
@@ -113,9 +136,15 @@ class TfjsLayersLanguageModel implements LanguageModel {
               : cell === 'gru'
                 ? tfl.layers.gru(gruArgs({ ...args, recurrentActivation: 'sigmoid' }))
                 : tfl.layers.lstm({ ...args, recurrentActivation: 'sigmoid', unitForgetBias: false });
-          this.#units.push({ layer, direction, rnn });
           buildEagerly(rnn, [1, 1, inputSize]);
+          const first = variables.length;
           collectWeights(rnn, RECURRENT_WEIGHT_SUFFIXES, `layer${layer}/${direction}`, variables, names);
+          const [kernel, recurrentKernel, bias] = variables.slice(first) as [
+            tf.Variable,
+            tf.Variable,
+            tf.Variable,
+          ];
+          this.#units.push({ layer, direction, rnn, kernel, recurrentKernel, bias });
         }
       }
       this.#head = tfl.layers.dense({
@@ -148,6 +177,7 @@ class TfjsLayersLanguageModel implements LanguageModel {
     const [batchSize, numSteps] = this.#checkInputs(ids, state);
     const { vocabSize, hidden } = this.config;
     const width = hidden * this.#directions.length;
+    if (useFused(this.#kernels)) return this.#forwardFused(ids, state);
     return tf.tidy(() => {
       // [B, T, V]: the notebooks' one-hot input (see createLayersModel for why not an embedding).
       let x = tf.oneHot(ids, vocabSize, 1, 0, 'float32') as tf.Tensor3D;
@@ -174,6 +204,51 @@ class TfjsLayersLanguageModel implements LanguageModel {
       // Time-major rows (t * B + b), then the head over all steps in one matmul.
       const rows = tf.reshape(tf.transpose(x, [1, 0, 2]), [numSteps * batchSize, width]);
       const logits = (this.#head as tfl.layers.Layer).apply(rows) as tf.Tensor2D;
+      return { logits, state: nextState };
+    });
+  }
+
+  /**
+   * The same model through the fused kernel: each layer's tfjs-layers weights go to one op that
+   * gathers rows of the kernel (one-hot times the kernel) or multiplies the layer below, adds the bias
+   * and runs the recurrence, in time-major order (LSTM gates in tfjs-layers' order, i, f, c~, o).
+   */
+  #forwardFused(ids: tf.Tensor2D, state: State): ForwardResult {
+    const [batchSize, numSteps] = ids.shape;
+    const { cell, hidden } = this.config;
+    const width = hidden * this.#directions.length;
+    return tf.tidy(() => {
+      const flatIds = tf.reshape(tf.transpose(ids), [numSteps * batchSize]) as tf.Tensor1D;
+      let input: tf.Tensor2D | undefined; // [T*B, width] for layers above the first
+      const nextState: tf.Tensor2D[] = [];
+      let stateIndex = 0;
+      for (let layer = 0; layer < this.config.layers; layer++) {
+        const outputs: tf.Tensor3D[] = [];
+        for (const unit of this.#units.filter((u) => u.layer === layer)) {
+          const h0 = state[stateIndex]!;
+          const c0 = cell === 'lstm' ? state[stateIndex + 1]! : null;
+          stateIndex += this.#statesPerUnit;
+          const result = fusedLayer(
+            layer === 0 ? { ids: flatIds } : { x: input! },
+            unit.kernel as tf.Variable<tf.Rank.R2>,
+            unit.bias as tf.Variable<tf.Rank.R1>,
+            {
+              cell,
+              h0,
+              c0,
+              W: unit.recurrentKernel as tf.Variable<tf.Rank.R2>,
+              reverse: unit.direction === 'backward',
+              gateOrder: 'ifco',
+            },
+          );
+          outputs.push(result.outputs);
+          nextState.push(result.h);
+          if (result.c) nextState.push(result.c);
+        }
+        const layerOut = outputs.length === 1 ? outputs[0]! : tf.concat(outputs, 2);
+        input = tf.reshape(layerOut, [numSteps * batchSize, width]) as tf.Tensor2D;
+      }
+      const logits = (this.#head as tfl.layers.Layer).apply(input!) as tf.Tensor2D;
       return { logits, state: nextState };
     });
   }
@@ -227,8 +302,7 @@ class TfjsLayersLanguageModel implements LanguageModel {
     }
     // One-hot turns an id outside [0, V) into a row of zeros on every backend: silently wrong, so
     // refuse it here. Ids made from host data (the usual case) are still on the host when read here,
-    // so this costs no device read-back; the scratch model leaves this check to its callers because
-    // its gather fails loudly on the cpu backend.
+    // so this costs no device read-back.
     assertIdsInRange(ids.dataSync(), this.config.vocabSize);
     return [batchSize, numSteps];
   }
