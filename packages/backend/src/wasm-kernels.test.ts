@@ -172,6 +172,46 @@ describe('matMul on wasm', () => {
   }
 });
 
+describe('large products on wasm (in the GEMM of @rnnlm/kernels)', () => {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    it(`transposeA=${ta} transposeB=${tb}: 2-D and batched, forward and gradients match cpu`, async () => {
+      // Over a million multiply-adds, odd sizes: the kernels' edge tiles run too.
+      const [m, k, n] = [67, 130, 121];
+      const aShape = ta ? [k, m] : [m, k];
+      const bShape = tb ? [n, k] : [k, n];
+      await expectSameOnBoth(() => tf.matMul(randn(aShape, 41), randn(bShape, 42), ta, tb), 1e-4);
+      await expectSameOnBoth(
+        () => tf.matMul(randn([2, ...aShape], 43), randn([2, ...bShape], 44), ta, tb),
+        1e-4,
+      );
+      await expectSameOnBoth(() => {
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.sin(tf.matMul(a, b, ta, tb))));
+        return g([randn(aShape, 45), randn(bShape, 46)]);
+      }, 1e-4);
+    });
+  }
+
+  it('leaks neither tensors nor wasm buffers', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const a = randn([200, 100], 47);
+    const b = randn([100, 120], 48);
+    tf.tidy(() => tf.matMul(a, b));
+    const tensors = tf.memory().numTensors;
+    const buffers = backend.numDataIds();
+    for (let i = 0; i < 5; i++)
+      tf.dispose(tf.tidy(() => tf.grads((x: tf.Tensor) => tf.sum(tf.matMul(x, b)))([a])));
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(backend.numDataIds()).toBe(buffers);
+    tf.dispose([a, b]);
+  });
+});
+
 describe('the cache of transposed weights', () => {
   it('never serves a stale transpose: a variable assigned new values multiplies by the new ones', async () => {
     await expectSameOnBoth(() => {

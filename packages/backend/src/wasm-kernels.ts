@@ -6,7 +6,9 @@
  *   embedding layer): without it no model that gathers rows by token id can train on wasm.
  * - `BatchMatMul` / `_FusedMatMul` with `transposeA` or `transposeB` run a scalar loop several times
  *   slower than the plain case, and every matmul gradient uses one. The replacements transpose the
- *   operand explicitly (one cheap copy) and then run the fast plain kernel.
+ *   operand explicitly (one cheap copy) and then run the fast plain kernel. Large products (an output
+ *   head over a word vocabulary and its gradients) run in the GEMM of @rnnlm/kernels instead, on all
+ *   its threads (tfjs's own runs on one in Node), with the transposes read in place.
  * - `Slice`, `SplitV`, `Unpack` and `StridedSlice` copy the whole input out of wasm memory on every call
  *   (`readSync`) before taking their part; the replacements copy only the part, straight between views
  *   of wasm memory.
@@ -21,6 +23,7 @@
  *
  * Browser-safe: imports only tfjs-core (and a type from the wasm backend).
  */
+import { kernels, matMul } from '@rnnlm/kernels';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -235,7 +238,56 @@ export function clearWasmTransposeCache(backend?: unknown): void {
   cache.clear();
 }
 
+/** Products with at least this many multiply-adds go to @rnnlm/kernels (smaller ones gain nothing). */
+const KERNEL_MATMUL_MIN_WORK = 1 << 20;
+
+/**
+ * op(A) op(B) in @rnnlm/kernels' GEMM, for float32 operands of rank 2, or rank 3 with the same batch
+ * size (no broadcasting), and no fused bias or activation; null when it does not apply.
+ */
+function kernelMatMul(args: WasmKernelArgs): TensorInfo | null {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
+  const a = inputs.a as TensorInfo;
+  const b = inputs.b as TensorInfo;
+  if (inputs.bias || inputs.preluActivationWeights || (attrs.activation && attrs.activation !== 'linear')) {
+    return null;
+  }
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const rank = a.shape.length;
+  if (b.shape.length !== rank || (rank !== 2 && rank !== 3)) return null;
+  const batch = rank === 3 ? a.shape[0]! : 1;
+  if (rank === 3 && b.shape[0] !== batch) return null;
+  const [aRows, aCols] = a.shape.slice(-2) as [number, number];
+  const [bRows, bCols] = b.shape.slice(-2) as [number, number];
+  const [M, K] = attrs.transposeA ? [aCols, aRows] : [aRows, aCols];
+  const [K2, N] = attrs.transposeB ? [bCols, bRows] : [bRows, bCols];
+  if (K !== K2 || batch * M * N * K < KERNEL_MATMUL_MIN_WORK) return null;
+  const runtime = kernels();
+  if (runtime === null) return null;
+  const out = backend.makeOutput(rank === 3 ? [batch, M, N] : [M, N], 'float32');
+  // Views after the last allocation: making the output may have grown the heap.
+  const aView = heap(backend, a) as Float32Array;
+  const bView = heap(backend, b) as Float32Array;
+  const outView = heap(backend, out) as Float32Array;
+  for (let i = 0; i < batch; i++) {
+    const c = matMul(runtime, {
+      a: aView.subarray(i * M * K, (i + 1) * M * K),
+      b: bView.subarray(i * K * N, (i + 1) * K * N),
+      M,
+      N,
+      K,
+      transposeA: attrs.transposeA,
+      transposeB: attrs.transposeB,
+    });
+    outView.set(c, i * M * N);
+  }
+  return out;
+}
+
 function withExplicitTranspose(name: string, args: WasmKernelArgs): TensorInfo {
+  const viaKernels = kernelMatMul(args);
+  if (viaKernels) return viaKernels;
   const { inputs, backend } = args;
   const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
   const a = inputs.a as TensorInfo;
