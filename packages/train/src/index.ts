@@ -34,6 +34,7 @@ export {
 } from './optimizers.js';
 export {
   type BatchEndEvent,
+  DIVERGENCE_MARGIN,
   DivergenceError,
   type EpochProgress,
   type EpochResult,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createScratchModel, type LanguageModel, type ModelConfig } from '@rnnlm/cells';
 import { SeqDataLoader } from '@rnnlm/data';
 import { buildCorpus } from '@rnnlm/text';
@@ -8,6 +9,9 @@ import { createModel } from './create-model.js';
 import { generate } from './generate.js';
 import { toyVocab } from './test-utils/toy.js';
 import { DivergenceError, evaluatePerplexity, Trainer } from './trainer.js';
+
+/** The d2l Time Machine text, from the shared data folder beside the checkout. */
+const TIME_MACHINE = new URL('../../../../shared/data/timemachine.txt', import.meta.url);
 
 const weightsOf = (model: LanguageModel) => model.variables.map((v) => Array.from(v.dataSync()));
 
@@ -144,9 +148,9 @@ describe('Trainer', () => {
     for (const m of [straight.model, interrupted.model, restored.model]) m.dispose();
   });
 
-  it('stops on divergence with a clear error and keeps the last good weights', async () => {
+  it('stops on a NaN or infinite loss with a clear error and keeps the last good weights', async () => {
     const { vocab, ids } = tinyCorpus();
-    // AdamW with lr 1, as one notebook does, on weights pushed large: the loss explodes quickly.
+    // SGD with lr 1e30 and no clipping, on weights pushed large: the loss overflows to NaN or Infinity.
     const model = createModel({ ...tinyConfig(vocab.size), cell: 'rnn' }, { seed: 3 });
     for (const [i, v] of model.variables.entries())
       tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 30, 'float32', i)));
@@ -166,6 +170,81 @@ describe('Trainer', () => {
     trainer.dispose();
     model.dispose();
   });
+
+  it("stops a finite blow-up too: one notebook's AdamW at lr 1 on the Time Machine", async () => {
+    // The notebook (a scratch LSTM, AdamW, lr 1, clipping 1) prints perplexity 1e225 after one epoch.
+    const text = readFileSync(TIME_MACHINE, 'utf8');
+    const { vocab, ids } = buildCorpus(text, { token: 'char', clean: 'letters', maxTokens: 5000 });
+    const model = createScratchModel(
+      { impl: 'scratch', cell: 'lstm', vocabSize: vocab.size, hidden: 32, layers: 1, bidirectional: false },
+      { seed: 0 },
+    );
+    const loader = new SeqDataLoader(ids, { batchSize: 8, numSteps: 20, sampling: 'sequential', seed: 0 });
+    const trainer = new Trainer(model, loader, { optimizer: { name: 'adamw', lr: 1 }, clip: 1 });
+    let before: number[][] = weightsOf(model);
+    let losses: number[] = [];
+    const error = await trainer
+      .fit({
+        epochs: 5,
+        onBatchEnd: (e) => {
+          before = weightsOf(model);
+          losses.push(e.loss);
+        },
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(DivergenceError);
+    expect((error as Error).message).toMatch(
+      /training diverged at epoch 1, batch \d+: the loss reached [\d.]+ \(perplexity [\d.e+]+\), over a thousand times worse than guessing among the 28 tokens uniformly\. .*Try a lower learning rate \(now 1\) or stronger gradient clipping \(now 1\)/,
+    );
+    // Every batch before was finite and below the bound; the weights are those from before the bad one.
+    losses = losses.filter(Number.isFinite);
+    expect(Math.max(...losses)).toBeLessThanOrEqual(Math.log(28) + Math.log(1000));
+    expect(weightsOf(model)).toEqual(before);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it.each(['sequential', 'random'] as const)(
+    'under %s sampling, starts each batch from the state the notebooks do',
+    async (sampling) => {
+      // A model that records the state each forward pass starts from and the state it ends in.
+      const { vocab, ids } = tinyCorpus();
+      const inner = createModel(tinyConfig(vocab.size), { seed: 4 });
+      const given: number[][] = [];
+      const ended: number[][] = [];
+      const spy: LanguageModel = {
+        config: inner.config,
+        variables: inner.variables,
+        weightNames: inner.weightNames,
+        beginState: (batchSize) => inner.beginState(batchSize),
+        forward: (x, state) => {
+          given.push(Array.from(state[0]!.dataSync()));
+          const out = inner.forward(x, state);
+          ended.push(Array.from(out.state[0]!.dataSync()));
+          return out;
+        },
+        dispose: () => inner.dispose(),
+      };
+      const loader = new SeqDataLoader(ids, { batchSize: 2, numSteps: 5, sampling, seed: 1 });
+      const trainer = new Trainer(spy, loader, { optimizer: { name: 'sgd', lr: 0.5 } });
+      const batches: number[] = [];
+      await trainer.fit({ epochs: 2, onEpochEnd: () => void batches.push(given.length) });
+      expect(batches[0]).toBeGreaterThan(3);
+      const zero = (v: number[]) => v.every((x) => x === 0);
+      for (let i = 0; i < given.length; i++) {
+        const epochStart = i === 0 || i === batches[0];
+        if (sampling === 'random' || epochStart) expect(zero(given[i]!), `batch ${i}`).toBe(true);
+        // Sequential: the state the previous batch ended in, carried over (its values, not zeros).
+        else expect(given[i], `batch ${i}`).toEqual(ended[i - 1]);
+      }
+      expect(ended.some((v) => !zero(v))).toBe(true);
+      trainer.dispose();
+      spy.dispose();
+    },
+  );
 
   it('does not leak tensors: the count after 4 epochs equals the count after 1 (scratch and layers)', async () => {
     const { vocab, ids } = tinyCorpus();

@@ -71,6 +71,14 @@ export interface TrainerState {
   carriedStateSize: number;
 }
 
+/**
+ * A batch loss this far (in nats) above guessing uniformly (ln V) is divergence even though it is
+ * finite: perplexity a thousand times worse than a model that knows nothing. A diverging run (AdamW at
+ * lr 1 reaches perplexity 1e200 in one epoch) crosses it within a few batches; a run that learns
+ * starts near ln V and stays below it.
+ */
+export const DIVERGENCE_MARGIN = Math.log(1000);
+
 export class DivergenceError extends Error {
   constructor(
     readonly epoch: number,
@@ -78,9 +86,11 @@ export class DivergenceError extends Error {
     readonly value: number,
     lr: number,
     clip: number | null,
+    /** What went wrong, when not a NaN or infinite loss or gradient norm. */
+    what?: string,
   ) {
     super(
-      `training diverged at epoch ${epoch}, batch ${batch}: the ${Number.isNaN(value) ? 'loss or gradient became NaN' : `loss or gradient norm became ${value}`}. ` +
+      `training diverged at epoch ${epoch}, batch ${batch}: ${what ?? (Number.isNaN(value) ? 'the loss or gradient became NaN' : `the loss or gradient norm became ${value}`)}. ` +
         `The model keeps the weights from before that batch. Try a lower learning rate (now ${lr})` +
         (clip === null ? ' or turn gradient clipping on' : ` or stronger gradient clipping (now ${clip})`),
     );
@@ -217,6 +227,19 @@ export class Trainer {
         Number.isFinite(lossValue) ? normValue! : lossValue!,
         this.optimizer.config.lr,
         this.clip,
+      );
+    }
+    const uniform = Math.log(vocabSize);
+    if (lossValue! > uniform + DIVERGENCE_MARGIN) {
+      tf.dispose([...grads, ...nextState]);
+      throw new DivergenceError(
+        epoch,
+        batchNumber,
+        lossValue!,
+        this.optimizer.config.lr,
+        this.clip,
+        `the loss reached ${lossValue!.toFixed(1)} (perplexity ${Math.exp(lossValue!).toPrecision(3)}), ` +
+          `over a thousand times worse than guessing among the ${vocabSize} tokens uniformly`,
       );
     }
     this.optimizer.apply(grads);
