@@ -160,6 +160,19 @@ describe('rnnlm', () => {
     expect(resumedFinal.sample).toBe(straightFinal.sample);
   });
 
+  it('resumes a word-level model whose vocabulary dropped rare words (--min-freq)', async () => {
+    const out = join(dir, 'words');
+    // Words seen once become <unk>: the saved vocabulary is smaller than the text's.
+    const rare = join(dir, 'rare.txt');
+    writeFileSync(rare, `${text} a zebra and a quokka`);
+    const args = ['--corpus', rare, '--token', 'word', '--min-freq', '2', ...tiny, '--json'];
+    const first = await runCli(['train', ...args, '--epochs', '1', '--out', out]);
+    expect(first.code, first.stderr).toBe(0);
+    const resumed = await runCli(['train', '--resume', out, '--epochs', '2', '--backend', 'cpu', '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!).epochs).toBe(2);
+  });
+
   it('explains each user error on one line, with its exit code and no stack trace', async () => {
     const cases: Array<[string[], number, RegExp]> = [
       [

@@ -265,9 +265,11 @@ async function resumeRun(flags: TrainFlags, given: (name: string) => boolean): P
     token: settings.token,
     clean: settings.clean,
     maxTokens: null,
+    minFreq: settings.minFreq,
   });
   const ids = encodeWith(vocab, text.text, meta, settings.maxTokens || null);
-  if (text.vocab.size !== vocab.size) {
+  // The same text gives the same vocabulary, token for token and count for count.
+  if (JSON.stringify(text.vocab.toJSON()) !== JSON.stringify(vocab.toJSON())) {
     throw new CliError(
       `the corpus ${settings.corpus} changed since ${flags.resume} was saved (its vocabulary differs): resume needs the same text`,
       EXIT.input,
