@@ -30,3 +30,15 @@ export function cleanLines(text: string, mode: CleanMode): string[] {
 function splitLines(text: string): string[] {
   return text.replace(/\r\n?/g, '\n').split('\n');
 }
+
+/**
+ * A prefix to generate from, cleaned the way the corpus was so that its tokens are in the vocabulary:
+ * under `letters` as one line (runs of non-letters become one space, lower case), keeping one trailing
+ * space when the prefix ends in a non-letter ("once upon a " continues with a new word, not "ang");
+ * under `unicode` normalised to NFC with `\n` line endings.
+ */
+export function cleanPrefix(prefix: string, mode: CleanMode): string {
+  if (mode === 'unicode') return prefix.replace(/\r\n?/g, '\n').normalize('NFC');
+  const cleaned = cleanLines(prefix, mode).join(' ').replace(/ +/g, ' ').trim();
+  return /[^A-Za-z]$/.test(prefix) && cleaned !== '' ? `${cleaned} ` : cleaned;
+}

@@ -1,4 +1,4 @@
-export { CLEAN_MODES, type CleanMode, cleanLines } from './clean.js';
+export { CLEAN_MODES, type CleanMode, cleanLines, cleanPrefix } from './clean.js';
 export { buildCorpus, type Corpus, type CorpusOptions } from './corpus.js';
 export { joinTokens, TOKEN_MODES, type TokenMode, tokenize } from './tokenize.js';
 export { UNK, Vocab, type VocabJSON, type VocabOptions } from './vocab.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cleanLines } from './clean.js';
+import { cleanLines, cleanPrefix } from './clean.js';
 import { buildCorpus } from './corpus.js';
 import { tokenize } from './tokenize.js';
 import { Vocab } from './vocab.js';
@@ -62,6 +62,16 @@ describe('the Time Machine, letters + char', () => {
     expect(vocab.toTokens([1])).toEqual(['the']);
     const [, count] = vocab.tokenFreqs[0]!;
     expect(vocab.tokenFreqs.every(([, c]) => c <= count)).toBe(true);
+  });
+});
+
+describe('cleanPrefix', () => {
+  it('cleans a prefix as the corpus was, keeping one trailing space after a word', () => {
+    expect(cleanPrefix('Once upon a ', 'letters')).toBe('once upon a ');
+    expect(cleanPrefix("The Time-Traveller's", 'letters')).toBe('the time traveller s');
+    expect(cleanPrefix('two\nlines, ', 'letters')).toBe('two lines ');
+    expect(cleanPrefix('  ', 'letters')).toBe('');
+    expect(cleanPrefix('e\u0301\r\n', 'unicode')).toBe('\u00e9\n');
   });
 });
 

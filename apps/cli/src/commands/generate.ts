@@ -1,15 +1,16 @@
+import { cleanPrefix } from '@rnnlm/text';
 import { generate } from '@rnnlm/train';
 import type { Context, GenerateFlags } from '../cli.js';
 import { CliError, EXIT } from '../errors.js';
 import { startBackend } from '../runtime.js';
-import { loadModel, preparePrefix } from './shared.js';
+import { loadModel } from './shared.js';
 
 export async function generateCommand(flags: GenerateFlags, { io }: Context): Promise<void> {
   await startBackend(flags.backend, io, flags.threads);
   const loaded = await loadModel(flags.model);
   const { model, vocab, meta, settings } = loaded;
   loaded.dispose();
-  const prefix = preparePrefix(
+  const prefix = cleanPrefix(
     flags.prefix ?? settings?.prefix ?? vocab.toTokens([1])[0] ?? '',
     meta.corpus.clean,
   );

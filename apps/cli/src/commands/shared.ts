@@ -70,13 +70,6 @@ export function encodeWith(
   return Int32Array.from(vocab.lookup(maxTokens ? tokens.slice(0, maxTokens) : tokens));
 }
 
-/** A prefix read the way the corpus was: cleaned the same way (but keeping a trailing space). */
-export function preparePrefix(prefix: string, clean: 'letters' | 'unicode'): string {
-  if (clean !== 'letters') return prefix;
-  const cleaned = cleanLines(prefix, 'letters').join(' ');
-  return /[^A-Za-z]$/.test(prefix) && cleaned !== '' ? `${cleaned} ` : cleaned;
-}
-
 /** The corpus's first words, as a default prefix. */
 export function openingWords(corpus: LoadedCorpus): string {
   const tokens = corpus.vocab.toTokens(corpus.ids.slice(0, corpus.token === 'word' ? 2 : 40));

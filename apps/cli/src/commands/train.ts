@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { LanguageModel } from '@rnnlm/cells';
 import { minCorpusTokens, SeqDataLoader, splitTrainValid } from '@rnnlm/data';
-import type { Vocab } from '@rnnlm/text';
+import { cleanPrefix, type Vocab } from '@rnnlm/text';
 import {
   type CorpusSettings,
   createModel,
@@ -17,14 +17,7 @@ import type { Context, TrainFlags } from '../cli.js';
 import { CliError, during, EXIT } from '../errors.js';
 import { epochProgress, formatCount, formatDuration, formatPerplexity } from '../progress.js';
 import { chooseOutDir, startBackend, writeFileAtomic } from '../runtime.js';
-import {
-  encodeWith,
-  loadModel,
-  openingWords,
-  preparePrefix,
-  readCorpus,
-  type SavedTrainSettings,
-} from './shared.js';
+import { encodeWith, loadModel, openingWords, readCorpus, type SavedTrainSettings } from './shared.js';
 
 /** The temperature of the sampled text printed at the end, next to the greedy one. */
 const SAMPLE_TEMPERATURE = 0.8;
@@ -236,7 +229,7 @@ async function newRun(flags: TrainFlags): Promise<Run> {
     epochs: flags.epochs,
     validFraction: flags.validFraction,
     seed: flags.seed,
-    prefix: preparePrefix(flags.prefix ?? openingWords(loaded), flags.clean),
+    prefix: cleanPrefix(flags.prefix ?? openingWords(loaded), flags.clean),
     sampleEvery: flags.sampleEvery,
   };
   const corpus: CorpusSettings = {
