@@ -131,6 +131,10 @@ async function activateWebgl(): Promise<Activation<BrowserBackendName>> {
 
 async function activateWasm(): Promise<Activation<BrowserBackendName>> {
   registerWasmTrainingKernels();
+  // tfjs's own threaded wasm build fails in a bundled page that is cross-origin isolated (its pthread
+  // workers load the main script with importScripts, which an ES module bundle is not), and its matmul
+  // does not use the threads anyway. The threads that matter are the fused kernels'.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (!(await tf.setBackend('wasm'))) {
     throw new BackendUnavailableError(
       'wasm',
