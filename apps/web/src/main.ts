@@ -1,7 +1,7 @@
 import { selectBackend } from '@rnnlm/backend/browser';
 import type { LanguageModel } from '@rnnlm/cells';
 import { minCorpusTokens, type Sampling, SeqDataLoader } from '@rnnlm/data';
-import { buildCorpus, type CleanMode, cleanLines, type TokenMode, Vocab } from '@rnnlm/text';
+import { buildCorpus, type CleanMode, cleanPrefix, type TokenMode, Vocab } from '@rnnlm/text';
 import {
   type CorpusSettings,
   createModel,
@@ -32,7 +32,8 @@ import { SAMPLE_CORPUS, SAMPLE_CORPUS_NAME } from './sample-corpus.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip);
 
-const TIME_MACHINE_URL = 'http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt';
+// d2l's data URL, over https: a page served over https may not fetch http (mixed content).
+const TIME_MACHINE_URL = 'https://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt';
 const TIME_MACHINE_SHA1 = '090b5e7e70c295757f55df93cb0a180b9691891a';
 const STORE_PREFIX = 'indexeddb://rnnlm/';
 
@@ -96,6 +97,10 @@ async function startBackend(): Promise<void> {
   });
   $('backend-name').textContent = selection.backend;
   $('backend-reason').textContent = selection.reasons.length ? `(${selection.reasons.join('; ')})` : '';
+  // On wasm and cpu the recurrent layers run in the fused kernels, on as many threads as the page may use.
+  $('backend-kernels').textContent = selection.kernels
+    ? `recurrent layers: ${selection.kernels.message}`
+    : '';
 }
 
 async function sha1Hex(bytes: ArrayBuffer): Promise<string> {
@@ -154,7 +159,7 @@ function resetChart(history: EpochResult[] = []): void {
 }
 
 function prepare(prefix: string, s: Session): string {
-  return s.corpus.clean === 'letters' ? cleanLines(prefix, 'letters').join(' ') : prefix;
+  return cleanPrefix(prefix, s.corpus.clean);
 }
 
 async function train(): Promise<void> {
@@ -239,14 +244,14 @@ async function fit(moreEpochs: number): Promise<void> {
         }
       },
     });
-    status(
-      `${training.signal.aborted ? 'stopped' : 'done'} after epoch ${s.trainer.epoch}; saved in this browser as ${s.name}`,
-    );
+    const outcome = training.signal.aborted ? 'stopped' : 'done';
+    status(`${outcome} after epoch ${s.trainer.epoch}; saving…`);
+    await saveToBrowser(s);
+    status(`${outcome} after epoch ${s.trainer.epoch}; saved in this browser as ${s.name}`);
   } finally {
     training = null;
     setTraining(false);
   }
-  await saveToBrowser(s);
 }
 
 async function saveToBrowser(s: Session): Promise<void> {
@@ -324,9 +329,16 @@ async function generateText(): Promise<void> {
       seed: Date.now() % 2 ** 31,
     });
     let count = 0;
-    for (let next = stream.next(); !next.done; next = stream.next()) {
+    let next = stream.next();
+    for (; !next.done; next = stream.next()) {
       output.textContent += join + next.value;
       if (++count % 8 === 0) await new Promise((resolve) => setTimeout(resolve, 0)); // paint as it streams
+    }
+    const { unknownTokens } = next.value;
+    if (unknownTokens.length > 0) {
+      showError(
+        `not in the vocabulary, read as <unk>: ${unknownTokens.map((t) => JSON.stringify(t)).join(', ')}`,
+      );
     }
   } finally {
     button('generate').disabled = false;
