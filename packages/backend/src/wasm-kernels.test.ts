@@ -193,6 +193,32 @@ describe('large products on wasm (in the GEMM of @rnnlm/kernels)', () => {
         const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.sin(tf.matMul(a, b, ta, tb))));
         return g([randn(aShape, 45), randn(bShape, 46)]);
       }, 1e-4);
+      // With a bias fused in, as a tfjs-layers dense layer computes, and its gradients.
+      await expectSameOnBoth(() => {
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) =>
+          tf.sum(
+            tf.sin(
+              tf.fused.matMul({
+                a: a as tf.Tensor2D,
+                b: b as tf.Tensor2D,
+                bias,
+                transposeA: ta,
+                transposeB: tb,
+              }),
+            ),
+          ),
+        );
+        return [
+          tf.fused.matMul({
+            a: randn(aShape, 49) as tf.Tensor2D,
+            b: randn(bShape, 50) as tf.Tensor2D,
+            bias: randn([n], 51),
+            transposeA: ta,
+            transposeB: tb,
+          }),
+          ...g([randn(aShape, 52), randn(bShape, 53), randn([n], 54)]),
+        ];
+      }, 1e-4);
     });
   }
 

@@ -243,16 +243,16 @@ const KERNEL_MATMUL_MIN_WORK = 1 << 20;
 
 /**
  * op(A) op(B) in @rnnlm/kernels' GEMM, for float32 operands of rank 2, or rank 3 with the same batch
- * size (no broadcasting), and no fused bias or activation; null when it does not apply.
+ * size (no broadcasting), and at most a bias of one value per column (a dense layer's: tfjs-layers
+ * fuses it into the product), no activation; null when it does not apply.
  */
 function kernelMatMul(args: WasmKernelArgs): TensorInfo | null {
   const { inputs, backend } = args;
   const attrs = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
   const a = inputs.a as TensorInfo;
   const b = inputs.b as TensorInfo;
-  if (inputs.bias || inputs.preluActivationWeights || (attrs.activation && attrs.activation !== 'linear')) {
-    return null;
-  }
+  const bias = inputs.bias as TensorInfo | undefined;
+  if (inputs.preluActivationWeights || (attrs.activation && attrs.activation !== 'linear')) return null;
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
   const rank = a.shape.length;
   if (b.shape.length !== rank || (rank !== 2 && rank !== 3)) return null;
@@ -263,6 +263,12 @@ function kernelMatMul(args: WasmKernelArgs): TensorInfo | null {
   const [M, K] = attrs.transposeA ? [aCols, aRows] : [aRows, aCols];
   const [K2, N] = attrs.transposeB ? [bCols, bRows] : [bRows, bCols];
   if (K !== K2 || batch * M * N * K < KERNEL_MATMUL_MIN_WORK) return null;
+  if (
+    bias &&
+    (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N || bias.shape.at(-1) !== N)
+  ) {
+    return null;
+  }
   const runtime = kernels();
   if (runtime === null) return null;
   const out = backend.makeOutput(rank === 3 ? [batch, M, N] : [M, N], 'float32');
@@ -270,6 +276,7 @@ function kernelMatMul(args: WasmKernelArgs): TensorInfo | null {
   const aView = heap(backend, a) as Float32Array;
   const bView = heap(backend, b) as Float32Array;
   const outView = heap(backend, out) as Float32Array;
+  const biasView = bias ? (heap(backend, bias) as Float32Array) : undefined;
   for (let i = 0; i < batch; i++) {
     const c = matMul(runtime, {
       a: aView.subarray(i * M * K, (i + 1) * M * K),
@@ -279,6 +286,7 @@ function kernelMatMul(args: WasmKernelArgs): TensorInfo | null {
       K,
       transposeA: attrs.transposeA,
       transposeB: attrs.transposeB,
+      ...(biasView ? { bias: biasView } : {}),
     });
     outView.set(c, i * M * N);
   }

@@ -19,6 +19,7 @@ import {
   sequenceForward,
 } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
+import { HOST_BACKENDS, readFloats, readInt, readInts, writeFloats, writeInt } from './host.js';
 
 /** How a layer's recurrence runs: the fused kernel where it can (default), always, or op by op. */
 export type SequenceKernels = 'auto' | 'fused' | 'ops';
@@ -27,7 +28,7 @@ export const SEQUENCE_KERNELS: readonly SequenceKernels[] = ['auto', 'fused', 'o
 /** Gate blocks of an LSTM's fused weight: d2l's (i, f, o, c~) or tfjs-layers' (i, f, c~, o). */
 export type LstmGateOrder = 'ifoc' | 'ifco';
 
-const BACKENDS = ['wasm', 'cpu'] as const;
+const BACKENDS = HOST_BACKENDS;
 type Projection = 'none' | 'ids' | 'dense';
 const CELLS: readonly CellKind[] = ['rnn', 'gru', 'lstm'];
 const PROJECTIONS: readonly Projection[] = ['none', 'ids', 'dense'];
@@ -124,49 +125,6 @@ function run(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Backend plumbing: views of a backend's memory, and outputs written into it.
-
-interface CpuLikeBackend {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-  readSync(dataId: object): unknown;
-}
-interface WasmLikeBackend {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-
-function isWasm(backend: unknown): backend is WasmLikeBackend {
-  return typeof (backend as WasmLikeBackend).typedArrayFromHeap === 'function';
-}
-
-/** The values of a float32 tensor, without a copy where the backend allows it. */
-function read(backend: unknown, info: tf.TensorInfo): Float32Array {
-  if (info.dtype !== 'float32') {
-    throw new Error(`rnnlm fused kernels take float32 tensors, got ${info.dtype}`);
-  }
-  if (isWasm(backend)) return backend.typedArrayFromHeap(info);
-  const cpu = backend as CpuLikeBackend;
-  const values = cpu.data.get(info.dataId)?.values;
-  return values instanceof Float32Array
-    ? values
-    : new Float32Array(cpu.readSync(info.dataId) as ArrayLike<number>);
-}
-
-/** A new float32 tensor of the backend holding `values` (copied: they are views of kernel memory). */
-function write(backend: unknown, shape: number[], values: Float32Array): tf.TensorInfo {
-  if (isWasm(backend)) {
-    const info = backend.makeOutput(shape, 'float32');
-    backend.typedArrayFromHeap(info).set(values);
-    return info;
-  }
-  // A fresh array (tfjs keeps it), filled with set(): slice() of a shared-memory view copies slowly.
-  const copy = new Float32Array(values.length);
-  copy.set(values);
-  return (backend as CpuLikeBackend).makeTensorInfo(shape, 'float32', copy);
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Saved activations. The backward pass needs the gate activations of every step (LSTM, GRU) and the
 // memory cells (LSTM) or R ⊙ H_{t-1} (GRU). As outputs of the forward op they would cost a zero-filled
 // gradient tensor of their size per backward pass (tfjs fills one for every output nobody used), so
@@ -224,34 +182,6 @@ export function savedActivationSets(): number {
   return stash.size;
 }
 
-/** A new int32 scalar of the backend. */
-function writeInt(backend: unknown, value: number): tf.TensorInfo {
-  if (isWasm(backend)) {
-    const info = backend.makeOutput([], 'int32');
-    (backend.typedArrayFromHeap(info) as unknown as Int32Array)[0] = value;
-    return info;
-  }
-  return (backend as CpuLikeBackend).makeTensorInfo(
-    [],
-    'int32',
-    Int32Array.of(value) as unknown as Float32Array,
-  );
-}
-
-function readInt(backend: unknown, info: tf.TensorInfo): number {
-  return readInts(backend, info)[0]!;
-}
-
-function readInts(backend: unknown, info: tf.TensorInfo): Int32Array {
-  if (info.dtype !== 'int32') throw new Error(`rnnlm fused kernels take int32 token ids, got ${info.dtype}`);
-  if (isWasm(backend)) return backend.typedArrayFromHeap(info) as unknown as Int32Array;
-  const cpu = backend as CpuLikeBackend;
-  const values = cpu.data.get(info.dataId)?.values;
-  return values instanceof Int32Array
-    ? values
-    : Int32Array.from(cpu.readSync(info.dataId) as ArrayLike<number>);
-}
-
 interface LayerAttrs {
   /** none: `xProj` comes projected; ids / dense: `ids` or `x`, with `Wx` and `b`. */
   projection: Projection;
@@ -262,12 +192,12 @@ interface LayerAttrs {
 
 /** The kernels' description of a layer's input, read from the backend. */
 function layerInput(backend: unknown, inputs: tf.NamedTensorInfoMap, a: LayerAttrs): LayerInput {
-  if (a.projection === 'none') return { xProj: read(backend, inputs.xProj!) };
-  const Wx = read(backend, inputs.Wx!);
-  const b = read(backend, inputs.b!);
+  if (a.projection === 'none') return { xProj: readFloats(backend, inputs.xProj!) };
+  const Wx = readFloats(backend, inputs.Wx!);
+  const b = readFloats(backend, inputs.b!);
   const inputSize = inputs.Wx!.shape[0]!;
   if (a.projection === 'ids') return { ids: readInts(backend, inputs.ids!), inputSize, Wx, b };
-  return { x: read(backend, inputs.x!), inputSize, Wx, b };
+  return { x: readFloats(backend, inputs.x!), inputSize, Wx, b };
 }
 
 function shapeOf(cell: CellKind, inputs: tf.NamedTensorInfoMap, a: LayerAttrs) {
@@ -278,9 +208,9 @@ function shapeOf(cell: CellKind, inputs: tf.NamedTensorInfoMap, a: LayerAttrs) {
 function forwardInputs(backend: unknown, cell: CellKind, inputs: tf.NamedTensorInfoMap, a: LayerAttrs) {
   return {
     input: layerInput(backend, inputs, a),
-    h0: read(backend, inputs.h0!),
-    ...(cell === 'lstm' ? { c0: read(backend, inputs.c0!) } : {}),
-    W: read(backend, inputs.W!),
+    h0: readFloats(backend, inputs.h0!),
+    ...(cell === 'lstm' ? { c0: readFloats(backend, inputs.c0!) } : {}),
+    W: readFloats(backend, inputs.W!),
   };
 }
 
@@ -290,8 +220,8 @@ function forwardKernel(cell: CellKind): tf.KernelFunc {
     const shape = shapeOf(cell, inputs, a);
     const { T, B, H } = shape;
     const r = sequenceForward(kernels()!, shape, forwardInputs(backend, cell, inputs, a));
-    const outs = [write(backend, [T, B, H], r.outputs), write(backend, [B, H], r.h)];
-    if (cell === 'lstm') outs.push(write(backend, [B, H], r.c!));
+    const outs = [writeFloats(backend, [T, B, H], r.outputs), writeFloats(backend, [B, H], r.h)];
+    if (cell === 'lstm') outs.push(writeFloats(backend, [B, H], r.c!));
     outs.push(writeInt(backend, keep(r.saved)));
     return outs;
   };
@@ -317,20 +247,20 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     saved = sequenceForward(runtime, shape, forwardInputs(backend, cell, inputs, a)).saved.map(copyOut);
   const r = sequenceBackward(runtime, shape, {
     ...forwardInputs(backend, cell, inputs, a),
-    outputs: read(backend, inputs.outputs!),
+    outputs: readFloats(backend, inputs.outputs!),
     saved,
-    dOutputs: read(backend, inputs.dOutputs!),
-    dh: read(backend, inputs.dh!),
-    ...(cell === 'lstm' ? { dc: read(backend, inputs.dc!) } : {}),
+    dOutputs: readFloats(backend, inputs.dOutputs!),
+    dh: readFloats(backend, inputs.dh!),
+    ...(cell === 'lstm' ? { dc: readFloats(backend, inputs.dc!) } : {}),
   });
   release(saved);
   const outs: tf.TensorInfo[] = [];
-  if (r.dxProj) outs.push(write(backend, inputs.xProj!.shape, r.dxProj));
-  if (r.dx) outs.push(write(backend, inputs.x!.shape, r.dx));
-  if (r.dWx) outs.push(write(backend, inputs.Wx!.shape, r.dWx), write(backend, [G], r.db!));
-  outs.push(write(backend, [B, H], r.dh0));
-  if (cell === 'lstm') outs.push(write(backend, [B, H], r.dc0!));
-  outs.push(write(backend, [H, G], r.dW));
+  if (r.dxProj) outs.push(writeFloats(backend, inputs.xProj!.shape, r.dxProj));
+  if (r.dx) outs.push(writeFloats(backend, inputs.x!.shape, r.dx));
+  if (r.dWx) outs.push(writeFloats(backend, inputs.Wx!.shape, r.dWx), writeFloats(backend, [G], r.db!));
+  outs.push(writeFloats(backend, [B, H], r.dh0));
+  if (cell === 'lstm') outs.push(writeFloats(backend, [B, H], r.dc0!));
+  outs.push(writeFloats(backend, [H, G], r.dW));
   return outs;
 };
 

@@ -10,6 +10,7 @@ export {
   type SequenceKernels,
   useFused,
 } from './fused.js';
+export { HOST_BACKENDS, readFloats, readInt, readInts, writeFloats, writeInt } from './host.js';
 export { assertIdsInRange, assertIdsTensor } from './ids.js';
 export * from './model.js';
 export { createScratchModel, type ScratchModelOptions } from './scratch-model.js';

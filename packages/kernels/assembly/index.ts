@@ -3,6 +3,7 @@
 
 export { gemm, gemmRows, packABytes, packB, packedBytes } from './gemm';
 export { gruBackward, gruForward } from './gru';
+export { crossEntropyRows } from './loss';
 export { addRows, lstmBackward, lstmForward } from './lstm';
 export { fillRows, gatherRows, projectionGrad } from './project';
 export { rnnBackward, rnnForward } from './rnn';

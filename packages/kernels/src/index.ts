@@ -1,6 +1,7 @@
 export { type KernelsStatus, kernels, kernelsStatus, startKernels, stopKernels } from './instance.js';
 export type {
   CellKind,
+  CrossEntropyResult,
   LayerInput,
   LstmGateOrder,
   MatMulInputs,
@@ -10,5 +11,5 @@ export type {
   SequenceForwardResult,
   SequenceShape,
 } from './ops.js';
-export { gatesOf, matMul, sequenceBackward, sequenceForward } from './ops.js';
+export { crossEntropy, gatesOf, matMul, sequenceBackward, sequenceForward } from './ops.js';
 export { KernelRuntime } from './runtime.js';

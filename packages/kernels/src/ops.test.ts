@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CellKind, gatesOf, matMul, sequenceBackward, sequenceForward } from './ops.js';
+import { type CellKind, crossEntropy, gatesOf, matMul, sequenceBackward, sequenceForward } from './ops.js';
 import { KernelRuntime } from './runtime.js';
 import { numericGrads, type RefInputs, refForward } from './test-utils/reference.js';
 
@@ -208,6 +208,40 @@ describe('the input projection inside the kernel', () => {
   });
 });
 
+describe('crossEntropy', () => {
+  it('equals log-softmax written out in float64, with the gradient (softmax - onehot) / N', () => {
+    const r = uniform(3);
+    for (const [N, V] of [
+      [1, 1],
+      [7, 5],
+      [40, 4580],
+    ] as const) {
+      // Large logits too: the max is subtracted before exp.
+      const logits = Float32Array.from({ length: N * V }, () => r(30));
+      const labels = Int32Array.from({ length: N }, (_, n) => (n * 31) % V);
+      let loss = 0;
+      const grad = new Float64Array(N * V);
+      for (let n = 0; n < N; n++) {
+        const row = Array.from(logits.subarray(n * V, (n + 1) * V));
+        const m = Math.max(...row);
+        const lse = m + Math.log(row.reduce((s, x) => s + Math.exp(x - m), 0));
+        loss += (lse - row[labels[n]!]!) / N;
+        for (let j = 0; j < V; j++)
+          grad[n * V + j] = (Math.exp(row[j]! - lse) - (j === labels[n] ? 1 : 0)) / N;
+      }
+      for (const rt of [single, threaded]) {
+        const got = crossEntropy(rt, logits, labels, N, V);
+        expect(Math.abs(got.loss - loss) / Math.max(1, loss)).toBeLessThan(1e-6);
+        expect(maxDiff(got.grad, grad)).toBeLessThan(1e-7);
+      }
+    }
+  });
+
+  it('rejects labels outside the vocabulary', () => {
+    expect(() => crossEntropy(single, new Float32Array(6), [0, 3], 2, 3)).toThrow(/token id 3 at position 1/);
+  });
+});
+
 describe('matMul', () => {
   const naive = (
     a: Float32Array,
@@ -227,6 +261,17 @@ describe('matMul', () => {
       }
     return c;
   };
+  it('adds a bias to every row', () => {
+    const r = uniform(77);
+    const [M, N, K] = [70, 150, 33];
+    const a = Float32Array.from({ length: M * K }, () => r(1));
+    const b = Float32Array.from({ length: K * N }, () => r(1));
+    const bias = Float32Array.from({ length: N }, () => r(1));
+    const want = naive(a, b, M, N, K, false, false).map((v, i) => v + bias[i % N]!);
+    for (const rt of [single, threaded])
+      expect(maxDiff(matMul(rt, { a, b, M, N, K, bias }), want)).toBeLessThan(1e-4);
+  });
+
   for (const [M, N, K] of [
     [1, 1, 1],
     [7, 13, 5],

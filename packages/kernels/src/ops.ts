@@ -296,9 +296,11 @@ export interface MatMulInputs {
   K: number;
   transposeA?: boolean;
   transposeB?: boolean;
+  /** [N], added to every row of the product. */
+  bias?: ArrayLike<number>;
 }
 
-/** C [M, N] = op(A) op(B). */
+/** C [M, N] = op(A) op(B) (+ bias on every row). */
 export function matMul(rt: KernelRuntime, m: MatMulInputs): Float32Array {
   const { M, N, K } = m;
   const a = rt.arena;
@@ -307,10 +309,40 @@ export function matMul(rt: KernelRuntime, m: MatMulInputs): Float32Array {
   const B = a.allocFrom(m.b, K * N);
   const bp = pack(rt, B, m.transposeB ? K : N, K, N, m.transposeB ?? false);
   const C = a.alloc(M * N);
+  if (m.bias) rt.run('fillRows', [a.allocFrom(m.bias, N), N, M, C], M * N);
   const apack = a.alloc((rt.exports.packABytes(M) / 4) * rt.threads);
   const [aRow, aK] = m.transposeA ? [4, M * 4] : [K * 4, 4];
   // Narrow products share out rows, wide ones column panels.
   const splitRows = N < 64 * rt.threads ? 1 : 0;
-  rt.run('gemm', [A, aRow, aK, bp, K, M, N, C, N, 0, apack, splitRows], M * N * K);
+  rt.run('gemm', [A, aRow, aK, bp, K, M, N, C, N, m.bias ? 1 : 0, apack, splitRows], M * N * K);
   return a.f32(C, M * N);
+}
+
+export interface CrossEntropyResult {
+  /** The mean over the rows of -log softmax(logits)[label]. */
+  loss: number;
+  /** Its gradient with respect to the logits, (softmax - onehot) / N, [N, V]: a view (copy it out). */
+  grad: Float32Array;
+}
+
+/** Softmax cross-entropy of logits [N, V] against labels [N] (each in [0, V)), with its gradient. */
+export function crossEntropy(
+  rt: KernelRuntime,
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  N: number,
+  V: number,
+): CrossEntropyResult {
+  if (labels.length !== N) throw new Error(`rnnlm kernels: expected ${N} labels, got ${labels.length}`);
+  checkIds(labels, V);
+  const a = rt.arena;
+  a.reset();
+  const x = a.allocFrom(logits, N * V);
+  const y = a.allocInts(labels);
+  const grad = a.alloc(N * V);
+  const losses = a.alloc(N);
+  rt.run('crossEntropyRows', [x, y, N, V, grad, losses], N * V * 8);
+  let sum = 0;
+  for (const l of a.f32(losses, N)) sum += l;
+  return { loss: sum / N, grad: a.f32(grad, N * V) };
 }

@@ -21,6 +21,7 @@ export const JOB_FUNCTIONS = [
   'gatherRows',
   'fillRows',
   'projectionGrad',
+  'crossEntropyRows',
 ] as const;
 export type JobFunction = (typeof JOB_FUNCTIONS)[number];
 

@@ -96,7 +96,7 @@ describe('clipByGlobalNorm', () => {
   });
 });
 
-describe('crossEntropy', () => {
+describe.each(['auto', 'ops'] as const)('crossEntropy (kernels %s)', (kernels) => {
   it('is the mean of -log softmax at the label, against time-major labels', () => {
     // Y is [B=2, T=3] row-major; time-major order is y00, y10, y01, y11, y02, y12.
     expect(Array.from(timeMajor(Int32Array.from([1, 2, 3, 4, 5, 6]), 2, 3))).toEqual([1, 4, 2, 5, 3, 6]);
@@ -111,7 +111,9 @@ describe('crossEntropy', () => {
         const logZ = Math.log(row.reduce((s, l) => s + Math.exp(l), 0));
         return sum + (logZ - row[y]!);
       }, 0) / 2;
-    const got = tf.tidy(() => crossEntropy(tf.tensor2d(logits), tf.tensor1d(labels, 'int32')).dataSync()[0]!);
+    const got = tf.tidy(
+      () => crossEntropy(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'), { kernels }).dataSync()[0]!,
+    );
     expect(got).toBeCloseTo(want, 5);
   });
 
@@ -121,11 +123,13 @@ describe('crossEntropy', () => {
     const values = Array.from({ length: rows * vocab }, (_, i) => Math.sin(3 * i) * 2);
     const labels = tf.tensor1d([0, 3, 4, 3], 'int32');
     const lossAt = (v: number[]) =>
-      tf.tidy(() => crossEntropy(tf.tensor2d(v, [rows, vocab]), labels).dataSync()[0]!);
+      tf.tidy(() => crossEntropy(tf.tensor2d(v, [rows, vocab]), labels, { kernels }).dataSync()[0]!);
     const before = tf.memory().numTensors;
     const grad = tf.tidy(() =>
       tf
-        .grad((x: tf.Tensor) => crossEntropy(x as tf.Tensor2D, labels))(tf.tensor2d(values, [rows, vocab]))
+        .grad((x: tf.Tensor) => crossEntropy(x as tf.Tensor2D, labels, { kernels }))(
+          tf.tensor2d(values, [rows, vocab]),
+        )
         .dataSync(),
     );
     expect(tf.memory().numTensors).toBe(before);
@@ -138,5 +142,33 @@ describe('crossEntropy', () => {
       expect(grad[i]).toBeCloseTo((lossAt(plus) - lossAt(minus)) / (2 * eps), 3);
     }
     labels.dispose();
+  });
+
+  it('gives the same loss and gradient both ways, at word-level width', () => {
+    const rows = 70;
+    const vocab = 1500;
+    const logits = tf.tidy(
+      () => tf.mul(tf.randomNormal([rows, vocab], 0, 1, 'float32', 5), 8) as tf.Tensor2D,
+    );
+    const labels = tf.tensor1d(
+      Array.from({ length: rows }, (_, i) => (i * 37) % vocab),
+      'int32',
+    );
+    const run = (k: 'auto' | 'ops') =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(
+          () => crossEntropy(tf.mul(v, 1) as tf.Tensor2D, labels, { kernels: k }),
+          [v],
+        );
+        return [value.dataSync()[0]!, grads[v.name]!.dataSync()] as const;
+      });
+    const v = tf.variable(logits);
+    const [lossA, gradA] = run(kernels);
+    const [lossB, gradB] = run('ops');
+    expect(Math.abs(lossA - lossB)).toBeLessThan(1e-4);
+    let diff = 0;
+    for (let i = 0; i < gradA.length; i++) diff = Math.max(diff, Math.abs(gradA[i]! - gradB[i]!));
+    expect(diff).toBeLessThan(1e-7);
+    tf.dispose([logits, labels, v]);
   });
 });
