@@ -10,6 +10,7 @@
 // Tiles at the edges (fewer than 4 rows or 8 columns) run the same loop: rows past the edge read row 0
 // again and their results are dropped; columns past the edge multiply the panel's zero padding.
 
+import { tanhs, tanhv } from './math';
 import { splitRange } from './threads';
 
 // @ts-expect-error: decorator
@@ -61,26 +62,54 @@ export function packB(
   }
 }
 
+/** What a tile does with its products (`acc`), tile by tile. */
+// @ts-ignore: decorator
+@inline export const STORE: i32 = 0; // c = acc
+// @ts-ignore: decorator
+@inline export const ADD: i32 = 1; // c += acc
+// @ts-ignore: decorator
+@inline export const TANH: i32 = 2; // e1 = tanh(c + acc): an RNN step's pre-activation and state
+// @ts-ignore: decorator
+@inline export const TANH_GRAD: i32 = 3; // e2 = (c + acc) * (1 - e1 * e1): an RNN step's gradient
+
 /**
- * C tile (+)= A tile x B panel over K: rows [0, rows) of 4 and columns [0, cols) of 8.
- * c points at the tile's first element, cStride is C's row stride in bytes.
+ * A tile of A x B over K, rows [0, rows) of 4 and columns [0, cols) of 8, finished as `mode` says.
+ * c, e1 and e2 point at the tile's first element in matrices of the same row stride (cStride bytes);
+ * scratch is 128 bytes of the calling thread's own, for the edge tiles of the TANH modes.
  */
 function tile(
   a: usize, aRow: usize, aK: usize, bp: usize, K: i32, c: usize, cStride: usize,
-  rows: i32, cols: i32, accumulate: bool,
+  rows: i32, cols: i32, mode: i32, e1: usize = 0, e2: usize = 0, scratch: usize = 0,
 ): void {
   // Rows past the edge read row 0 again. Chosen here, outside the product: a select in the loop's
   // address arithmetic would be sunk into the loop and cost more than the multiply-adds.
-  if (rows >= MR) product(a, a + aRow, a + 2 * aRow, a + 3 * aRow, aK, bp, K, c, cStride, rows, cols, accumulate);
-  else if (rows == 3) product(a, a + aRow, a + 2 * aRow, a, aK, bp, K, c, cStride, rows, cols, accumulate);
-  else if (rows == 2) product(a, a + aRow, a, a, aK, bp, K, c, cStride, rows, cols, accumulate);
-  else product(a, a, a, a, aK, bp, K, c, cStride, rows, cols, accumulate);
+  const a1 = rows > 1 ? a + aRow : a;
+  const a2 = rows > 2 ? a + 2 * aRow : a;
+  const a3 = rows > 3 ? a + 3 * aRow : a;
+  if (mode <= ADD || (rows == MR && cols == NR)) {
+    product(a, a1, a2, a3, aK, bp, K, c, cStride, rows, cols, mode, e1, e2);
+    return;
+  }
+  // An edge tile of a TANH mode: the products into scratch, then the finish one value at a time.
+  product(a, a1, a2, a3, aK, bp, K, scratch, 32, rows, cols, STORE, 0, 0);
+  for (let r = 0; r < rows; r++) {
+    const row = <usize>r * cStride;
+    for (let j = 0; j < cols; j++) {
+      const o = row + (<usize>j << 2);
+      const v = load<f32>(scratch + (<usize>(r * NR + j) << 2)) + load<f32>(c + o);
+      if (mode == TANH) store<f32>(e1 + o, tanhs(v));
+      else {
+        const h = load<f32>(e1 + o);
+        store<f32>(e2 + o, v * (1 - h * h));
+      }
+    }
+  }
 }
 
-// @ts-expect-error: decorator
+// @ts-ignore: decorator
 @noinline function product(
   a0: usize, a1: usize, a2: usize, a3: usize, aK: usize, bp: usize, K: i32, c: usize, cStride: usize,
-  rows: i32, cols: i32, accumulate: bool,
+  rows: i32, cols: i32, mode: i32, e1: usize, e2: usize,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -108,7 +137,7 @@ function tile(
     ko += aK;
   }
   if (rows == MR && cols == NR) {
-    if (accumulate) {
+    if (mode != STORE) {
       c00 = f32x4.add(c00, v128.load(c));
       c01 = f32x4.add(c01, v128.load(c, 16));
       c10 = f32x4.add(c10, v128.load(c + cStride));
@@ -118,20 +147,47 @@ function tile(
       c30 = f32x4.add(c30, v128.load(c + 3 * cStride));
       c31 = f32x4.add(c31, v128.load(c + 3 * cStride, 16));
     }
-    v128.store(c, c00);
-    v128.store(c, c01, 16);
-    v128.store(c + cStride, c10);
-    v128.store(c + cStride, c11, 16);
-    v128.store(c + 2 * cStride, c20);
-    v128.store(c + 2 * cStride, c21, 16);
-    v128.store(c + 3 * cStride, c30);
-    v128.store(c + 3 * cStride, c31, 16);
+    if (mode <= ADD) {
+      v128.store(c, c00);
+      v128.store(c, c01, 16);
+      v128.store(c + cStride, c10);
+      v128.store(c + cStride, c11, 16);
+      v128.store(c + 2 * cStride, c20);
+      v128.store(c + 2 * cStride, c21, 16);
+      v128.store(c + 3 * cStride, c30);
+      v128.store(c + 3 * cStride, c31, 16);
+    } else if (mode == TANH) {
+      v128.store(e1, tanhv(c00));
+      v128.store(e1, tanhv(c01), 16);
+      v128.store(e1 + cStride, tanhv(c10));
+      v128.store(e1 + cStride, tanhv(c11), 16);
+      v128.store(e1 + 2 * cStride, tanhv(c20));
+      v128.store(e1 + 2 * cStride, tanhv(c21), 16);
+      v128.store(e1 + 3 * cStride, tanhv(c30));
+      v128.store(e1 + 3 * cStride, tanhv(c31), 16);
+    } else {
+      finishGrad(e1, e2, c00, c01);
+      finishGrad(e1 + cStride, e2 + cStride, c10, c11);
+      finishGrad(e1 + 2 * cStride, e2 + 2 * cStride, c20, c21);
+      finishGrad(e1 + 3 * cStride, e2 + 3 * cStride, c30, c31);
+    }
     return;
   }
+  const accumulate = mode == ADD;
   storeRow(c, c00, c01, cols, accumulate);
   if (rows > 1) storeRow(c + cStride, c10, c11, cols, accumulate);
   if (rows > 2) storeRow(c + 2 * cStride, c20, c21, cols, accumulate);
   if (rows > 3) storeRow(c + 3 * cStride, c30, c31, cols, accumulate);
+}
+
+/** e2 row = d * (1 - h^2) for one tile row (8 values), h read from e1. */
+// @ts-ignore: decorator
+@inline function finishGrad(e1: usize, e2: usize, d0: v128, d1: v128): void {
+  const one = f32x4.splat(1);
+  const h0 = v128.load(e1);
+  const h1 = v128.load(e1, 16);
+  v128.store(e2, f32x4.mul(d0, f32x4.sub(one, f32x4.mul(h0, h0))));
+  v128.store(e2, f32x4.mul(d1, f32x4.sub(one, f32x4.mul(h1, h1))), 16);
 }
 
 function storeRow(c: usize, v0: v128, v1: v128, cols: i32, accumulate: bool): void {
@@ -158,6 +214,17 @@ function storeRow(c: usize, v0: v128, v1: v128, cols: i32, accumulate: bool): vo
 export function gemmRows(
   a: usize, lda: i32, bp: usize, K: i32, N: i32, c: usize, ldc: i32, r0: i32, r1: i32, accumulate: bool,
 ): void {
+  gemmRowsThen(a, lda, bp, K, N, c, ldc, r0, r1, accumulate ? ADD : STORE, 0, 0, 0);
+}
+
+/**
+ * As gemmRows, each tile finished as `mode` says (see tile), with e1 and e2 matrices of C's layout:
+ * the product and the step's nonlinearity in one pass over C.
+ */
+export function gemmRowsThen(
+  a: usize, lda: i32, bp: usize, K: i32, N: i32, c: usize, ldc: i32, r0: i32, r1: i32,
+  mode: i32, e1: usize, e2: usize, scratch: usize,
+): void {
   const panels = (N + NR - 1) / NR;
   const aRow = <usize>lda * 4;
   const cStride = <usize>ldc * 4;
@@ -165,9 +232,10 @@ export function gemmRows(
   for (let p = 0; p < panels; p++) {
     const cols = min(NR, N - p * NR);
     const bp_ = bp + <usize>p * panelBytes;
-    const cp = c + <usize>(p * NR) * 4;
+    const o = <usize>(p * NR) * 4;
     for (let i = r0; i < r1; i += MR) {
-      tile(a + <usize>i * aRow, aRow, 4, bp_, K, cp + <usize>i * cStride, cStride, min(MR, r1 - i), cols, accumulate);
+      const t = o + <usize>i * cStride;
+      tile(a + <usize>i * aRow, aRow, 4, bp_, K, c + t, cStride, min(MR, r1 - i), cols, mode, e1 + t, e2 + t, scratch);
     }
   }
 }
@@ -201,17 +269,23 @@ export function gemm(
   if (i0 >= i1 || p0 >= p1) return;
   const pack = apack + <usize>tid * packABytes(M);
   const cStride = <usize>ldc * 4;
+  // A transposed row-major matrix (a weight gradient's A, the rows of a group adjacent) is read in
+  // place: packing would copy it into nearly the same order (measured: 6% slower with the copy).
+  const direct = aRow == 4;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
-    packA(a + <usize>k0 * aK, aRow, aK, i0, i1, kc, pack);
+    if (!direct) packA(a + <usize>k0 * aK, aRow, aK, i0, i1, kc, pack);
     const acc = accumulate || k0 > 0;
     for (let p = p0; p < p1; p++) {
       const cols = min(NR, N - p * NR);
       const bp_ = bp + (<usize>p * <usize>K + <usize>k0) * 32;
       const cp = c + <usize>(p * NR) * 4;
       for (let i = i0; i < i1; i += MR) {
-        const ap = pack + <usize>((i - i0) / MR) * <usize>kc * 16;
-        tile(ap, 4, 16, bp_, kc, cp + <usize>i * cStride, cStride, min(MR, i1 - i), cols, acc);
+        const rows = min(MR, i1 - i);
+        const cTile = cp + <usize>i * cStride;
+        const mode = acc ? ADD : STORE;
+        if (direct) tile(a + <usize>k0 * aK + (<usize>i << 2), 4, aK, bp_, kc, cTile, cStride, rows, cols, mode);
+        else tile(pack + <usize>((i - i0) / MR) * <usize>kc * 16, 4, 16, bp_, kc, cTile, cStride, rows, cols, mode);
       }
     }
   }

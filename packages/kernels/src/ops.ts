@@ -141,7 +141,8 @@ export function sequenceForward(
     };
   }
   const wp = pack(rt, w, H, H, H, false);
-  rt.run('rnnForward', [x, hbuf, wp, T, B, H, reverse], work);
+  const scratch = a.alloc(32 * rt.threads);
+  rt.run('rnnForward', [x, hbuf, wp, T, B, H, reverse, scratch], work);
   return {
     outputs: a.f32(hbuf + first * slot * 4, T * slot),
     h: a.f32(hbuf + last * slot * 4, slot),
@@ -202,7 +203,8 @@ export function sequenceBackward(
     // The pre-activations are recomputed from nothing: tanh' needs only the outputs.
     x = a.alloc(T * B * G);
     const wtp = pack(rt, w, H, H, H, true);
-    rt.run('rnnBackward', [x, hbuf, dbuf, dhT, wtp, dh0, T, B, H, reverse], 2 * work);
+    const scratch = a.alloc(32 * rt.threads);
+    rt.run('rnnBackward', [x, hbuf, dbuf, dhT, wtp, dh0, T, B, H, reverse, scratch], 2 * work);
     weightGrad(rt, hPrev, H, x, G, T * B, H, H, dW, G);
   }
   const grads = projectionGrads(rt, inputs.input, x, T * B, G);

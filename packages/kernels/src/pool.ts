@@ -63,7 +63,7 @@ function workerMain(
     let seen = Atomics.load(ctrl, 0);
     for (;;) {
       let seq = Atomics.load(ctrl, 0);
-      for (let spin = 0; seq === seen && spin < 20000; spin++) seq = Atomics.load(ctrl, 0);
+      for (let spin = 0; seq === seen && spin < 400000; spin++) seq = Atomics.load(ctrl, 0);
       if (seq === seen) {
         Atomics.wait(ctrl, 0, seen);
         continue;
