@@ -4,7 +4,7 @@
 // B[k, 8p..8p+7] side by side (zero past the last column), so the inner loop reads B contiguously
 // whatever B's layout was (row-major, transposed, a column range of a wider matrix). A is read through
 // two byte strides, A(i, k) at a + i*rowStride + k*kStride, so a row-major A (rowStride = lda*4,
-// kStride = 4), a transposed one, or a packed one needs no copy. The microkernel computes a 4 x 8 tile
+// kStride = 4) or a transposed one (4, lda*4) needs no copy. The microkernel computes a 4 x 8 tile
 // of C in 8 SIMD accumulators (V8 keeps 16 xmm registers; wider tiles spilled and ran slower).
 //
 // Tiles at the edges (fewer than 4 rows or 8 columns) run the same loop: rows past the edge read row 0
@@ -17,7 +17,7 @@ import { splitRange } from './threads';
 @inline export const NR: i32 = 8;
 // @ts-expect-error: decorator
 @inline const MR: i32 = 4;
-/** Depth of one pass over K when A is packed: a [256 x 256] block of A stays in L2, a panel in L1. */
+/** Depth of one pass over K: a [256 x 256] block of A stays in L2, a panel of B in L1. */
 // @ts-expect-error: decorator
 @inline const KC: i32 = 256;
 
@@ -240,21 +240,15 @@ export function gemmRowsThen(
   }
 }
 
-/** Bytes of the per-thread buffer that `gemm` packs A into, for M rows. */
-export function packABytes(M: i32): usize {
-  return <usize>((M + MR - 1) / MR) * <usize>KC * <usize>(MR * 4);
-}
-
 /**
- * C (+)= A x B, with A(i, k) at a + i*aRow + k*aK (bytes) for any layout, B packed by `packB`, C
- * row-major [M x N] with ldc floats. A is packed block by block into apack (each thread its own
- * region of packABytes(M) bytes, at apack + tid * that), in row groups of 4: [group][k][4].
- * splitRows: the threads share the rows of C, else its column panels (each thread then packs all of
- * A, a small cost next to the product when N is wide).
+ * C (+)= A x B for a row-major A (aRow = lda*4, aK = 4) or a transposed one (aRow = 4, aK = lda*4),
+ * read in place, B packed by `packB`, C row-major [M x N] with ldc floats, in passes of KC over K (a
+ * block of A stays in L2, a panel of B in L1). splitRows: the threads share the rows of C, else its
+ * column panels.
  */
 export function gemm(
   a: usize, aRow: usize, aK: usize, bp: usize, K: i32, M: i32, N: i32, c: usize, ldc: i32,
-  accumulate: bool, apack: usize, splitRows: bool, tid: i32, nt: i32,
+  accumulate: bool, splitRows: bool, tid: i32, nt: i32,
 ): void {
   const panels = (N + NR - 1) / NR;
   let p0 = 0, p1 = panels, i0 = 0, i1 = M;
@@ -267,76 +261,16 @@ export function gemm(
     p1 = splitRange(panels, tid, nt, 1);
   }
   if (i0 >= i1 || p0 >= p1) return;
-  const pack = apack + <usize>tid * packABytes(M);
   const cStride = <usize>ldc * 4;
-  // A transposed row-major matrix (a weight gradient's A, the rows of a group adjacent) is read in
-  // place: packing would copy it into nearly the same order (measured: 6% slower with the copy).
-  const direct = aRow == 4;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
-    if (!direct) packA(a + <usize>k0 * aK, aRow, aK, i0, i1, kc, pack);
-    const acc = accumulate || k0 > 0;
+    const mode = accumulate || k0 > 0 ? ADD : STORE;
     for (let p = p0; p < p1; p++) {
       const cols = min(NR, N - p * NR);
       const bp_ = bp + (<usize>p * <usize>K + <usize>k0) * 32;
       const cp = c + <usize>(p * NR) * 4;
       for (let i = i0; i < i1; i += MR) {
-        const rows = min(MR, i1 - i);
-        const cTile = cp + <usize>i * cStride;
-        const mode = acc ? ADD : STORE;
-        if (direct) tile(a + <usize>k0 * aK + (<usize>i << 2), 4, aK, bp_, kc, cTile, cStride, rows, cols, mode);
-        else tile(pack + <usize>((i - i0) / MR) * <usize>kc * 16, 4, 16, bp_, kc, cTile, cStride, rows, cols, mode);
-      }
-    }
-  }
-}
-
-/** Packs rows [i0, i1) and kc columns of A into groups of 4 rows: dst[g][k][r], zero past the last row. */
-function packA(a: usize, aRow: usize, aK: usize, i0: i32, i1: i32, kc: i32, dst: usize): void {
-  let d = dst;
-  for (let i = i0; i < i1; i += MR) {
-    const rows = min(MR, i1 - i);
-    const base = a + <usize>i * aRow;
-    if (rows == MR && aRow == 4) {
-      // The 4 rows of a group are adjacent in memory (A is a transposed row-major matrix).
-      let s = base;
-      for (let k = 0; k < kc; k++) {
-        v128.store(d, v128.load(s));
-        s += aK;
-        d += 16;
-      }
-    } else if (rows == MR && aK == 4) {
-      // Row-major A: transpose 4 x 4 blocks with shuffles.
-      let k = 0;
-      for (; k + 4 <= kc; k += 4) {
-        const s = base + (<usize>k << 2);
-        const r0 = v128.load(s);
-        const r1 = v128.load(s + aRow);
-        const r2 = v128.load(s + 2 * aRow);
-        const r3 = v128.load(s + 3 * aRow);
-        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-        const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-        v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-        v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
-        v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
-        v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
-        d += 64;
-      }
-      for (; k < kc; k++) {
-        const s = base + (<usize>k << 2);
-        store<f32>(d, load<f32>(s));
-        store<f32>(d, load<f32>(s + aRow), 4);
-        store<f32>(d, load<f32>(s + 2 * aRow), 8);
-        store<f32>(d, load<f32>(s + 3 * aRow), 12);
-        d += 16;
-      }
-    } else {
-      for (let k = 0; k < kc; k++) {
-        const s = base + <usize>k * aK;
-        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + <usize>r * aRow) : 0);
-        d += 16;
+        tile(a + <usize>k0 * aK + <usize>i * aRow, aRow, aK, bp_, kc, cp + <usize>i * cStride, cStride, min(MR, i1 - i), cols, mode);
       }
     }
   }

@@ -1,7 +1,7 @@
 // The rnnlm kernels: every export takes byte addresses into the (imported) memory and sizes; those
 // ending in (tid, nt) do thread tid's share of the work of nt threads.
 
-export { gemm, gemmRows, packABytes, packB, packedBytes } from './gemm';
+export { gemm, gemmRows, packB, packedBytes } from './gemm';
 export { gruBackward, gruForward } from './gru';
 export { crossEntropyRows } from './loss';
 export { addRows, lstmBackward, lstmForward } from './lstm';

@@ -239,8 +239,7 @@ function project(rt: KernelRuntime, input: LayerInput, T: number, B: number, G: 
   const X = a.allocFrom(input.x, N * D);
   const wxp = pack(rt, a.allocFrom(input.Wx, D * G), G, D, G, false);
   rt.run('fillRows', [b, G, N, x], N * G);
-  const apack = a.alloc((rt.exports.packABytes(N) / 4) * rt.threads);
-  rt.run('gemm', [X, D * 4, 4, wxp, D, N, G, x, G, 1, apack, 1], N * D * G);
+  rt.run('gemm', [X, D * 4, 4, wxp, D, N, G, x, G, 1, 1], N * D * G);
   return x;
 }
 
@@ -262,8 +261,7 @@ function projectionGrads(rt: KernelRuntime, input: LayerInput, x: number, N: num
   // dX = dG Wx^T
   const wxT = pack(rt, a.allocFrom(input.Wx, D * G), G, G, D, true);
   const dx = a.alloc(N * D);
-  const apack = a.alloc((rt.exports.packABytes(N) / 4) * rt.threads);
-  rt.run('gemm', [x, G * 4, 4, wxT, G, N, D, dx, D, 0, apack, 1], N * D * G);
+  rt.run('gemm', [x, G * 4, 4, wxT, G, N, D, dx, D, 0, 1], N * D * G);
   return { dWx: a.f32(dWx, D * G), db: a.f32(db, G), dx: a.f32(dx, N * D) };
 }
 
@@ -284,8 +282,7 @@ function weightGrad(
   ldc: number,
 ): void {
   const dp = pack(rt, D, ldd, rows, N, false);
-  const apack = rt.arena.alloc((rt.exports.packABytes(M) / 4) * rt.threads);
-  rt.run('gemm', [A, 4, lda * 4, dp, rows, M, N, C, ldc, 0, apack, 0], rows * M * N);
+  rt.run('gemm', [A, 4, lda * 4, dp, rows, M, N, C, ldc, 0, 0], rows * M * N);
 }
 
 export interface MatMulInputs {
@@ -312,11 +309,10 @@ export function matMul(rt: KernelRuntime, m: MatMulInputs): Float32Array {
   const bp = pack(rt, B, m.transposeB ? K : N, K, N, m.transposeB ?? false);
   const C = a.alloc(M * N);
   if (m.bias) rt.run('fillRows', [a.allocFrom(m.bias, N), N, M, C], M * N);
-  const apack = a.alloc((rt.exports.packABytes(M) / 4) * rt.threads);
   const [aRow, aK] = m.transposeA ? [4, M * 4] : [K * 4, 4];
   // Narrow products share out rows, wide ones column panels.
   const splitRows = N < 64 * rt.threads ? 1 : 0;
-  rt.run('gemm', [A, aRow, aK, bp, K, M, N, C, N, m.bias ? 1 : 0, apack, splitRows], M * N * K);
+  rt.run('gemm', [A, aRow, aK, bp, K, M, N, C, N, m.bias ? 1 : 0, splitRows], M * N * K);
   return a.f32(C, M * N);
 }
 

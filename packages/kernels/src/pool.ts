@@ -3,9 +3,9 @@
  *
  * A call is one job for all threads: the caller writes the job into a control block in shared memory,
  * wakes the workers, runs share 0 itself and waits until every worker has reported. Workers spin a
- * little before they sleep, because calls come in quick succession during a training step; the caller
- * spins while it waits (a browser's main thread may not block), and sleeps in short slices where it
- * may (Node, workers).
+ * while (about a millisecond) before they sleep, because calls come in quick succession during a
+ * training step; the caller spins while it waits (a browser's main thread may not block; and waking a
+ * blocked thread costs more than the wait), and sleeps in short slices only after a long one.
  */
 
 /** Names of the kernel exports a job can run, by index (the same list on both sides). */
@@ -198,9 +198,11 @@ export class ThreadPool {
     } catch (error) {
       localError = error;
     }
+    // Spin, and block only when a share runs long: waking a blocked thread goes through the scheduler
+    // (and on a virtual machine the hypervisor), measured here at about 1 ms, longer than most waits.
     let done = Atomics.load(ctrl, DONE);
     for (let spin = 0; done < workers; spin++) {
-      if (this.#canBlock && spin > 100000) Atomics.wait(ctrl, DONE, done, 1);
+      if (this.#canBlock && spin > 20_000_000) Atomics.wait(ctrl, DONE, done, 1);
       done = Atomics.load(ctrl, DONE);
     }
     if (localError !== undefined) throw localError;

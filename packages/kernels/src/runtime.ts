@@ -5,7 +5,6 @@ import { CONTROL_INTS, JOB_FUNCTIONS, type JobFunction, ThreadPool } from './poo
 type Exports = Record<JobFunction, (...args: number[]) => void> & {
   heapBase(): number;
   packedBytes(K: number, N: number): number;
-  packABytes(M: number): number;
 };
 
 /** Below this many multiply-adds a call runs on the calling thread alone (waking workers costs more). */
