@@ -40,6 +40,7 @@ const BENCH_FLAGS = [
   'max-tokens',
   'corpus',
   'backend',
+  'threads',
   'print-every',
   'suite',
 ];
@@ -220,6 +221,7 @@ async function main(argv, env) {
       '--corpus',
       corpus,
       ...(values.backend ? ['--backend', values.backend] : []),
+      ...(values.threads ? ['--threads', values.threads] : []),
       ...printEvery,
     ]);
     if (ours.status !== 0) return ours.status;
