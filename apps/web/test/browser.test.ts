@@ -2,25 +2,32 @@
  * The demo as a person uses it, in Debian's Chromium driven by playwright-core: the built page served
  * from a sub-path on 127.0.0.1 (cross-origin isolated, as the deploy guide says), a tiny model trained
  * on WebGL (SwiftShader), the chart and a sample, generation, the saved model found again after a
- * reload onto wasm, training there in the fused kernels' threads, a checkpoint written by the CLI's
- * code imported, and no console errors. Leaves a screenshot in apps/web/test-results/.
+ * reload onto wasm, training there in the fused kernels' threads, that model exported and continued by
+ * the CLI, a checkpoint written by `rnnlm train` imported, and no console errors. Leaves screenshots in
+ * apps/web/test-results/.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCorpus } from '@rnnlm/text';
-import { createModel, toArtifacts } from '@rnnlm/train';
-import { saveCheckpoint } from '@rnnlm/train/node';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CHROMIUM = '/usr/bin/chromium';
 const app = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(app, 'dist');
+const CLI = join(app, '..', 'cli', 'dist', 'bin.js');
+
+/** Runs the built `rnnlm` on the cpu backend and returns its stdout (it throws on a non-zero exit). */
+function cli(args: string[]): string {
+  return execFileSync(process.execPath, [CLI, ...args, '--backend', 'cpu'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI)
   throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)`);
@@ -43,6 +50,7 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
   beforeAll(async () => {
     if (!existsSync(join(dist, 'index.html')))
       execFileSync('pnpm', ['exec', 'vite', 'build'], { cwd: app, stdio: 'inherit' });
+    if (!existsSync(CLI)) execFileSync('pnpm', ['--filter', '@rnnlm/cli...', 'build'], { stdio: 'inherit' });
     // Served under /demo/ to prove the build works from a sub-path.
     server = createServer((req, res) => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -149,22 +157,37 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     await expect.poll(() => page.locator('#saved option').count(), { timeout: 10_000 }).toBe(2);
     await page.screenshot({ path: join(app, 'test-results', 'demo-wasm.png'), fullPage: true });
 
-    // A checkpoint written by the CLI's code (the same save function `rnnlm train --out` uses).
-    const dir = mkdtempSync(join(tmpdir(), 'rnnlm-cli-ckpt-'));
-    const { vocab } = buildCorpus('the cat sat on the mat', { token: 'word', clean: 'letters' });
-    const model = createModel(
-      { impl: 'layers', cell: 'gru', vocabSize: vocab.size, hidden: 6, layers: 2, bidirectional: false },
-      { seed: 1 },
+    // The page's model, exported as files, generates text in the CLI.
+    const exported = mkdtempSync(join(tmpdir(), 'rnnlm-page-export-'));
+    const downloads: Promise<void>[] = [];
+    page.on('download', (d) => downloads.push(d.saveAs(join(exported, d.suggestedFilename()))));
+    await page.click('#export');
+    await expect.poll(() => downloads.length, { timeout: 10_000 }).toBe(2);
+    await Promise.all(downloads);
+    const fromPage = cli(['generate', '--model', exported, '--prefix', 'once upon a ', '--length', '20']);
+    expect(fromPage).toMatch(/^once upon a .{20}\n$/s);
+
+    // A checkpoint written by `rnnlm train` opens in the page.
+    const trained = mkdtempSync(join(tmpdir(), 'rnnlm-cli-ckpt-'));
+    writeFileSync(
+      join(trained, 'corpus.txt'),
+      'the cat sat on the mat and the dog sat on the log '.repeat(20),
     );
-    await saveCheckpoint(
-      dir,
-      await toArtifacts({ model, vocab, corpus: { source: 'test', token: 'word', clean: 'letters' } }),
+    cli([
+      'train',
+      ...['--corpus', join(trained, 'corpus.txt'), '--token', 'word', '--impl', 'layers', '--cell', 'gru'],
+      ...['--hidden', '6', '--layers', '2', '--batch-size', '2', '--num-steps', '4', '--epochs', '1'],
+      ...['--sample-every', '0', '--out', join(trained, 'model')],
+    ]);
+    // model.json and the weights file it names (the CLI's saves alternate between two names).
+    const saved = readdirSync(join(trained, 'model')).filter((f) => f === 'model.json' || f.endsWith('.bin'));
+    await page.setInputFiles(
+      '#import',
+      saved.map((f) => join(trained, 'model', f)),
     );
-    model.dispose();
-    await page.setInputFiles('#import', [join(dir, 'model.json'), join(dir, 'weights.bin')]);
     await expect
       .poll(() => page.textContent('#status'))
-      .toMatch(/^opened imported-model-\d+: layers gru, 2 x 6, vocabulary 6, words/);
+      .toMatch(/^opened imported-model-\d+: layers gru, 2 x 6, vocabulary 9, words/);
     await page.fill('#prefix', 'the cat');
     await page.fill('#length', '3');
     await page.click('#generate');
