@@ -105,8 +105,7 @@ export function sequenceForward(
   const { cell, T, B, H } = shape;
   const reverse = shape.reverse ? 1 : 0;
   const G = gatesOf(cell) * H;
-  const a = rt.arena;
-  a.reset();
+  const a = rt.begin();
   const slot = B * H;
   const x = project(rt, inputs.input, T, B, G);
   const hbuf = a.alloc((T + 1) * slot);
@@ -158,8 +157,7 @@ export function sequenceBackward(
   const { cell, T, B, H } = shape;
   const reverse = shape.reverse ? 1 : 0;
   const G = gatesOf(cell) * H;
-  const a = rt.arena;
-  a.reset();
+  const a = rt.begin();
   const slot = B * H;
   const initial = reverse ? T : 0;
   const first = reverse ? 0 : 1;
@@ -302,8 +300,7 @@ export interface MatMulInputs {
 /** C [M, N] = op(A) op(B) (+ bias on every row). */
 export function matMul(rt: KernelRuntime, m: MatMulInputs): Float32Array {
   const { M, N, K } = m;
-  const a = rt.arena;
-  a.reset();
+  const a = rt.begin();
   const A = a.allocFrom(m.a, M * K);
   const B = a.allocFrom(m.b, K * N);
   const bp = pack(rt, B, m.transposeB ? K : N, K, N, m.transposeB ?? false);
@@ -333,8 +330,7 @@ export function crossEntropy(
 ): CrossEntropyResult {
   if (labels.length !== N) throw new Error(`rnnlm kernels: expected ${N} labels, got ${labels.length}`);
   checkIds(labels, V);
-  const a = rt.arena;
-  a.reset();
+  const a = rt.begin();
   const x = a.allocFrom(logits, N * V);
   const y = a.allocInts(labels);
   const grad = a.alloc(N * V);

@@ -63,6 +63,16 @@ export class KernelRuntime {
     return new KernelRuntime(instance, memory, pool, control + 256);
   }
 
+  /**
+   * Starts an operation: frees what the previous one allocated, and wakes the workers while the
+   * operation copies its inputs in.
+   */
+  begin(): Arena {
+    this.arena.reset();
+    this.#pool?.wake();
+    return this.arena;
+  }
+
   /** Runs a kernel on all threads, or on this one when `work` (multiply-adds) is small. */
   run(fn: JobFunction, args: readonly number[], work: number): void {
     const local = this.exports[fn];
