@@ -35,6 +35,14 @@ const STOP = 5;
 const ARGS = 8;
 export const MAX_ARGS = 24;
 export const CONTROL_INTS = ARGS + MAX_ARGS;
+/** Bytes of the control block: the ints above, then each thread's time for the last job (f32). */
+export const CONTROL_BYTES = 256;
+/**
+ * Bytes at the start of the heap for the share boundaries and the shares taken (see
+ * assembly/threads.ts): 16 threads at most.
+ */
+export const SPLIT_TABLE_BYTES = 128;
+const MAX_THREADS = 16;
 
 /** What a worker gets in its first message. */
 interface WorkerInit {
@@ -59,6 +67,7 @@ function workerMain(
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     const fns = functions.map((name) => instance.exports[name] as (...args: number[]) => void);
     const ctrl = new Int32Array(memory.buffer, control, 32);
+    const times = new Float32Array(memory.buffer, control + 128, 32);
     post({ ready: true });
     let seen = Atomics.load(ctrl, 0);
     for (;;) {
@@ -73,12 +82,14 @@ function workerMain(
       const n = ctrl[3]!;
       const args: number[] = [];
       for (let i = 0; i < n; i++) args.push(ctrl[8 + i]!);
+      const started = performance.now();
       try {
         fns[ctrl[2]!]!(...args, tid, nt);
       } catch (error) {
         Atomics.store(ctrl, 4, 1);
         post({ error: String(error) });
       }
+      times[tid] = performance.now() - started;
       Atomics.add(ctrl, 1, 1);
       Atomics.notify(ctrl, 1);
     }
@@ -127,6 +138,13 @@ function canBlock(): boolean {
 
 export class ThreadPool {
   readonly #ctrl: Int32Array;
+  /** Each thread's time (ms) for the last job, and the share of it each took. */
+  readonly #times: Float32Array;
+  readonly #shares: Float32Array;
+  /** Share boundaries, read by the kernels' splitRange: boundary t at index t (0 and nt implied). */
+  readonly #split: Float32Array;
+  /** Each thread's speed (share of a job per millisecond), averaged over recent jobs. */
+  readonly #speed: Float64Array;
   readonly #workers: WorkerHandle[];
   readonly #canBlock = canBlock();
   #errors: string[] = [];
@@ -134,12 +152,17 @@ export class ThreadPool {
   private constructor(
     memory: WebAssembly.Memory,
     control: number,
+    splitTable: number,
     workers: WorkerHandle[],
     errors: string[],
   ) {
     this.#ctrl = new Int32Array(memory.buffer, control, CONTROL_INTS);
+    this.#times = new Float32Array(memory.buffer, control + 128, MAX_THREADS);
+    this.#split = new Float32Array(memory.buffer, splitTable, MAX_THREADS);
+    this.#shares = new Float32Array(memory.buffer, splitTable + 64, MAX_THREADS);
     this.#workers = workers;
     this.#errors = errors;
+    this.#speed = new Float64Array(workers.length + 1);
   }
 
   /** Threads in all, the caller's included. */
@@ -152,8 +175,10 @@ export class ThreadPool {
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
     control: number,
+    splitTable: number,
     threads: number,
   ): Promise<ThreadPool> {
+    if (threads > MAX_THREADS) throw new Error(`rnnlm kernels: at most ${MAX_THREADS} threads`);
     const errors: string[] = [];
     const workers: WorkerHandle[] = [];
     const ready: Promise<void>[] = [];
@@ -174,7 +199,7 @@ export class ThreadPool {
       for (const w of workers) w.terminate();
       throw error;
     }
-    return new ThreadPool(memory, control, workers, errors);
+    return new ThreadPool(memory, control, splitTable, workers, errors);
   }
 
   /**
@@ -193,11 +218,14 @@ export class ThreadPool {
     Atomics.add(ctrl, SEQ, 1);
     Atomics.notify(ctrl, SEQ);
     let localError: unknown;
+    this.#shares.fill(0, 0, workers + 1);
+    const started = performance.now();
     try {
       local(...args, 0, workers + 1);
     } catch (error) {
       localError = error;
     }
+    const localTime = performance.now() - started;
     // Spin, and block only when a share runs long: waking a blocked thread goes through the scheduler
     // (and on a virtual machine the hypervisor), measured here at about 1 ms, longer than most waits.
     let done = Atomics.load(ctrl, DONE);
@@ -205,11 +233,42 @@ export class ThreadPool {
       if (this.#canBlock && spin > 20_000_000) Atomics.wait(ctrl, DONE, done, 1);
       done = Atomics.load(ctrl, DONE);
     }
+    this.#balance(localTime);
     if (localError !== undefined) throw localError;
     if (Atomics.load(ctrl, FAILED) !== 0) {
       throw new Error(
         `rnnlm kernels: a kernel thread failed${this.#errors.length ? `: ${this.#errors.at(-1)}` : ''}`,
       );
+    }
+  }
+
+  /**
+   * Moves the share boundaries towards each thread's speed in the job just done, so that the threads
+   * finish together: a core slowed down by a busy neighbour gets less of the next jobs (on a shared
+   * machine one core ran half as fast as the other for minutes at a time). Short jobs say more about
+   * start-up than about speed and are left out.
+   */
+  #balance(localTime: number): void {
+    const nt = this.#workers.length + 1;
+    if (localTime < 0.5) return;
+    const speeds: number[] = [];
+    for (let t = 0; t < nt; t++) {
+      const time = t === 0 ? localTime : this.#times[t]!;
+      const share = this.#shares[t]!;
+      if (!(time > 0.05) || !(share > 0)) return;
+      speeds.push(share / time);
+    }
+    let total = 0;
+    for (const [t, speed] of speeds.entries()) {
+      const s = this.#speed[t]! > 0 ? 0.7 * this.#speed[t]! + 0.3 * speed : speed;
+      this.#speed[t] = s;
+      total += s;
+    }
+    // Cumulative shares, each between half and twice an even one.
+    let boundary = 0;
+    for (let t = 0; t < nt - 1; t++) {
+      boundary += Math.min(2 / nt, Math.max(0.5 / nt, this.#speed[t]! / total));
+      this.#split[t + 1] = Math.min(boundary, 1 - (nt - 1 - t) * (0.5 / nt));
     }
   }
 

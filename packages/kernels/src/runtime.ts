@@ -1,6 +1,6 @@
 import { kernelBinary } from './binary.js';
 import { Arena } from './memory.js';
-import { CONTROL_INTS, JOB_FUNCTIONS, type JobFunction, ThreadPool } from './pool.js';
+import { CONTROL_BYTES, JOB_FUNCTIONS, type JobFunction, SPLIT_TABLE_BYTES, ThreadPool } from './pool.js';
 
 type Exports = Record<JobFunction, (...args: number[]) => void> & {
   heapBase(): number;
@@ -41,7 +41,8 @@ export class KernelRuntime {
     const memory = new WebAssembly.Memory({ initial: 2 });
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     const base = (instance.exports as unknown as Exports).heapBase();
-    return new KernelRuntime(instance, memory, null, base);
+    // The table of share boundaries (unused by one thread) comes first.
+    return new KernelRuntime(instance, memory, null, base + SPLIT_TABLE_BYTES);
   }
 
   /** With `threads` > 1, a shared memory and `threads - 1` workers; otherwise as createSync, but async. */
@@ -50,17 +51,19 @@ export class KernelRuntime {
       const module = await WebAssembly.compile(kernelBinary('simd'));
       const memory = new WebAssembly.Memory({ initial: 2 });
       const instance = await WebAssembly.instantiate(module, { env: { memory } });
-      return new KernelRuntime(instance, memory, null, (instance.exports as unknown as Exports).heapBase());
+      const base = (instance.exports as unknown as Exports).heapBase();
+      return new KernelRuntime(instance, memory, null, base + SPLIT_TABLE_BYTES);
     }
     const module = await WebAssembly.compile(kernelBinary('threads'));
     const memory = new WebAssembly.Memory({ initial: 2, maximum: 16384, shared: true });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const heapBase = (instance.exports as unknown as Exports).heapBase();
-    // The control block sits below the allocator's region, on its own cache line.
-    const control = (heapBase + 63) & ~63;
-    new Int32Array(memory.buffer, control, CONTROL_INTS).fill(0);
-    const pool = await ThreadPool.start(module, memory, control, threads);
-    return new KernelRuntime(instance, memory, pool, control + 256);
+    // The table of share boundaries at the heap's start (where the kernels read it), then the control
+    // block on its own cache lines, then the allocator's region.
+    const control = (heapBase + SPLIT_TABLE_BYTES + 63) & ~63;
+    new Uint8Array(memory.buffer, heapBase, control + CONTROL_BYTES - heapBase).fill(0);
+    const pool = await ThreadPool.start(module, memory, control, heapBase, threads);
+    return new KernelRuntime(instance, memory, pool, control + CONTROL_BYTES);
   }
 
   /**
