@@ -1,7 +1,7 @@
 // scripts/bench-compare.mjs (the root's `pnpm bench:compare`), kept cheap: a tiny model on the cpu
 // backend, and instead of PyTorch either no reference at all or a stand-in script.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +97,33 @@ describe('bench:compare', () => {
       expect(row).toMatchObject({ model: 'lstm-scratch', torch_tokens_per_s: 1000, torch_final_ppl: 26.5 });
       expect(row.ratio).toBeCloseTo(row.rnnlm_tokens_per_s / 1000, 3);
       expect(run.stderr).not.toContain(INSTALL_HINT);
+    },
+  );
+
+  it.skipIf(!existsSync('/usr/bin/python3'))(
+    'with --repeat, alternates the two and keeps the fastest run of each',
+    async () => {
+      // A stand-in that answers 1000, then 3000, then 2000 tokens/s, counting its calls in a file.
+      const dir = mkdtempSync(join(tmpdir(), 'rnnlm-compare-'));
+      const reference = join(dir, 'fake_reference.py');
+      const calls = join(dir, 'calls');
+      writeFileSync(
+        reference,
+        [
+          'import json, os, sys',
+          "if '--help' in sys.argv: sys.exit(0)",
+          `path = ${JSON.stringify(calls)}`,
+          'n = int(open(path).read()) if os.path.exists(path) else 0',
+          "open(path, 'w').write(str(n + 1))",
+          "print(json.dumps({'impl': 'torch', 'tokens_per_s': [1000.0, 3000.0, 2000.0][n], 'final_ppl': 20.0 + n}))",
+        ].join('\n'),
+      );
+      const run = await runCompare([...tiny, '--repeat', '3'], { RNNLM_TORCH_REFERENCE: reference });
+      expect(run.code, run.stderr).toBe(0);
+      const row = JSON.parse(run.stdout);
+      expect(row).toMatchObject({ torch_tokens_per_s: 3000, torch_final_ppl: 21 });
+      expect(readFileSync(calls, 'utf8')).toBe('3');
+      expect(run.stderr.match(/^bench: lstm-scratch/gm)).toHaveLength(3);
     },
   );
 
