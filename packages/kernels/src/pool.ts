@@ -148,6 +148,7 @@ export class ThreadPool {
   readonly #workers: WorkerHandle[];
   readonly #canBlock = canBlock();
   #errors: string[] = [];
+  #fixed = false;
 
   private constructor(
     memory: WebAssembly.Memory,
@@ -250,7 +251,7 @@ export class ThreadPool {
    */
   #balance(localTime: number): void {
     const nt = this.#workers.length + 1;
-    if (localTime < 0.5) return;
+    if (this.#fixed || localTime < 0.5) return;
     const speeds: number[] = [];
     for (let t = 0; t < nt; t++) {
       const time = t === 0 ? localTime : this.#times[t]!;
@@ -270,6 +271,17 @@ export class ThreadPool {
       boundary += Math.min(2 / nt, Math.max(0.5 / nt, this.#speed[t]! / total));
       this.#split[t + 1] = Math.min(boundary, 1 - (nt - 1 - t) * (0.5 / nt));
     }
+  }
+
+  /**
+   * Fixes the share boundaries (fractions, one between each pair of threads) and stops the balancing,
+   * or with null lets it resume from an even split. For tests and measurements.
+   */
+  fixShares(boundaries: readonly number[] | null): void {
+    const nt = this.#workers.length + 1;
+    this.#fixed = boundaries !== null;
+    this.#speed.fill(0);
+    for (let t = 1; t < nt; t++) this.#split[t] = boundaries ? boundaries[t - 1]! : 0;
   }
 
   /**

@@ -86,6 +86,14 @@ export class KernelRuntime {
     this.#pool.run(JOB_FUNCTIONS.indexOf(fn), args, local);
   }
 
+  /**
+   * Fixes how the threads share each call (boundaries as fractions, one between each pair of threads),
+   * turning off the balancing by speed, or with null turns it back on. Results do not depend on it.
+   */
+  fixShares(boundaries: readonly number[] | null): void {
+    this.#pool?.fixShares(boundaries);
+  }
+
   /** Stops the workers (the runtime then runs on one thread). */
   dispose(): void {
     this.#pool?.stop();
