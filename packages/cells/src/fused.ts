@@ -15,6 +15,7 @@ import {
   gatesOf,
   kernels,
   type LayerInput,
+  type SequenceForwardResult,
   sequenceBackward,
   sequenceForward,
 } from '@rnnlm/kernels';
@@ -28,23 +29,30 @@ export const SEQUENCE_KERNELS: readonly SequenceKernels[] = ['auto', 'fused', 'o
 /** Gate blocks of an LSTM's fused weight: d2l's (i, f, o, c~) or tfjs-layers' (i, f, c~, o). */
 export type LstmGateOrder = 'ifoc' | 'ifco';
 
-const BACKENDS = HOST_BACKENDS;
 type Projection = 'none' | 'ids' | 'dense';
 const CELLS: readonly CellKind[] = ['rnn', 'gru', 'lstm'];
-const PROJECTIONS: readonly Projection[] = ['none', 'ids', 'dense'];
-/** One forward op per cell and input kind: each has a fixed set of inputs, which its gradient saves. */
-function forwardName(cell: CellKind, projection: Projection): string {
+/**
+ * One forward op per cell, input kind and head: each has a fixed set of inputs, which its gradient
+ * saves. A head (the model's output layer) comes only with a projected input.
+ */
+function forwardName(cell: CellKind, projection: Projection, head: boolean): string {
   const Cell = cell === 'rnn' ? 'Rnn' : cell === 'gru' ? 'Gru' : 'Lstm';
-  return projection === 'none'
-    ? `Rnnlm${Cell}Sequence`
-    : `Rnnlm${Cell}${projection === 'ids' ? 'Ids' : 'Dense'}Layer`;
+  if (projection === 'none') return `Rnnlm${Cell}Sequence`;
+  return `Rnnlm${Cell}${projection === 'ids' ? 'Ids' : 'Dense'}${head ? 'Head' : ''}Layer`;
 }
+const KINDS: ReadonlyArray<[Projection, boolean]> = [
+  ['none', false],
+  ['ids', false],
+  ['dense', false],
+  ['ids', true],
+  ['dense', true],
+];
 const BACKWARD = 'RnnlmSequenceGrad';
 
 /** Why the fused kernels cannot run on the active backend, or null when they can. */
 export function fusedUnavailableReason(): string | null {
   const backend = tf.getBackend();
-  if (!(BACKENDS as readonly string[]).includes(backend)) {
+  if (!(HOST_BACKENDS as readonly string[]).includes(backend)) {
     return `the fused kernels run on the wasm and cpu backends, and the active one is ${backend}`;
   }
   if (kernels() === null) return 'WebAssembly SIMD is not available here (or the kernels were not started)';
@@ -103,21 +111,48 @@ export function fusedLayer(
   return run(r, { x: input.x, Wx, b }, { projection: 'dense', steps });
 }
 
+export interface FusedHeadResult {
+  /** [T*B, V], time-major rows. */
+  logits: tf.Tensor2D;
+  h: tf.Tensor2D;
+  c?: tf.Tensor2D;
+}
+
+/**
+ * A model's top layer and its output head in one op: as fusedLayer, then logits = outputs Wq + bq
+ * (Wq [H, V], bq [V]); the layer's outputs never leave the kernel (the gradient keeps them by handle).
+ */
+export function fusedHeadLayer(
+  input: { ids: tf.Tensor1D } | { x: tf.Tensor2D },
+  Wx: tf.Tensor2D,
+  b: tf.Tensor1D,
+  r: Recurrence,
+  head: { W: tf.Tensor2D; b: tf.Tensor1D },
+): FusedHeadResult {
+  const rows = 'ids' in input ? input.ids.shape[0] : input.x.shape[0];
+  const steps = rows / r.h0.shape[0];
+  const layerInputs: tf.NamedTensorMap = 'ids' in input ? { ids: input.ids, Wx, b } : { x: input.x, Wx, b };
+  const attrs = { projection: 'ids' in input ? ('ids' as const) : ('dense' as const), steps, head: true };
+  const out = run(r, { ...layerInputs, Wq: head.W, bq: head.b }, attrs);
+  return { logits: out.outputs as unknown as tf.Tensor2D, h: out.h, ...(out.c ? { c: out.c } : {}) };
+}
+
 function run(
   r: Recurrence,
   layerInputs: tf.NamedTensorMap,
-  extra: Omit<LayerAttrs, 'reverse' | 'gateOrder'>,
-) {
+  extra: Omit<LayerAttrs, 'reverse' | 'gateOrder' | 'head'> & { head?: boolean },
+): FusedSequenceResult {
   register();
-  // The order of these names is the order the gradient gets them back in (saveAllInputs).
+  // The gradient saves these by name (inputNames), whatever their order here.
   const inputs: tf.NamedTensorMap = { ...layerInputs, h0: r.h0, W: r.W };
   if (r.cell === 'lstm') inputs.c0 = r.c0!;
-  const attrs: LayerAttrs = { ...extra, reverse: r.reverse, gateOrder: r.gateOrder ?? 'ifoc' };
-  const name = forwardName(r.cell, attrs.projection);
+  const attrs: LayerAttrs = { head: false, ...extra, reverse: r.reverse, gateOrder: r.gateOrder ?? 'ifoc' };
+  const name = forwardName(r.cell, attrs.projection, attrs.head);
   const out = tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
   // The handle of the saved activations goes to the tape (when one records); nobody else needs it.
   out.at(-1)!.dispose();
   return {
+    // With a head: the logits.
     outputs: out[0] as tf.Tensor3D,
     h: out[1] as tf.Tensor2D,
     ...(r.cell === 'lstm' ? { c: out[2] as tf.Tensor2D } : {}),
@@ -185,6 +220,8 @@ export function savedActivationSets(): number {
 interface LayerAttrs {
   /** none: `xProj` comes projected; ids / dense: `ids` or `x`, with `Wx` and `b`. */
   projection: Projection;
+  /** An output head (`Wq`, `bq`): the op outputs logits instead of the layer's outputs. */
+  head: boolean;
   steps: number;
   reverse: boolean;
   gateOrder: LstmGateOrder;
@@ -206,12 +243,21 @@ function shapeOf(cell: CellKind, inputs: tf.NamedTensorInfoMap, a: LayerAttrs) {
 }
 
 function forwardInputs(backend: unknown, cell: CellKind, inputs: tf.NamedTensorInfoMap, a: LayerAttrs) {
+  const V = a.head ? inputs.Wq!.shape[1]! : 0;
   return {
     input: layerInput(backend, inputs, a),
+    ...(a.head
+      ? { head: { W: readFloats(backend, inputs.Wq!), b: readFloats(backend, inputs.bq!), V } }
+      : {}),
     h0: readFloats(backend, inputs.h0!),
     ...(cell === 'lstm' ? { c0: readFloats(backend, inputs.c0!) } : {}),
     W: readFloats(backend, inputs.W!),
   };
+}
+
+/** What the gradient takes back by handle: the activations, and with a head the layer's outputs. */
+function toKeep(r: SequenceForwardResult, a: LayerAttrs): Float32Array[] {
+  return a.head ? [...r.saved, r.outputs] : r.saved;
 }
 
 function forwardKernel(cell: CellKind): tf.KernelFunc {
@@ -220,9 +266,12 @@ function forwardKernel(cell: CellKind): tf.KernelFunc {
     const shape = shapeOf(cell, inputs, a);
     const { T, B, H } = shape;
     const r = sequenceForward(kernels()!, shape, forwardInputs(backend, cell, inputs, a));
-    const outs = [writeFloats(backend, [T, B, H], r.outputs), writeFloats(backend, [B, H], r.h)];
+    const first = a.head
+      ? writeFloats(backend, [T * B, inputs.Wq!.shape[1]!], r.logits!)
+      : writeFloats(backend, [T, B, H], r.outputs);
+    const outs = [first, writeFloats(backend, [B, H], r.h)];
     if (cell === 'lstm') outs.push(writeFloats(backend, [B, H], r.c!));
-    outs.push(writeInt(backend, keep(r.saved)));
+    outs.push(writeInt(backend, keep(toKeep(r, a))));
     return outs;
   };
 }
@@ -240,20 +289,23 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { B, H } = shape;
   const G = gatesOf(cell) * H;
   const handle = readInt(backend, inputs.handle!);
-  // The RNN saves nothing: its gradient needs only the outputs.
-  let saved = cell === 'rnn' ? [] : stash.get(handle);
+  // Without a head the RNN keeps nothing: its gradient needs only the outputs, a tensor the tape saves.
+  let kept = cell === 'rnn' && !a.head ? [] : stash.get(handle);
   stash.delete(handle);
-  if (!saved)
-    saved = sequenceForward(runtime, shape, forwardInputs(backend, cell, inputs, a)).saved.map(copyOut);
+  if (!kept)
+    kept = toKeep(sequenceForward(runtime, shape, forwardInputs(backend, cell, inputs, a)), a).map(copyOut);
+  const saved = a.head ? kept.slice(0, -1) : kept;
   const r = sequenceBackward(runtime, shape, {
     ...forwardInputs(backend, cell, inputs, a),
-    outputs: readFloats(backend, inputs.outputs!),
+    outputs: a.head ? kept.at(-1)! : readFloats(backend, inputs.outputs!),
     saved,
-    dOutputs: readFloats(backend, inputs.dOutputs!),
+    ...(a.head
+      ? { dOutputs: null, dLogits: readFloats(backend, inputs.dOutputs!) }
+      : { dOutputs: readFloats(backend, inputs.dOutputs!) }),
     dh: readFloats(backend, inputs.dh!),
     ...(cell === 'lstm' ? { dc: readFloats(backend, inputs.dc!) } : {}),
   });
-  release(saved);
+  release(kept);
   const outs: tf.TensorInfo[] = [];
   if (r.dxProj) outs.push(writeFloats(backend, inputs.xProj!.shape, r.dxProj));
   if (r.dx) outs.push(writeFloats(backend, inputs.x!.shape, r.dx));
@@ -261,35 +313,38 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   outs.push(writeFloats(backend, [B, H], r.dh0));
   if (cell === 'lstm') outs.push(writeFloats(backend, [B, H], r.dc0!));
   outs.push(writeFloats(backend, [H, G], r.dW));
+  if (r.dWq)
+    outs.push(writeFloats(backend, inputs.Wq!.shape, r.dWq), writeFloats(backend, inputs.bq!.shape, r.dbq!));
   return outs;
 };
 
 /** The differentiable inputs of a forward op, in the order the backward kernel returns their gradients. */
-function gradientNames(cell: CellKind, projection: Projection): string[] {
+function gradientNames(cell: CellKind, projection: Projection, head: boolean): string[] {
   const input = projection === 'none' ? ['xProj'] : projection === 'dense' ? ['x', 'Wx', 'b'] : ['Wx', 'b'];
-  return [...input, 'h0', ...(cell === 'lstm' ? ['c0'] : []), 'W'];
+  return [...input, 'h0', ...(cell === 'lstm' ? ['c0'] : []), 'W', ...(head ? ['Wq', 'bq'] : [])];
 }
 
-function gradient(cell: CellKind, projection: Projection): tf.GradConfig {
-  const names = inputNames(cell, projection);
+function gradient(cell: CellKind, projection: Projection, head: boolean): tf.GradConfig {
+  const names = inputNames(cell, projection, head);
   // Saved: every input (the layer input only in case the activations must be recomputed), then the
-  // outputs and the handle of the activations.
+  // outputs (not the logits: with a head the outputs are kept by handle) and the handle.
+  const saveFirst = !head;
   return {
-    kernelName: forwardName(cell, projection),
+    kernelName: forwardName(cell, projection, head),
     inputsToSave: names,
-    outputsToSave: cell === 'lstm' ? [true, false, false, true] : [true, false, true],
+    outputsToSave: cell === 'lstm' ? [saveFirst, false, false, true] : [saveFirst, false, true],
     gradFunc: (dy, saved, attrs) => {
       const dys = dy as tf.Tensor[];
       const inputs: tf.NamedTensorMap = {};
       for (const [i, name] of names.entries()) inputs[name] = saved[i]!;
-      inputs.outputs = saved[names.length]!;
-      inputs.handle = saved[names.length + 1]!;
+      if (saveFirst) inputs.outputs = saved[names.length]!;
+      inputs.handle = saved[names.length + (saveFirst ? 1 : 0)]!;
       inputs.dOutputs = dys[0]!;
       inputs.dh = dys[1]!;
       if (cell === 'lstm') inputs.dc = dys[2]!;
       const grads = tf.engine().runKernel(BACKWARD, inputs, { ...attrs, cell }) as tf.Tensor[];
       const result: Record<string, () => tf.Tensor> = {};
-      for (const [i, name] of gradientNames(cell, projection).entries()) result[name] = () => grads[i]!;
+      for (const [i, name] of gradientNames(cell, projection, head).entries()) result[name] = () => grads[i]!;
       // Token ids have no gradient; as tfjs's gather, hand back the ids themselves (never used).
       if (projection === 'ids') result.ids = () => inputs.ids!;
       return result;
@@ -297,10 +352,10 @@ function gradient(cell: CellKind, projection: Projection): tf.GradConfig {
   };
 }
 
-/** The forward op's input names in the order `run` builds them (and saveAllInputs saves them). */
-function inputNames(cell: CellKind, projection: Projection): string[] {
+/** The forward op's input names, in the order its gradient saves them. */
+function inputNames(cell: CellKind, projection: Projection, head: boolean): string[] {
   const input = projection === 'none' ? ['xProj'] : [projection === 'ids' ? 'ids' : 'x', 'Wx', 'b'];
-  return [...input, 'h0', 'W', ...(cell === 'lstm' ? ['c0'] : [])];
+  return [...input, ...(head ? ['Wq', 'bq'] : []), 'h0', 'W', ...(cell === 'lstm' ? ['c0'] : [])];
 }
 
 let registered = false;
@@ -309,13 +364,13 @@ function register(): void {
   if (registered) return;
   registered = true;
   for (const cell of CELLS) {
-    for (const projection of PROJECTIONS) {
-      const kernelName = forwardName(cell, projection);
-      for (const backendName of BACKENDS)
+    for (const [projection, head] of KINDS) {
+      const kernelName = forwardName(cell, projection, head);
+      for (const backendName of HOST_BACKENDS)
         tf.registerKernel({ kernelName, backendName, kernelFunc: forwardKernel(cell) });
-      tf.registerGradient(gradient(cell, projection));
+      tf.registerGradient(gradient(cell, projection, head));
     }
   }
-  for (const backendName of BACKENDS)
+  for (const backendName of HOST_BACKENDS)
     tf.registerKernel({ kernelName: BACKWARD, backendName, kernelFunc: backwardKernel });
 }

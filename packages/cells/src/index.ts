@@ -1,6 +1,8 @@
 export { gatesPerCell, statesPerCell, validateModelConfig } from './config.js';
 export {
+  type FusedHeadResult,
   type FusedSequenceResult,
+  fusedHeadLayer,
   fusedLayer,
   fusedSequence,
   fusedUnavailableReason,

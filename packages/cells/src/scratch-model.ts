@@ -1,7 +1,7 @@
 import { Random } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatesPerCell, statesPerCell, validateModelConfig } from './config.js';
-import { fusedLayer, SEQUENCE_KERNELS, type SequenceKernels, useFused } from './fused.js';
+import { fusedHeadLayer, fusedLayer, SEQUENCE_KERNELS, type SequenceKernels, useFused } from './fused.js';
 import { assertIdsInRange, assertIdsTensor } from './ids.js';
 import type { ForwardResult, LanguageModel, ModelConfig, State } from './model.js';
 import { gruSequence, lstmSequence, rnnSequence } from './sequence.js';
@@ -140,6 +140,7 @@ class ScratchLanguageModel implements LanguageModel {
       let input: tf.Tensor2D | undefined; // [T*B, D] for layers above the first
       const newState: tf.Tensor2D[] = [];
       let s = 0;
+      const top = this.#layers.length - 1;
       for (const [l, directions] of this.#layers.entries()) {
         const outputs: tf.Tensor3D[] = [];
         for (const [d, w] of directions.entries()) {
@@ -147,6 +148,18 @@ class ScratchLanguageModel implements LanguageModel {
           const reverse = d === 1;
           const h0 = state[s]!;
           const c0 = cell === 'lstm' ? state[s + 1]! : null;
+          if (fused && l === top && directions.length === 1) {
+            // The top layer and the output head in one kernel: its outputs never leave it.
+            const layerInput = l === 0 ? { ids: flatIds as tf.Tensor1D } : { x: input! };
+            const recurrence = { cell, h0, c0, W: w.W_h, reverse };
+            const out = fusedHeadLayer(layerInput, w.W_x, w.b, recurrence, {
+              W: this.#W_hq as tf.Variable<tf.Rank.R2>,
+              b: this.#b_q as tf.Variable<tf.Rank.R1>,
+            });
+            newState.push(out.h);
+            if (out.c) newState.push(out.c);
+            return { logits: out.logits, state: newState };
+          }
           let result: { outputs: tf.Tensor3D; h: tf.Tensor2D; c?: tf.Tensor2D };
           if (fused) {
             // The whole layer in one kernel: the projection below and the recurrence.

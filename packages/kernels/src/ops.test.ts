@@ -242,6 +242,65 @@ describe('the input projection inside the kernel', () => {
   });
 });
 
+describe('an output head inside the kernel', () => {
+  for (const cell of CELLS) {
+    it(`${cell}: logits and every gradient equal the head applied after the layer, for 1 and 2 threads`, () => {
+      const [T, B, H, V] = [4, 6, 5, 11];
+      const N = T * B;
+      const r = uniform(21);
+      const p = inputs(cell, T, B, H, false, 17);
+      const base = { input: { xProj: p.xProj }, h0: p.h0, c0: p.c0, W: p.W };
+      const Wq = Float32Array.from({ length: H * V }, () => r(0.7));
+      const bq = Float32Array.from({ length: V }, () => r(0.7));
+      const dLogits = Float32Array.from({ length: N * V }, () => r(1));
+      const shape = { cell, T, B, H };
+      // Without the head: the layer alone, then the head's algebra written out.
+      const plain = sequenceForward(single, shape, base);
+      const outputs = plain.outputs.slice();
+      const saved = plain.saved.map((x) => x.slice());
+      const logits = new Float64Array(N * V);
+      const dOutputs = new Float32Array(N * H);
+      const dWq = new Float64Array(H * V);
+      const dbq = new Float64Array(V);
+      for (let n = 0; n < N; n++)
+        for (let v = 0; v < V; v++) {
+          let z = bq[v]!;
+          for (let h = 0; h < H; h++) z += outputs[n * H + h]! * Wq[h * V + v]!;
+          logits[n * V + v] = z;
+          const d = dLogits[n * V + v]!;
+          dbq[v]! += d;
+          for (let h = 0; h < H; h++) {
+            dOutputs[n * H + h]! += d * Wq[h * V + v]!;
+            dWq[h * V + v]! += outputs[n * H + h]! * d;
+          }
+        }
+      const want = sequenceBackward(single, shape, { ...base, outputs, saved, dOutputs, dh: null, dc: null });
+      const wantGrads = { dxProj: want.dxProj!.slice(), dW: want.dW.slice(), dh0: want.dh0.slice() };
+      const head = { W: Wq, b: bq, V };
+      for (const rt of [single, threaded]) {
+        const f = sequenceForward(rt, shape, { ...base, head });
+        expect(maxDiff(f.logits!, logits)).toBeLessThan(1e-5);
+        expect(maxDiff(f.outputs, outputs)).toBe(0);
+        const g = sequenceBackward(rt, shape, {
+          ...base,
+          head,
+          outputs,
+          saved,
+          dOutputs: null,
+          dLogits,
+          dh: null,
+          dc: null,
+        });
+        expect(maxDiff(g.dWq!, dWq)).toBeLessThan(1e-5);
+        expect(maxDiff(g.dbq!, dbq)).toBeLessThan(1e-5);
+        expect(maxDiff(g.dxProj!, wantGrads.dxProj)).toBeLessThan(1e-5);
+        expect(maxDiff(g.dW, wantGrads.dW)).toBeLessThan(1e-5);
+        expect(maxDiff(g.dh0, wantGrads.dh0)).toBeLessThan(1e-5);
+      }
+    });
+  }
+});
+
 describe('crossEntropy', () => {
   it('equals log-softmax written out in float64, with the gradient (softmax - onehot) / N', () => {
     const r = uniform(3);

@@ -35,8 +35,20 @@ export type LayerInput =
   | { ids: ArrayLike<number>; inputSize: number; Wx: ArrayLike<number>; b: ArrayLike<number> }
   | { x: ArrayLike<number>; inputSize: number; Wx: ArrayLike<number>; b: ArrayLike<number> };
 
+/**
+ * An output head on a layer's outputs: logits [T*B, V] = outputs W + b, with W [H, V] and b [V]. With
+ * it, the forward pass returns the logits too and the backward pass takes their gradient (dLogits)
+ * instead of the outputs': a top layer and the model's head in one call.
+ */
+export interface OutputHead {
+  W: ArrayLike<number>;
+  b: ArrayLike<number>;
+  V: number;
+}
+
 export interface SequenceForwardInputs {
   input: LayerInput;
+  head?: OutputHead;
   h0: ArrayLike<number>;
   /** LSTM only. */
   c0?: ArrayLike<number>;
@@ -46,6 +58,8 @@ export interface SequenceForwardInputs {
 export interface SequenceForwardResult {
   /** [T, B, H] */
   outputs: Float32Array;
+  /** With a head: [T*B, V]. */
+  logits?: Float32Array;
   /** [B, H], the state after the last step processed. */
   h: Float32Array;
   /** LSTM: [B, H]. */
@@ -63,6 +77,8 @@ export interface SequenceBackwardInputs extends SequenceForwardInputs {
   saved: ArrayLike<number>[];
   /** Gradients of the outputs [T, B, H] and of the final states [B, H]; null means zero. */
   dOutputs: ArrayLike<number> | null;
+  /** With a head, the gradient of the logits [T*B, V] instead of dOutputs. */
+  dLogits?: ArrayLike<number>;
   dh: ArrayLike<number> | null;
   dc?: ArrayLike<number> | null;
 }
@@ -77,6 +93,9 @@ export interface SequenceBackwardResult {
   dh0: Float32Array;
   dc0?: Float32Array;
   dW: Float32Array;
+  /** With a head: the gradients of its W and b. */
+  dWq?: Float32Array;
+  dbq?: Float32Array;
 }
 
 export function gatesOf(cell: CellKind): number {
@@ -98,6 +117,37 @@ function pack(rt: KernelRuntime, src: number, ld: number, K: number, N: number, 
 }
 
 export function sequenceForward(
+  rt: KernelRuntime,
+  shape: SequenceShape,
+  inputs: SequenceForwardInputs,
+): SequenceForwardResult {
+  const result = recurrenceForward(rt, shape, inputs);
+  if (!inputs.head) return result;
+  const { T, B, H } = shape;
+  const { V } = inputs.head;
+  const N = T * B;
+  const a = rt.arena;
+  // Where the results lie: allocating below may grow the memory, which detaches the views.
+  const place = (view: Float32Array) => [view.byteOffset, view.length] as const;
+  const places = { outputs: place(result.outputs), h: place(result.h), saved: result.saved.map(place) };
+  const c = result.c ? place(result.c) : null;
+  // logits = outputs W + b, the outputs read where the recurrence left them (time-major rows).
+  const wq = pack(rt, a.allocFrom(inputs.head.W, H * V), V, H, V, false);
+  const logits = a.alloc(N * V);
+  rt.run('fillRows', [a.allocFrom(inputs.head.b, V), V, N, logits], N * V);
+  const outputs = places.outputs[0];
+  rt.run('gemm', [outputs, H * 4, 4, wq, H, N, V, logits, V, 1, V < 64 * rt.threads ? 1 : 0], N * H * V);
+  const view = ([ptr, length]: readonly [number, number]) => a.f32(ptr, length);
+  return {
+    outputs: view(places.outputs),
+    h: view(places.h),
+    ...(c ? { c: view(c) } : {}),
+    saved: places.saved.map(view),
+    logits: a.f32(logits, N * V),
+  };
+}
+
+function recurrenceForward(
   rt: KernelRuntime,
   shape: SequenceShape,
   inputs: SequenceForwardInputs,
@@ -164,7 +214,10 @@ export function sequenceBackward(
   const hbuf = a.alloc((T + 1) * slot);
   a.write(hbuf + initial * slot * 4, inputs.h0, slot);
   a.write(hbuf + first * slot * 4, inputs.outputs, T * slot);
-  const dbuf = a.allocFrom(inputs.dOutputs, T * slot);
+  const head = inputs.head
+    ? headGrads(rt, inputs.head, inputs.dLogits!, hbuf + first * slot * 4, T * B, H)
+    : null;
+  const dbuf = head ? head.dOutputs : a.allocFrom(inputs.dOutputs, T * slot);
   const dhT = a.allocFrom(inputs.dh, slot);
   const dh0 = a.alloc(slot);
   const w = a.allocFrom(inputs.W, H * G);
@@ -172,7 +225,7 @@ export function sequenceBackward(
   // The states each step read, [T*B, H] in a row: slots 0..T-1 forwards, 1..T backwards.
   const hPrev = hbuf + (reverse ? 1 : 0) * slot * 4;
   let x: number;
-  let dc0: Float32Array | undefined;
+  let dc0 = 0; // the memory cell's gradient, LSTM only
   const dW = a.alloc(H * G);
   if (cell === 'lstm') {
     x = a.allocFrom(inputs.saved[0]!, T * B * G);
@@ -187,7 +240,7 @@ export function sequenceBackward(
       2 * work,
     );
     weightGrad(rt, hPrev, H, x, G, T * B, H, G, dW, G);
-    dc0 = a.f32(dc, slot);
+    dc0 = dc;
   } else if (cell === 'gru') {
     x = a.allocFrom(inputs.saved[0]!, T * B * G);
     const rh = a.allocFrom(inputs.saved[1]!, T * slot);
@@ -206,7 +259,39 @@ export function sequenceBackward(
     weightGrad(rt, hPrev, H, x, G, T * B, H, H, dW, G);
   }
   const grads = projectionGrads(rt, inputs.input, x, T * B, G);
-  return { ...grads, dh0: a.f32(dh0, slot), ...(dc0 ? { dc0 } : {}), dW: a.f32(dW, H * G) };
+  // Views only now: an allocation (as in projectionGrads) can grow the memory and detach earlier ones.
+  return {
+    ...grads,
+    dh0: a.f32(dh0, slot),
+    ...(dc0 ? { dc0: a.f32(dc0, slot) } : {}),
+    dW: a.f32(dW, H * G),
+    ...(head ? { dWq: a.f32(head.dWq, H * head.V), dbq: a.f32(head.dbq, head.V) } : {}),
+  };
+}
+
+/**
+ * The head's part of the backward pass, from dLogits [N, V]: dOutputs = dLogits W^T (where the
+ * recurrence's backward pass reads its output gradient), dW = outputs^T dLogits, db = its column sums.
+ */
+function headGrads(
+  rt: KernelRuntime,
+  head: OutputHead,
+  dLogits: ArrayLike<number>,
+  outputs: number,
+  N: number,
+  H: number,
+) {
+  const a = rt.arena;
+  const { V } = head;
+  const dl = a.allocFrom(dLogits, N * V);
+  const wqT = pack(rt, a.allocFrom(head.W, H * V), V, V, H, true);
+  const dOutputs = a.alloc(N * H);
+  rt.run('gemm', [dl, V * 4, 4, wqT, V, N, H, dOutputs, H, 0, 1], N * H * V);
+  const dWq = a.alloc(H * V);
+  weightGrad(rt, outputs, H, dl, V, N, H, V, dWq, V);
+  const dbq = a.alloc(V);
+  rt.run('projectionGrad', [0, dl, V, N, 0, 0, dbq], N * V);
+  return { dOutputs, dWq, dbq, V };
 }
 
 function checkIds(ids: ArrayLike<number>, size: number): void {

@@ -214,12 +214,13 @@ export class ThreadPool {
     ctrl[FN] = fnIndex;
     ctrl[NARGS] = args.length;
     for (let i = 0; i < args.length; i++) ctrl[ARGS + i] = args[i]!;
+    // Cleared before the job starts: each thread writes the share it takes as it starts.
+    this.#shares.fill(0, 0, workers + 1);
     Atomics.store(ctrl, DONE, 0);
     Atomics.store(ctrl, FAILED, 0);
     Atomics.add(ctrl, SEQ, 1);
     Atomics.notify(ctrl, SEQ);
     let localError: unknown;
-    this.#shares.fill(0, 0, workers + 1);
     const started = performance.now();
     try {
       local(...args, 0, workers + 1);

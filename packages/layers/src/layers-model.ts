@@ -2,6 +2,7 @@ import {
   assertIdsInRange,
   assertIdsTensor,
   type ForwardResult,
+  fusedHeadLayer,
   fusedLayer,
   type LanguageModel,
   type ModelConfig,
@@ -226,25 +227,36 @@ class TfjsLayersLanguageModel implements LanguageModel {
       let input: tf.Tensor2D | undefined; // [T*B, width] for layers above the first
       const nextState: tf.Tensor2D[] = [];
       let stateIndex = 0;
+      const top = this.config.layers - 1;
       for (let layer = 0; layer < this.config.layers; layer++) {
         const outputs: tf.Tensor3D[] = [];
         for (const unit of this.#units.filter((u) => u.layer === layer)) {
           const h0 = state[stateIndex]!;
           const c0 = cell === 'lstm' ? state[stateIndex + 1]! : null;
           stateIndex += this.#statesPerUnit;
-          const result = fusedLayer(
-            layer === 0 ? { ids: flatIds } : { x: input! },
-            unit.kernel as tf.Variable<tf.Rank.R2>,
-            unit.bias as tf.Variable<tf.Rank.R1>,
-            {
-              cell,
-              h0,
-              c0,
-              W: unit.recurrentKernel as tf.Variable<tf.Rank.R2>,
-              reverse: unit.direction === 'backward',
-              gateOrder: 'ifco',
-            },
-          );
+          const layerInput = layer === 0 ? { ids: flatIds } : { x: input! };
+          const kernel = unit.kernel as tf.Variable<tf.Rank.R2>;
+          const bias = unit.bias as tf.Variable<tf.Rank.R1>;
+          const recurrence = {
+            cell,
+            h0,
+            c0,
+            W: unit.recurrentKernel as tf.Variable<tf.Rank.R2>,
+            reverse: unit.direction === 'backward',
+            gateOrder: 'ifco' as const,
+          };
+          if (layer === top && this.#directions.length === 1) {
+            // The top layer and the dense head's weights in one kernel: its outputs never leave it.
+            const head = {
+              W: this.#headKernel as tf.Variable<tf.Rank.R2>,
+              b: this.#headBias as tf.Variable<tf.Rank.R1>,
+            };
+            const out = fusedHeadLayer(layerInput, kernel, bias, recurrence, head);
+            nextState.push(out.h);
+            if (out.c) nextState.push(out.c);
+            return { logits: out.logits, state: nextState };
+          }
+          const result = fusedLayer(layerInput, kernel, bias, recurrence);
           outputs.push(result.outputs);
           nextState.push(result.h);
           if (result.c) nextState.push(result.c);
