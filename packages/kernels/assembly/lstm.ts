@@ -15,12 +15,8 @@
 
 import { gemmRows } from './gemm';
 import { sigmoids, sigmoidv, tanhs, tanhv } from './math';
-import { splitRange } from './threads';
+import { rowRange } from './threads';
 
-// @ts-expect-error: decorator
-@inline function rowRange(B: i32, tid: i32, nt: i32, end: i32): i32 {
-  return min(B, splitRange((B + 3) >> 2, tid, nt, end) << 2);
-}
 
 export function lstmForward(
   xg: usize, hbuf: usize, cbuf: usize, wp: usize, T: i32, B: i32, H: i32, reverse: bool,

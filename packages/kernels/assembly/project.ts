@@ -2,7 +2,7 @@
 // gathered by token id (one-hot(x) W_x is row x of W_x) or a dense input times W_x (a deeper layer),
 // plus the bias.
 
-import { splitRange } from './threads';
+import { rowRange, splitRange } from './threads';
 
 /**
  * xg[n] = W_x[ids[n]] + b for the N = T*B rows (time-major: row t*B + b); ids are checked by the
@@ -20,8 +20,8 @@ export function gatherRows(
   tid: i32,
   nt: i32,
 ): void {
-  const b0 = min(B, splitRange((B + 3) >> 2, tid, nt, 0) << 2);
-  const b1 = min(B, splitRange((B + 3) >> 2, tid, nt, 1) << 2);
+  const b0 = rowRange(B, tid, nt, 0);
+  const b1 = rowRange(B, tid, nt, 1);
   const rowBytes = <usize>G * 4;
   for (let t = 0; t < T; t++) {
     for (let r = b0; r < b1; r++) {

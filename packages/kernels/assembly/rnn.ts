@@ -6,12 +6,8 @@
 
 import { gemmRows, gemmRowsThen, TANH, TANH_GRAD } from './gemm';
 import { addRows } from './lstm';
-import { splitRange } from './threads';
+import { rowRange } from './threads';
 
-// @ts-ignore: decorator
-@inline function rowRange(B: i32, tid: i32, nt: i32, end: i32): i32 {
-  return min(B, splitRange((B + 3) >> 2, tid, nt, end) << 2);
-}
 
 /** scratch: 128 bytes per thread (the edge tiles' products), at scratch + tid * 128. */
 export function rnnForward(

@@ -22,3 +22,12 @@ function boundary(n: i32, t: i32, nt: i32): i32 {
   if (!(f > 0 && f < 1)) return <i32>((<i64>n * <i64>t) / <i64>nt);
   return min(n, max(0, <i32>Mathf.round(f * <f32>n)));
 }
+
+/**
+ * The batch rows thread `tid` takes in a recurrence: groups of 4 (a microkernel tile's height), as
+ * splitRange shares them. Every step of a row depends only on that row.
+ */
+// @ts-ignore: decorator
+@inline export function rowRange(B: i32, tid: i32, nt: i32, end: i32): i32 {
+  return min(B, splitRange((B + 3) >> 2, tid, nt, end) << 2);
+}
