@@ -116,34 +116,61 @@ function pack(rt: KernelRuntime, src: number, ld: number, K: number, N: number, 
   return dst;
 }
 
+/** A result region of kernel memory: [byte address, floats]. */
+type Region = readonly [number, number];
+
+interface PlacedForward {
+  outputs: Region;
+  h: Region;
+  c?: Region;
+  saved: Region[];
+}
+
+/**
+ * Where one layer's buffers sit: hbuf (and cbuf) hold T + 1 states, the initial one in slot `initial`
+ * (0, or T when walking backwards), the output of step t in slot t + `first`.
+ */
+function layout({ cell, T, B, H, reverse }: SequenceShape) {
+  const back = reverse ? 1 : 0;
+  return {
+    reverse: back,
+    G: gatesOf(cell) * H,
+    slot: B * H,
+    initial: back ? T : 0,
+    first: back ? 0 : 1,
+    /** Slot of the state after the last step processed. */
+    last: back ? 0 : T,
+  };
+}
+
 export function sequenceForward(
   rt: KernelRuntime,
   shape: SequenceShape,
   inputs: SequenceForwardInputs,
 ): SequenceForwardResult {
-  const result = recurrenceForward(rt, shape, inputs);
-  if (!inputs.head) return result;
-  const { T, B, H } = shape;
-  const { V } = inputs.head;
-  const N = T * B;
+  const placed = recurrenceForward(rt, shape, inputs);
   const a = rt.arena;
-  // Where the results lie: allocating below may grow the memory, which detaches the views.
-  const place = (view: Float32Array) => [view.byteOffset, view.length] as const;
-  const places = { outputs: place(result.outputs), h: place(result.h), saved: result.saved.map(place) };
-  const c = result.c ? place(result.c) : null;
-  // logits = outputs W + b, the outputs read where the recurrence left them (time-major rows).
-  const wq = pack(rt, a.allocFrom(inputs.head.W, H * V), V, H, V, false);
-  const logits = a.alloc(N * V);
-  rt.run('fillRows', [a.allocFrom(inputs.head.b, V), V, N, logits], N * V);
-  const outputs = places.outputs[0];
-  rt.run('gemm', [outputs, H * 4, 4, wq, H, N, V, logits, V, 1, V < 64 * rt.threads ? 1 : 0], N * H * V);
-  const view = ([ptr, length]: readonly [number, number]) => a.f32(ptr, length);
+  let logits: Region | null = null;
+  if (inputs.head) {
+    const { T, B, H } = shape;
+    const { V } = inputs.head;
+    const N = T * B;
+    // logits = outputs W + b, the outputs read where the recurrence left them (time-major rows).
+    const wq = pack(rt, a.allocFrom(inputs.head.W, H * V), V, H, V, false);
+    const z = a.alloc(N * V);
+    rt.run('fillRows', [a.allocFrom(inputs.head.b, V), V, N, z], N * V);
+    const splitRows = V < 64 * rt.threads ? 1 : 0;
+    rt.run('gemm', [placed.outputs[0], H * 4, 4, wq, H, N, V, z, V, 1, splitRows], N * H * V);
+    logits = [z, N * V];
+  }
+  // Views only now, after the last allocation: growing the memory detaches views made before.
+  const view = ([ptr, floats]: Region) => a.f32(ptr, floats);
   return {
-    outputs: view(places.outputs),
-    h: view(places.h),
-    ...(c ? { c: view(c) } : {}),
-    saved: places.saved.map(view),
-    logits: a.f32(logits, N * V),
+    outputs: view(placed.outputs),
+    h: view(placed.h),
+    ...(placed.c ? { c: view(placed.c) } : {}),
+    saved: placed.saved.map(view),
+    ...(logits ? { logits: view(logits) } : {}),
   };
 }
 
@@ -151,32 +178,27 @@ function recurrenceForward(
   rt: KernelRuntime,
   shape: SequenceShape,
   inputs: SequenceForwardInputs,
-): SequenceForwardResult {
+): PlacedForward {
   const { cell, T, B, H } = shape;
-  const reverse = shape.reverse ? 1 : 0;
-  const G = gatesOf(cell) * H;
+  const { reverse, G, slot, initial, first, last } = layout(shape);
   const a = rt.begin();
-  const slot = B * H;
   const x = project(rt, inputs.input, T, B, G);
   const hbuf = a.alloc((T + 1) * slot);
-  // The initial state goes in slot 0, or slot T when walking backwards; outputs fill the others.
-  const initial = reverse ? T : 0;
-  const first = reverse ? 0 : 1;
   a.write(hbuf + initial * slot * 4, inputs.h0, slot);
   const w = a.allocFrom(inputs.W, H * G);
-  const last = reverse ? 0 : T; // slot of the state after the last step processed
   const work = T * B * H * G;
+  const states = (buf: number) => ({
+    outputs: [buf + first * slot * 4, T * slot] as const,
+    final: [buf + last * slot * 4, slot] as const,
+  });
+  const hs = states(hbuf);
   if (cell === 'lstm') {
     const cbuf = a.alloc((T + 1) * slot);
     a.write(cbuf + initial * slot * 4, inputs.c0 ?? null, slot);
     const wp = pack(rt, w, G, H, G, false);
     rt.run('lstmForward', [x, hbuf, cbuf, wp, T, B, H, reverse, ...lstmGates(shape.gateOrder)], work);
-    return {
-      outputs: a.f32(hbuf + first * slot * 4, T * slot),
-      h: a.f32(hbuf + last * slot * 4, slot),
-      c: a.f32(cbuf + last * slot * 4, slot),
-      saved: [a.f32(x, T * B * G), a.f32(cbuf + first * slot * 4, T * slot)],
-    };
+    const cs = states(cbuf);
+    return { outputs: hs.outputs, h: hs.final, c: cs.final, saved: [[x, T * B * G], cs.outputs] };
   }
   if (cell === 'gru') {
     const rh = a.alloc(T * slot);
@@ -184,19 +206,18 @@ function recurrenceForward(
     const whh = pack(rt, w + 2 * H * 4, G, H, H, false);
     rt.run('gruForward', [x, hbuf, rh, wzr, whh, T, B, H, reverse], work);
     return {
-      outputs: a.f32(hbuf + first * slot * 4, T * slot),
-      h: a.f32(hbuf + last * slot * 4, slot),
-      saved: [a.f32(x, T * B * G), a.f32(rh, T * slot)],
+      outputs: hs.outputs,
+      h: hs.final,
+      saved: [
+        [x, T * B * G],
+        [rh, T * slot],
+      ],
     };
   }
   const wp = pack(rt, w, H, H, H, false);
   const scratch = a.alloc(32 * rt.threads);
   rt.run('rnnForward', [x, hbuf, wp, T, B, H, reverse, scratch], work);
-  return {
-    outputs: a.f32(hbuf + first * slot * 4, T * slot),
-    h: a.f32(hbuf + last * slot * 4, slot),
-    saved: [],
-  };
+  return { outputs: hs.outputs, h: hs.final, saved: [] };
 }
 
 export function sequenceBackward(
@@ -205,12 +226,8 @@ export function sequenceBackward(
   inputs: SequenceBackwardInputs,
 ): SequenceBackwardResult {
   const { cell, T, B, H } = shape;
-  const reverse = shape.reverse ? 1 : 0;
-  const G = gatesOf(cell) * H;
+  const { reverse, G, slot, initial, first } = layout(shape);
   const a = rt.begin();
-  const slot = B * H;
-  const initial = reverse ? T : 0;
-  const first = reverse ? 0 : 1;
   const hbuf = a.alloc((T + 1) * slot);
   a.write(hbuf + initial * slot * 4, inputs.h0, slot);
   a.write(hbuf + first * slot * 4, inputs.outputs, T * slot);
