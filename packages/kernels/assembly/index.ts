@@ -1,10 +1,10 @@
 // The rnnlm kernels: every export takes byte addresses into the (imported) memory and sizes; those
 // ending in (tid, nt) do thread tid's share of the work of nt threads.
 
-export { gemm, gemmRows, packB, packedBytes } from './gemm';
+export { gemm, packB, packedBytes } from './gemm';
 export { gruBackward, gruForward } from './gru';
 export { crossEntropyRows } from './loss';
-export { addRows, lstmBackward, lstmForward } from './lstm';
+export { lstmBackward, lstmForward } from './lstm';
 export { fillRows, gatherRows, projectionGrad } from './project';
 export { rnnBackward, rnnForward } from './rnn';
 
