@@ -202,7 +202,7 @@ function release(buffers: Float32Array[]): void {
 
 function keep(saved: Float32Array[]): number {
   const handle = nextHandle++;
-  if (saved.length === 0 || !recording()) return handle;
+  if (!recording()) return handle;
   stash.set(handle, saved.map(copyOut));
   if (stash.size > STASH_LIMIT) {
     const oldest = stash.keys().next().value!;
@@ -255,7 +255,10 @@ function forwardInputs(backend: unknown, cell: CellKind, inputs: tf.NamedTensorI
   };
 }
 
-/** What the gradient takes back by handle: the activations, and with a head the layer's outputs. */
+/**
+ * What the gradient takes back by handle: the activations, and with a head the layer's outputs (an
+ * RNN without a head keeps an empty set: its gradient needs only the outputs, which the tape saves).
+ */
 function toKeep(r: SequenceForwardResult, a: LayerAttrs): Float32Array[] {
   return a.head ? [...r.saved, r.outputs] : r.saved;
 }
@@ -289,8 +292,7 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { B, H } = shape;
   const G = gatesOf(cell) * H;
   const handle = readInt(backend, inputs.handle!);
-  // Without a head the RNN keeps nothing: its gradient needs only the outputs, a tensor the tape saves.
-  let kept = cell === 'rnn' && !a.head ? [] : stash.get(handle);
+  let kept = stash.get(handle);
   stash.delete(handle);
   if (!kept)
     kept = toKeep(sequenceForward(runtime, shape, forwardInputs(backend, cell, inputs, a)), a).map(copyOut);
