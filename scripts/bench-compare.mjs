@@ -48,7 +48,7 @@ const BENCH_FLAGS = [
   'suite',
 ];
 
-const USAGE = `usage: pnpm bench:compare -- [rnnlm bench flags] [--reference PATH] [--repeat N]
+const USAGE = `usage: pnpm bench:compare -- [rnnlm bench flags] [--reference PATH] [--python PATH] [--repeat N]
   Runs rnnlm bench and then the PyTorch reference on each configuration and compares tokens/s and perplexity.
   Flags: --${BENCH_FLAGS.join(', --')} (as rnnlm bench --help describes them)
   --reference PATH  the reference script (default: $RNNLM_TORCH_REFERENCE, else bench/torch_reference.py)
