@@ -117,12 +117,11 @@ def main(argv=None):
     from reference.models import build_model
     from reference.training import TrainSettings, fit, predict
 
-    # The order of the draws matters: the weights first (torch's generator), then the start offsets.
-    random.seed(args.seed)
+    # Two seeded generators, as in the notebooks: torch's draws the weights, Python's the start offsets.
     torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    rng = random.Random(args.seed)
 
     try:
         ids, vocab = load_corpus(args.corpus, args.token, args.max_tokens)
@@ -168,8 +167,9 @@ def main(argv=None):
         'threads': torch.get_num_threads(),
         'seed': args.seed,
         'lr': args.lr,
-        # Linux reports ru_maxrss in KiB.
-        'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        # ru_maxrss is in KiB on Linux, in bytes on macOS.
+        'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                             / (2**20 if sys.platform == 'darwin' else 2**10), 1),
         # torch keeps no count of the bytes its CPU tensors hold (it does on CUDA only).
         'peak_tensor_mb': None,
         'sample': sample,
