@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // rnnlm against the PyTorch reference on the same configurations and the same corpus file.
 //
-//   pnpm bench:compare -- [rnnlm bench flags] [--suite reference] [--reference PATH] [--repeat N]
+//   pnpm bench:compare -- [rnnlm bench flags] [--suite reference] [--reference PATH] [--python PATH]
+//                         [--repeat N]
 //
 // For each configuration (as `rnnlm bench` resolves the flags: default lstm-scratch, the reference's
-// defaults) it runs `rnnlm bench` and then torch_reference.py, one after the other (never at the same
-// time: they would slow each other down), and prints a JSON line comparing them; a table follows on
-// stderr. The reference runs on one OpenBLAS thread, as in its published results. Without python3 or
-// torch it says how to install them and prints rnnlm's numbers with the torch fields null.
+// defaults) it runs `rnnlm bench` and then the reference, bench/torch_reference.py, one after the other
+// (never at the same time: they would slow each other down), and prints a JSON line comparing them; a
+// table follows on stderr. The reference runs on one OpenBLAS thread (bench/README.md says why). Without
+// python3 or torch it says how to install them and prints rnnlm's numbers with the torch fields null.
+// The Time Machine is the repository's copy (fixtures/), so nothing is downloaded.
 // Needs `pnpm build` first. Plain Node, no dependencies.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -19,10 +21,11 @@ import { parseArgs } from 'node:util';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'apps', 'cli', 'dist', 'bin.js');
 const TEXT_NODE = join(ROOT, 'packages', 'text', 'dist', 'node.js');
-const DEFAULT_REFERENCE = join(ROOT, '..', 'shared', 'bench', 'torch_reference.py');
-// Debian's python3-torch lives in the system Python.
-const PYTHON = '/usr/bin/python3';
-// Debian's torch links the slow reference BLAS unless pointed at OpenBLAS (see the reference's README).
+const TIME_MACHINE = join(ROOT, 'fixtures', 'timemachine.js');
+const DEFAULT_REFERENCE = join(ROOT, 'bench', 'torch_reference.py');
+// Debian's python3-torch lives in the system Python (a pyenv or venv python3 on the PATH lacks it).
+const DEFAULT_PYTHON = '/usr/bin/python3';
+// Debian's torch links the slow reference BLAS unless pointed at OpenBLAS (see bench/README.md).
 const OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
 export const INSTALL_HINT = 'apt-get install python3-torch libopenblas0-pthread';
 
@@ -45,10 +48,11 @@ const BENCH_FLAGS = [
   'suite',
 ];
 
-const USAGE = `usage: pnpm bench:compare -- [rnnlm bench flags] [--reference PATH] [--repeat N]
+const USAGE = `usage: pnpm bench:compare -- [rnnlm bench flags] [--reference PATH] [--python PATH] [--repeat N]
   Runs rnnlm bench and then the PyTorch reference on each configuration and compares tokens/s and perplexity.
   Flags: --${BENCH_FLAGS.join(', --')} (as rnnlm bench --help describes them)
-  --reference PATH  torch_reference.py (default: $RNNLM_TORCH_REFERENCE, else ${DEFAULT_REFERENCE})
+  --reference PATH  the reference script (default: $RNNLM_TORCH_REFERENCE, else bench/torch_reference.py)
+  --python PATH     the Python with torch (default: $RNNLM_PYTHON, else ${DEFAULT_PYTHON})
   --repeat N        run each configuration N times, the two alternating, and keep each one's fastest run`;
 
 /** The flags that make both programs run one configuration (they spell them the same way). */
@@ -117,14 +121,14 @@ export function formatTable(rows) {
     .join('\n');
 }
 
-/** The file both programs read: the Time Machine from rnnlm's cache, Moby-Dick written out, or the user's file. */
+/** The file both programs read: the repository's Time Machine, Moby-Dick written out, or the user's file. */
 async function corpusFile(source) {
-  if (source !== 'timemachine' && source !== 'moby-dick') return resolve(source);
-  const text = await import(pathToFileURL(TEXT_NODE).href);
   if (source === 'timemachine') {
-    await text.fetchTimeMachine(); // from the cache, or downloaded (and checked) once
-    return join(text.defaultCacheDir(), 'timemachine.txt');
+    const fixture = await import(pathToFileURL(TIME_MACHINE).href);
+    return fixture.timeMachinePath(); // checked against the SHA-1 of the d2l text
   }
+  if (source !== 'moby-dick') return resolve(source);
+  const text = await import(pathToFileURL(TEXT_NODE).href);
   const file = join(mkdtempSync(join(tmpdir(), 'rnnlm-bench-')), 'moby-dick.txt');
   writeFileSync(file, text.mobyDickText());
   return file;
@@ -135,15 +139,16 @@ function referenceEnv(env) {
   return { ...env, LD_LIBRARY_PATH: libraryPath, OPENBLAS_NUM_THREADS: '1' };
 }
 
-/** Why the reference cannot run here, or null when it can (its --help loads torch and exits). */
-function referenceProblem(reference, env) {
+/** Why the reference cannot run here, or null when it can (its --version loads torch and exits). */
+function referenceProblem(python, reference, env) {
   if (!existsSync(reference)) return `there is no ${reference}`;
-  if (!existsSync(PYTHON)) return `there is no ${PYTHON}`;
-  const probe = spawnSync(PYTHON, [reference, '--help'], { env: referenceEnv(env), encoding: 'utf8' });
+  // A bare name (python3) is looked up on the PATH by the spawn below.
+  if (python.includes('/') && !existsSync(python)) return `there is no ${python}`;
+  const probe = spawnSync(python, [reference, '--version'], { env: referenceEnv(env), encoding: 'utf8' });
   if (probe.status === 0) return null;
-  if (/No module named '?torch/.test(probe.stderr)) return `torch is not installed for ${PYTHON}`;
+  if (/No module named '?torch/.test(probe.stderr)) return `torch is not installed for ${python}`;
   const last = probe.stderr.trim().split('\n').at(-1);
-  return `${PYTHON} ${reference} --help failed: ${last || probe.error?.message || `exit ${probe.status}`}`;
+  return `${python} ${reference} --version failed: ${last || probe.error?.message || `exit ${probe.status}`}`;
 }
 
 /** Runs a program with stderr passed through and returns the JSON lines it printed on stdout. */
@@ -170,6 +175,7 @@ async function main(argv, env) {
       options: {
         ...Object.fromEntries(BENCH_FLAGS.map((flag) => [flag, { type: 'string' }])),
         reference: { type: 'string' },
+        python: { type: 'string' },
         repeat: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -204,12 +210,13 @@ async function main(argv, env) {
   const printEvery = values['print-every'] ? ['--print-every', values['print-every']] : [];
 
   const reference = resolve(values.reference ?? (env.RNNLM_TORCH_REFERENCE || DEFAULT_REFERENCE));
-  const problem = referenceProblem(reference, env);
+  const python = values.python ?? (env.RNNLM_PYTHON || DEFAULT_PYTHON);
+  const problem = referenceProblem(python, reference, env);
   if (problem) {
     console.error(
       `bench:compare: the PyTorch reference cannot run: ${problem}. Install it with \`${INSTALL_HINT}\` ` +
-        '(Debian), and pass --reference PATH (or set RNNLM_TORCH_REFERENCE) if torch_reference.py is elsewhere. ' +
-        "Printing rnnlm's numbers only.",
+        '(Debian; elsewhere `pip install torch` and --python PATH, or RNNLM_PYTHON, naming that Python), ' +
+        "see bench/README.md. Printing rnnlm's numbers only.",
     );
   }
 
@@ -221,12 +228,6 @@ async function main(argv, env) {
   const rows = [];
   let referenceFailed = false;
   for (const config of plan.lines) {
-    const withTorch = !problem && !(config.model.endsWith('-scratch') && config.layers !== 1);
-    if (!problem && !withTorch) {
-      console.error(
-        `bench:compare: the reference stacks only its torch.nn models: no torch run for ${config.model} x ${config.layers} layers`,
-      );
-    }
     // With --repeat, the two alternate and each keeps its fastest run: on a shared machine the slow
     // runs measure the neighbours.
     let rnnlm = null;
@@ -244,9 +245,9 @@ async function main(argv, env) {
       ]);
       if (ours.status !== 0) return ours.status;
       if (!rnnlm || ours.lines[0].tokens_per_s > rnnlm.tokens_per_s) rnnlm = ours.lines[0];
-      if (!withTorch || referenceFailed) continue;
+      if (problem || referenceFailed) continue;
       console.error(
-        `bench:compare: torch_reference.py ${config.model}, ${config.layers} x ${config.hidden}, ${config.token}s`,
+        `bench:compare: the PyTorch reference: ${config.model}, ${config.layers} x ${config.hidden}, ${config.token}s`,
       );
       const referenceArgs = [
         reference,
@@ -257,7 +258,7 @@ async function main(argv, env) {
         '1',
         ...printEvery,
       ];
-      const run = runForJson(PYTHON, referenceArgs, { env: referenceEnv(env) });
+      const run = runForJson(python, referenceArgs, { env: referenceEnv(env) });
       if (run.status === 0) {
         if (!torch || run.lines[0].tokens_per_s > torch.tokens_per_s) torch = run.lines[0];
       } else {

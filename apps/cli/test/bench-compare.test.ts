@@ -1,16 +1,18 @@
 // scripts/bench-compare.mjs (the root's `pnpm bench:compare`), kept cheap: a tiny model on the cpu
 // backend, and instead of PyTorch either no reference at all or a stand-in script.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { timeMachinePath } from '../../../fixtures/timemachine.js';
 import { comparisonRow, formatTable, INSTALL_HINT } from '../../../scripts/bench-compare.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SCRIPT = resolve(here, '..', '..', '..', 'scripts', 'bench-compare.mjs');
-const TIME_MACHINE = resolve(here, '..', '..', '..', '..', 'shared', 'data', 'timemachine.txt');
+const ROOT = resolve(here, '..', '..', '..');
+const SCRIPT = join(ROOT, 'scripts', 'bench-compare.mjs');
+const TIME_MACHINE = timeMachinePath();
 const tiny = [
   '--hidden',
   '8',
@@ -24,10 +26,23 @@ const tiny = [
   TIME_MACHINE,
 ];
 
+/**
+ * A stand-in for the Python that runs the reference: a shell script that appends its arguments to
+ * `calls` (one line per call) and then runs `body`.
+ */
+function fakePython(body: string): { python: string; calls: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'rnnlm-compare-'));
+  const python = join(dir, 'python3');
+  const calls = join(dir, 'calls');
+  writeFileSync(python, `#!/bin/sh\necho "$@" >> '${calls}'\n${body}\n`);
+  chmodSync(python, 0o755);
+  return { python, calls };
+}
+
 function runCompare(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, reject) => {
     const child = spawn(process.execPath, [SCRIPT, ...args], {
-      env: { ...process.env, RNNLM_TORCH_REFERENCE: '', ...env },
+      env: { ...process.env, RNNLM_TORCH_REFERENCE: '', RNNLM_PYTHON: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -72,6 +87,30 @@ describe('bench:compare', () => {
     expect(run.stderr).toMatch(/^model +layers +hidden .*\nlstm-scratch +1 +8 +char +2 /m);
   });
 
+  it("runs the repository's reference, bench/torch_reference.py, unless told otherwise", async () => {
+    const { python, calls } = fakePython(
+      `case "$*" in *--version*) exit 0;; esac\necho '{"impl": "torch", "tokens_per_s": 500.0, "final_ppl": 27.1}'`,
+    );
+    const run = await runCompare(['--', ...tiny, '--python', python]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ torch_tokens_per_s: 500, torch_final_ppl: 27.1 });
+    const [probe, bench] = readFileSync(calls, 'utf8').trimEnd().split('\n');
+    const inRepo = join(ROOT, 'bench', 'torch_reference.py');
+    expect(existsSync(inRepo)).toBe(true);
+    expect(probe).toBe(`${inRepo} --version`);
+    expect(bench!.startsWith(`${inRepo} --model lstm-scratch --layers 1 --hidden 8 `)).toBe(true);
+    expect(bench!.endsWith(` --corpus ${TIME_MACHINE} --threads 1`)).toBe(true);
+  });
+
+  it('says how to install torch when the Python lacks it, and prints rnnlm alone', async () => {
+    const { python } = fakePython(`echo "ModuleNotFoundError: No module named 'torch'" >&2\nexit 1`);
+    const run = await runCompare(['--', ...tiny], { RNNLM_PYTHON: python });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ model: 'lstm-scratch', torch_tokens_per_s: null });
+    expect(run.stderr).toContain(`torch is not installed for ${python}`);
+    expect(run.stderr).toContain(INSTALL_HINT);
+  });
+
   it.skipIf(!existsSync('/usr/bin/python3'))(
     'runs the reference after rnnlm on the same corpus file, on one OpenBLAS thread, and compares',
     async () => {
@@ -81,7 +120,7 @@ describe('bench:compare', () => {
         reference,
         [
           'import json, os, sys',
-          "if '--help' in sys.argv: sys.exit(0)",
+          "if '--version' in sys.argv: sys.exit(0)",
           'args = sys.argv[1:]',
           'flag = lambda name: args[args.index(name) + 1]',
           `assert flag('--corpus') == ${JSON.stringify(TIME_MACHINE)}, args`,
@@ -111,7 +150,7 @@ describe('bench:compare', () => {
         reference,
         [
           'import json, os, sys',
-          "if '--help' in sys.argv: sys.exit(0)",
+          "if '--version' in sys.argv: sys.exit(0)",
           `path = ${JSON.stringify(calls)}`,
           'n = int(open(path).read()) if os.path.exists(path) else 0',
           "open(path, 'w').write(str(n + 1))",

@@ -1,19 +1,9 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { timeMachinePath } from '../../../fixtures/timemachine.js';
 import { runCli } from './run-cli.js';
 
-// The reference's Time Machine, from the workspace's shared data (no download in tests).
-const TIME_MACHINE = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'data',
-  'timemachine.txt',
-);
+// The reference's Time Machine, the repository's copy (no download in tests).
+const TIME_MACHINE = timeMachinePath();
 const tiny = ['--hidden', '8', '--max-tokens', '2000', '--backend', 'cpu', '--corpus', TIME_MACHINE];
 
 /** stdout as JSON lines; fails the test if any line is not JSON. */

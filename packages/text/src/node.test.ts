@@ -2,21 +2,19 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCacheDir, fetchTimeMachine, firstInvalidUtf8, loadCorpus, readTextFile } from './node.js';
+import { TIME_MACHINE_SHA1 as FIXTURE_SHA1, timeMachinePath } from '../../../fixtures/timemachine.js';
+import {
+  defaultCacheDir,
+  fetchTimeMachine,
+  firstInvalidUtf8,
+  loadCorpus,
+  readTextFile,
+  TIME_MACHINE_SHA1,
+} from './node.js';
 
-const TIME_MACHINE = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'data',
-  'timemachine.txt',
-);
+const TIME_MACHINE = timeMachinePath();
 const tmp = () => mkdtempSync(join(tmpdir(), 'rnnlm-text-'));
 
 describe('readTextFile', () => {
@@ -62,6 +60,10 @@ describe('fetchTimeMachine', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((done) => server.close(() => done())));
+
+  it('checks the SHA-1 of the text the tests serve (the fixture, checked against the same digest)', () => {
+    expect(TIME_MACHINE_SHA1).toBe(FIXTURE_SHA1);
+  });
 
   it('downloads, checks the SHA-1, caches atomically, then reads from the cache', async () => {
     const cacheDir = tmp();

@@ -1,14 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { readTimeMachine } from '../../../fixtures/timemachine.js';
 import { cleanLines, cleanPrefix } from './clean.js';
 import { buildCorpus } from './corpus.js';
 import { tokenize } from './tokenize.js';
 import { Vocab } from './vocab.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const TIME_MACHINE = resolve(here, '..', '..', '..', '..', 'shared', 'data', 'timemachine.txt');
 
 /**
  * The PyTorch reference's corpus, transcribed independently: Python's `readlines` keeps line ends,
@@ -42,7 +37,7 @@ function referenceCorpus(text: string): { idxToToken: string[]; corpus: number[]
 
 describe('the Time Machine, letters + char', () => {
   it('has 28 tokens and the same ids as the PyTorch reference', () => {
-    const text = readFileSync(TIME_MACHINE, 'utf8');
+    const text = readTimeMachine();
     const { ids, vocab } = buildCorpus(text, { token: 'char', clean: 'letters' });
     const reference = referenceCorpus(text);
     expect(vocab.size).toBe(28);
@@ -54,7 +49,7 @@ describe('the Time Machine, letters + char', () => {
   });
 
   it('word tokens: the title comes first and frequent words get small ids', () => {
-    const { ids, vocab } = buildCorpus(readFileSync(TIME_MACHINE, 'utf8'), {
+    const { ids, vocab } = buildCorpus(readTimeMachine(), {
       token: 'word',
       clean: 'letters',
     });

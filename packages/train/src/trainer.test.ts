@@ -1,17 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { createScratchModel, type LanguageModel, type ModelConfig } from '@rnnlm/cells';
 import { SeqDataLoader } from '@rnnlm/data';
 import { buildCorpus } from '@rnnlm/text';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { readTimeMachine } from '../../../fixtures/timemachine.js';
 import { restoreCheckpoint, toArtifacts } from './checkpoint.js';
 import { createModel } from './create-model.js';
 import { generate } from './generate.js';
 import { toyVocab } from './test-utils/toy.js';
 import { DivergenceError, evaluatePerplexity, Trainer } from './trainer.js';
-
-/** The d2l Time Machine text, from the shared data folder beside the checkout. */
-const TIME_MACHINE = new URL('../../../../shared/data/timemachine.txt', import.meta.url);
 
 const weightsOf = (model: LanguageModel) => model.variables.map((v) => Array.from(v.dataSync()));
 
@@ -173,7 +170,7 @@ describe('Trainer', () => {
 
   it("stops a finite blow-up too: one notebook's AdamW at lr 1 on the Time Machine", async () => {
     // The notebook (a scratch LSTM, AdamW, lr 1, clipping 1) prints perplexity 1e225 after one epoch.
-    const text = readFileSync(TIME_MACHINE, 'utf8');
+    const text = readTimeMachine();
     const { vocab, ids } = buildCorpus(text, { token: 'char', clean: 'letters', maxTokens: 5000 });
     const model = createScratchModel(
       { impl: 'scratch', cell: 'lstm', vocabSize: vocab.size, hidden: 32, layers: 1, bidirectional: false },

@@ -1,0 +1,114 @@
+"""The notebooks' language models: hand-written cells (d2l's RNNModelScratch, stacked as its
+StackedRNNScratch) and torch.nn recurrent layers with a linear head (d2l's RNNModel).
+
+Both take a (batch, steps) batch of token ids and a state, and return the logits of every step,
+(steps * batch, vocab) in step-major order, with the new state.
+"""
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+# The cells, in d2l's notation; `w` holds (W_x, W_h, b) for each gate, in d2l's gate order.
+def rnn_cell(x, state, w):
+    W_xh, W_hh, b_h = w
+    (H,) = state
+    return (torch.tanh(x @ W_xh + H @ W_hh + b_h),)
+
+
+def gru_cell(x, state, w):
+    W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h = w
+    (H,) = state
+    Z = torch.sigmoid(x @ W_xz + H @ W_hz + b_z)
+    R = torch.sigmoid(x @ W_xr + H @ W_hr + b_r)
+    H_tilde = torch.tanh(x @ W_xh + (R * H) @ W_hh + b_h)
+    return (Z * H + (1 - Z) * H_tilde,)
+
+
+def lstm_cell(x, state, w):
+    W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o, W_xc, W_hc, b_c = w
+    H, C = state
+    I = torch.sigmoid(x @ W_xi + H @ W_hi + b_i)  # noqa: E741 (d2l's name)
+    Fg = torch.sigmoid(x @ W_xf + H @ W_hf + b_f)
+    O = torch.sigmoid(x @ W_xo + H @ W_ho + b_o)  # noqa: E741
+    C_tilde = torch.tanh(x @ W_xc + H @ W_hc + b_c)
+    C = Fg * C + I * C_tilde
+    return (O * torch.tanh(C), C)
+
+
+# name: (step function, gates, state tensors)
+SCRATCH_CELLS = {'rnn': (rnn_cell, 1, 1), 'gru': (gru_cell, 3, 1), 'lstm': (lstm_cell, 4, 2)}
+
+
+def _normal(*shape):
+    return (torch.randn(*shape) * 0.01).requires_grad_()
+
+
+def _zeros(*shape):
+    return torch.zeros(*shape).requires_grad_()
+
+
+class ScratchModel:
+    """Hand-written cells run step by step on one-hot inputs; layer l > 0 reads the hidden state of
+    layer l - 1. Weights N(0, 0.01^2), biases 0, drawn layer by layer and gate by gate (W_x, W_h, b),
+    then the head (W_hq, b_q): with one layer, d2l's order of draws."""
+
+    def __init__(self, cell, vocab_size, hidden, layers):
+        self.step, gates, self.state_size = SCRATCH_CELLS[cell]
+        self.vocab_size, self.hidden = vocab_size, hidden
+        self.layer_weights = []
+        for layer in range(layers):
+            inputs = vocab_size if layer == 0 else hidden
+            weights = []
+            for _ in range(gates):
+                weights += [_normal(inputs, hidden), _normal(hidden, hidden), _zeros(hidden)]
+            self.layer_weights.append(weights)
+        self.W_hq, self.b_q = _normal(hidden, vocab_size), _zeros(vocab_size)
+
+    def __call__(self, X, state):
+        state = list(state)
+        outputs = []
+        for x in F.one_hot(X.T, self.vocab_size).type(torch.float32):
+            for layer, weights in enumerate(self.layer_weights):
+                state[layer] = self.step(x, state[layer], weights)
+                x = state[layer][0]
+            outputs.append(x @ self.W_hq + self.b_q)
+        return torch.cat(outputs, dim=0), tuple(state)
+
+    def begin_state(self, batch_size):
+        """Per layer, a tuple of zero tensors (H, or H and C)."""
+        return tuple(
+            tuple(torch.zeros(batch_size, self.hidden) for _ in range(self.state_size))
+            for _ in self.layer_weights
+        )
+
+    def parameters(self):
+        return [w for weights in self.layer_weights for w in weights] + [self.W_hq, self.b_q]
+
+
+class LayerModel(nn.Module):
+    """A torch.nn RNN, GRU or LSTM (`layers` stacked, torch's initialisation) and a Linear head, on
+    one-hot inputs."""
+
+    def __init__(self, cell, vocab_size, hidden, layers):
+        super().__init__()
+        rnn = {'rnn': nn.RNN, 'gru': nn.GRU, 'lstm': nn.LSTM}[cell]
+        self.rnn = rnn(vocab_size, hidden, num_layers=layers)
+        self.linear = nn.Linear(hidden, vocab_size)
+        self.vocab_size, self.hidden, self.layers = vocab_size, hidden, layers
+        self.is_lstm = cell == 'lstm'
+
+    def forward(self, X, state):
+        Y, state = self.rnn(F.one_hot(X.T.long(), self.vocab_size).to(torch.float32), state)
+        return self.linear(Y.reshape(-1, Y.shape[-1])), state
+
+    def begin_state(self, batch_size):
+        """(layers, batch, hidden) zeros: H, or (H, C) for an LSTM."""
+        zeros = lambda: torch.zeros(self.layers, batch_size, self.hidden)  # noqa: E731
+        return (zeros(), zeros()) if self.is_lstm else zeros()
+
+
+def build_model(name, vocab_size, hidden, layers):
+    """`<cell>-scratch`: the hand-written cells; `<cell>`: torch.nn layers (cell: rnn, gru or lstm)."""
+    if name.endswith('-scratch'):
+        return ScratchModel(name.removesuffix('-scratch'), vocab_size, hidden, layers)
+    return LayerModel(name, vocab_size, hidden, layers)

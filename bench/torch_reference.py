@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""The PyTorch reference benchmark: the d2l notebooks' recurrent language models trained in PyTorch.
+
+Trains one configuration the way d2l's train_ch8 does and prints one JSON line with the fields
+`rnnlm bench` prints, so that `pnpm bench:compare` can set the two side by side. See README.md.
+
+  python3 bench/torch_reference.py --model lstm-scratch --epochs 500 --print-every 10
+"""
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The Time Machine as the repository's tests read it (the d2l download, byte for byte).
+DEFAULT_CORPUS = os.path.join(HERE, '..', 'fixtures', 'timemachine.txt')
+SAMPLE_PREFIX = 'time traveller'
+CELLS = ['rnn', 'gru', 'lstm']
+MODELS = [f'{cell}-scratch' for cell in CELLS] + CELLS
+INSTALL_HINT = ('install PyTorch (Debian: apt-get install python3-torch libopenblas0-pthread; '
+                'elsewhere: pip install torch), see bench/README.md')
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected an integer >= 1, got {text}')
+    return value
+
+
+def non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'expected an integer >= 0, got {text}')
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f'expected a number > 0, got {text}')
+    return value
+
+
+def token_cap(text):
+    value = int(text)
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f'expected a positive integer, or -1 for all tokens, got {text}')
+    return value
+
+
+def import_torch():
+    try:
+        import torch
+    except ModuleNotFoundError as error:
+        sys.exit(f'error: {error}: {INSTALL_HINT}')
+    return torch
+
+
+class VersionAction(argparse.Action):
+    """--version: loads torch and prints its version, so that it also tells whether torch is installed
+    (how bench:compare finds out before it runs anything)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help='print the versions of torch and Python, and exit')
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f'torch {import_torch().__version__}, Python {sys.version.split()[0]}')
+        parser.exit()
+
+
+def parser():
+    # The flags and defaults of `rnnlm bench`: the notebooks' Time Machine run.
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--version', action=VersionAction)
+    ap.add_argument('--model', choices=MODELS, default='lstm-scratch',
+                    help='<cell>-scratch: hand-written cells; <cell>: torch.nn layers (default lstm-scratch)')
+    ap.add_argument('--layers', type=positive_int, default=1, help='stacked recurrent layers (default 1)')
+    ap.add_argument('--hidden', type=positive_int, default=256, help='hidden units per layer (default 256)')
+    ap.add_argument('--token', choices=['char', 'word'], default='char')
+    ap.add_argument('--batch-size', type=positive_int, default=32)
+    ap.add_argument('--num-steps', type=positive_int, default=35)
+    ap.add_argument('--lr', type=positive_float, default=1.0, help='SGD learning rate (default 1)')
+    ap.add_argument('--epochs', type=positive_int, default=500)
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--max-tokens', type=token_cap, default=10000,
+                    help='train on the first n tokens; -1: all (default 10000)')
+    ap.add_argument('--corpus', default=DEFAULT_CORPUS,
+                    help='a UTF-8 text file (default: the Time Machine, fixtures/timemachine.txt)')
+    ap.add_argument('--threads', type=non_negative_int, default=0, help="torch's intra-op threads; 0: torch's default")
+    ap.add_argument('--print-every', type=non_negative_int, default=0,
+                    help='print perplexity every n epochs on stderr, and ppl_history in the JSON')
+    return ap
+
+
+def blas_in_use():
+    """The BLAS libraries torch actually loaded (Linux), to show that OpenBLAS was picked up."""
+    try:
+        with open('/proc/self/maps') as f:
+            libs = {line.split()[-1] for line in f if 'blas' in line.lower()}
+    except OSError:
+        return 'unknown'
+    return ','.join(sorted(os.path.realpath(lib) for lib in libs)) or 'none'
+
+
+def main(argv=None):
+    ap = parser()
+    args = ap.parse_args(argv)
+    if not os.path.isfile(args.corpus):
+        ap.error(f'corpus file not found: {args.corpus}')
+    # torch takes seconds to load: only once the flags are known to be good.
+    torch = import_torch()
+    from reference.corpus import load_corpus, min_corpus_tokens
+    from reference.models import build_model
+    from reference.training import TrainSettings, fit, predict
+
+    # Two seeded generators, as in the notebooks: torch's draws the weights, Python's the start offsets.
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+
+    try:
+        ids, vocab = load_corpus(args.corpus, args.token, args.max_tokens)
+    except UnicodeDecodeError as error:
+        ap.error(f'{args.corpus} is not valid UTF-8 text ({error.reason} at byte offset {error.start})')
+    except OSError as error:
+        ap.error(f'cannot read the corpus: {error}')
+    needed = min_corpus_tokens(args.batch_size, args.num_steps)
+    if len(ids) < needed:
+        ap.error(f'the corpus has {len(ids)} {args.token} tokens, too few for batches of '
+                 f'{args.batch_size} x {args.num_steps} steps ({needed} needed)')
+    model = build_model(args.model, len(vocab), args.hidden, args.layers)
+    settings = TrainSettings(args.batch_size, args.num_steps, args.lr, args.epochs)
+
+    history = {}
+
+    def on_epoch_end(e, elapsed):
+        if not math.isfinite(e.perplexity):
+            raise SystemExit(f'error: training diverged in epoch {e.epoch} (perplexity {e.perplexity}): '
+                             'try a lower --lr')
+        if args.print_every and (e.epoch % args.print_every == 0 or e.epoch == args.epochs):
+            history[e.epoch] = round(e.perplexity, 4)
+            print(f'epoch {e.epoch:4d}  ppl {e.perplexity:9.4f}  {e.tokens / e.seconds:9.1f} tok/s  '
+                  f'elapsed {elapsed:7.1f}s', file=sys.stderr, flush=True)
+
+    result = fit(model, ids, settings, rng, on_epoch_end)
+    tokens_per_s = result.steady_tokens_per_s()
+    sample = predict(model, vocab, SAMPLE_PREFIX, 50 if args.token == 'char' else 10, args.token)
+    summary = {
+        'impl': 'torch',
+        'version': torch.__version__,
+        'backend': 'cpu',
+        'model': args.model,
+        'layers': args.layers,
+        'hidden': args.hidden,
+        'token': args.token,
+        'vocab_size': len(vocab),
+        'corpus_tokens': len(ids),
+        'epochs': args.epochs,
+        'tokens_per_s': round(tokens_per_s, 1) if tokens_per_s else None,
+        'final_ppl': round(result.epochs[-1].perplexity, 4),
+        'wall_s': round(result.wall_s, 2),
+        'threads': torch.get_num_threads(),
+        'seed': args.seed,
+        'lr': args.lr,
+        # ru_maxrss is in KiB on Linux, in bytes on macOS.
+        'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                             / (2**20 if sys.platform == 'darwin' else 2**10), 1),
+        # torch keeps no count of the bytes its CPU tensors hold (it does on CUDA only).
+        'peak_tensor_mb': None,
+        'sample': sample,
+        # The reference's own: which BLAS did the matrix products, on how many threads.
+        'blas': blas_in_use(),
+        'openblas_threads': os.environ.get('OPENBLAS_NUM_THREADS'),
+    }
+    if args.print_every:
+        summary['ppl_history'] = history
+    print(json.dumps(summary), flush=True)
+
+
+if __name__ == '__main__':
+    main()
