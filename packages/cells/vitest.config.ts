@@ -1,3 +1,3 @@
-import { packageConfig } from '../../tooling/vitest/shared.ts';
+import { packageConfig } from '@rnnlm/vitest-config';
 
 export default packageConfig('@rnnlm/cells', { tfjs: true });

@@ -8,8 +8,8 @@ import {
   type NodeBackendName,
   selectBackend,
 } from '@rnnlm/backend';
-import type { Io } from './cli.js';
 import { CliError, EXIT } from './errors.js';
+import type { Io } from './flags.js';
 
 /**
  * Starts the backend and prints which one runs and why the others were skipped (stderr: stdout is for

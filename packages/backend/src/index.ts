@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { withKernels } from './kernels.js';
+import { NODE_BACKENDS, type NodeBackendName } from './names.js';
 import {
   type Activation,
   type BackendCandidate,
@@ -22,6 +23,7 @@ import {
 } from './select.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
+export { NODE_BACKENDS, type NodeBackendName } from './names.js';
 export type { Activation, BackendCandidate, BackendSelection } from './select.js';
 export { BackendUnavailableError, selectFrom } from './select.js';
 export {
@@ -31,10 +33,6 @@ export {
   type WasmKernelOptions,
   type WasmKernelReport,
 } from './wasm-kernels.js';
-
-/** The Node backends, fastest first. `tensorflow` is native TensorFlow on the CPU. */
-export const NODE_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type NodeBackendName = (typeof NODE_BACKENDS)[number];
 
 /** The npm package behind each native backend, and the version that shares our tfjs-core. */
 export const NATIVE_PACKAGES = {

@@ -114,7 +114,7 @@ describe('SeqDataLoader', () => {
     );
     expect(
       () => new SeqDataLoader(corpus, { batchSize: 2, numSteps: 5, sampling: 'shuffled' as never }),
-    ).toThrow(/unknown sampling "shuffled"; use one of random, sequential/);
+    ).toThrow(/unknown sampling "shuffled"; use one of sequential, random/);
   });
 });
 

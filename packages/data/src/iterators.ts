@@ -9,7 +9,8 @@ export interface Batch {
 }
 
 export type Sampling = 'random' | 'sequential';
-export const SAMPLINGS: readonly Sampling[] = ['random', 'sequential'];
+/** The default (d2l's, which carries the state across batches) first. */
+export const SAMPLINGS: readonly Sampling[] = ['sequential', 'random'];
 
 /**
  * The fewest tokens either iterator needs to yield one batch whatever its random start offset:

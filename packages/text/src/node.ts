@@ -9,10 +9,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CleanMode } from './clean.js';
 import { buildCorpus, type Corpus } from './corpus.js';
+import { TIME_MACHINE_SHA1, TIME_MACHINE_URL } from './sources.js';
 import type { TokenMode } from './tokenize.js';
 
-export const TIME_MACHINE_URL = 'http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt';
-export const TIME_MACHINE_SHA1 = '090b5e7e70c295757f55df93cb0a180b9691891a';
+export { TIME_MACHINE_SHA1, TIME_MACHINE_URL };
 
 /** Named corpora: `timemachine` (downloaded and cached) and `moby-dick` (offline). */
 export const CORPUS_NAMES = ['timemachine', 'moby-dick'] as const;

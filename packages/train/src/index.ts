@@ -33,6 +33,15 @@ export {
   resolveOptimizerConfig,
 } from './optimizers.js';
 export {
+  assembleRun,
+  CorpusTooShortError,
+  type NewRunOptions,
+  type ResumedRunOptions,
+  type Run,
+  type RunOptions,
+  type RunSettingNames,
+} from './run.js';
+export {
   type BatchEndEvent,
   DIVERGENCE_MARGIN,
   DivergenceError,

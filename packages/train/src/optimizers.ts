@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { OPTIMIZER_NAMES, type OptimizerName } from './names.js';
 
-export type OptimizerName = 'sgd' | 'adam' | 'adamw';
-export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['sgd', 'adam', 'adamw'];
+export { OPTIMIZER_NAMES, type OptimizerName };
 
 export interface OptimizerConfig {
   name: OptimizerName;

@@ -4,15 +4,16 @@
  */
 import { availableParallelism } from 'node:os';
 import type { NodeBackendName } from '@rnnlm/backend';
-import { minCorpusTokens, SeqDataLoader } from '@rnnlm/data';
-import { createModel, DivergenceError, generate, Trainer } from '@rnnlm/train';
+import type { CellKind } from '@rnnlm/cells';
+import { DivergenceError, generate, type Run } from '@rnnlm/train';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BenchFlags, type BenchModel, CLI_VERSION, type Context, type Io } from '../cli.js';
 import { CliError, EXIT } from '../errors.js';
+import type { BenchFlags, BenchModel, Context, Io } from '../flags.js';
 import { startBackend } from '../runtime.js';
 import { watchPeakTensorBytes } from '../tensor-memory.js';
-import { readCorpus } from './shared.js';
+import { CLI_VERSION } from '../version.js';
+import { readCorpus, startRun } from './shared.js';
 
 /** One benchmark run, with every setting resolved. */
 export interface BenchConfig {
@@ -124,38 +125,35 @@ async function runBenchmark(
     clean: 'letters',
     maxTokens: config.maxTokens > 0 ? config.maxTokens : null,
   });
-  const needed = minCorpusTokens(config.batchSize, config.numSteps);
-  if (corpus.ids.length < needed) {
-    throw new CliError(
-      `the corpus has ${corpus.ids.length} ${config.token} tokens, too few for batches of ${config.batchSize} x ${config.numSteps} steps ` +
-        `(${needed} needed): use a longer text, a larger --max-tokens (-1: all), or --batch-size or --num-steps smaller`,
-      EXIT.input,
-    );
-  }
   const tensorsBefore = tf.memory().numTensors;
   const tensorBytes = watchPeakTensorBytes();
-  const model = createModel(
-    {
-      // The reference's -scratch models are hand-written cells; the others are torch.nn layers,
-      // whose counterpart here is the tfjs-layers wrapper.
-      impl: config.model.endsWith('-scratch') ? 'scratch' : 'layers',
-      cell: config.model.replace(/-scratch$/, '') as 'rnn' | 'gru' | 'lstm',
-      vocabSize: corpus.vocab.size,
-      hidden: config.hidden,
-      layers: config.layers,
-      bidirectional: false,
-    },
-    { seed: config.seed },
-  );
-  const loader = new SeqDataLoader(corpus.ids, {
-    batchSize: config.batchSize,
-    numSteps: config.numSteps,
-    sampling: 'sequential',
-    seed: config.seed,
-  });
-  // d2l's train_ch8: SGD (d2l.sgd with batch size 1 is plain SGD on the mean loss), clipping to norm 1.
-  const trainer = new Trainer(model, loader, { optimizer: { name: 'sgd', lr: config.lr }, clip: 1 });
+  let run: Run | undefined;
   try {
+    // d2l's train_ch8: SGD (d2l.sgd with batch size 1 is plain SGD on the mean loss), clipping to norm 1.
+    run = startRun(
+      {
+        ids: corpus.ids,
+        token: config.token,
+        batchSize: config.batchSize,
+        numSteps: config.numSteps,
+        sampling: 'sequential',
+        seed: config.seed,
+        model: {
+          // The reference's -scratch models are hand-written cells; the others are torch.nn layers,
+          // whose counterpart here is the tfjs-layers wrapper.
+          impl: config.model.endsWith('-scratch') ? 'scratch' : 'layers',
+          cell: config.model.replace(/-scratch$/, '') as CellKind,
+          vocabSize: corpus.vocab.size,
+          hidden: config.hidden,
+          layers: config.layers,
+          bidirectional: false,
+        },
+        optimizer: { name: 'sgd', lr: config.lr },
+        clip: 1,
+      },
+      config.maxTokens > 0 && corpus.ids.length >= config.maxTokens,
+    );
+    const { model, trainer } = run;
     const history: Record<string, number> = {};
     let steadyTokens = 0;
     let steadySeconds = 0;
@@ -219,8 +217,7 @@ async function runBenchmark(
       ...(printEvery ? { ppl_history: history } : {}),
     };
   } finally {
-    trainer.dispose();
-    model.dispose();
+    run?.dispose();
     tensorBytes.stop();
     const leaked = tf.memory().numTensors - tensorsBefore;
     if (leaked > 0) io.stderr.write(`warning: ${config.model} left ${leaked} tensors undisposed\n`);

@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultCacheDir, fetchTimeMachine } from '@rnnlm/text/node';
-import type { Context, CorpusDownloadFlags, CorpusInfoFlags } from '../cli.js';
 import { CliError, EXIT, messageOf } from '../errors.js';
+import type { Context, CorpusDownloadFlags, CorpusInfoFlags } from '../flags.js';
 import { formatCount } from '../progress.js';
 import { readCorpus } from './shared.js';
 

@@ -1,6 +1,6 @@
 import { evaluatePerplexity } from '@rnnlm/train';
-import type { Context, EvalFlags } from '../cli.js';
 import { CliError, EXIT } from '../errors.js';
+import type { Context, EvalFlags } from '../flags.js';
 import { formatCount, formatPerplexity } from '../progress.js';
 import { startBackend } from '../runtime.js';
 import { encodeWith, loadModel, readCorpus } from './shared.js';

@@ -1,7 +1,7 @@
 import { cleanPrefix } from '@rnnlm/text';
 import { generate } from '@rnnlm/train';
-import type { Context, GenerateFlags } from '../cli.js';
 import { CliError, EXIT } from '../errors.js';
+import type { Context, GenerateFlags } from '../flags.js';
 import { startBackend } from '../runtime.js';
 import { loadModel } from './shared.js';
 

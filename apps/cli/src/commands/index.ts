@@ -7,7 +7,7 @@ import type {
   EvalFlags,
   GenerateFlags,
   TrainFlags,
-} from '../cli.js';
+} from '../flags.js';
 import { bench } from './bench.js';
 import { corpusDownload, corpusInfo } from './corpus.js';
 import { evaluate } from './eval.js';

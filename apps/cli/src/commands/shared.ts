@@ -2,7 +2,15 @@
 
 import { cleanLines, type TokenMode, tokenize, Vocab } from '@rnnlm/text';
 import { type LoadCorpusOptions, type LoadedCorpus, loadCorpus } from '@rnnlm/text/node';
-import { type CheckpointMeta, type RestoredCheckpoint, restoreCheckpoint } from '@rnnlm/train';
+import {
+  assembleRun,
+  type CheckpointMeta,
+  CorpusTooShortError,
+  type RestoredCheckpoint,
+  type Run,
+  type RunOptions,
+  restoreCheckpoint,
+} from '@rnnlm/train';
 import { loadCheckpoint } from '@rnnlm/train/node';
 import { CliError, during, EXIT, messageOf } from '../errors.js';
 
@@ -14,6 +22,29 @@ export async function readCorpus(options: LoadCorpusOptions): Promise<LoadedCorp
     const message = messageOf(error);
     const network = options.source === 'timemachine' && /download/.test(message);
     throw new CliError(message, network ? EXIT.network : EXIT.input, { cause: error });
+  }
+}
+
+/** The flags a user changes when a text is too short, named in that error. */
+const RUN_FLAG_NAMES = {
+  batchSize: '--batch-size',
+  numSteps: '--num-steps',
+  validFraction: '--valid-fraction',
+} as const;
+
+/**
+ * `assembleRun` with the CLI's flag names in its errors; a text too short for one minibatch exits 3.
+ * `capped`: the corpus was cut by --max-tokens, so a higher one gives a longer text.
+ */
+export function startRun(options: RunOptions, capped = false): Run {
+  try {
+    return assembleRun({
+      ...options,
+      names: { ...RUN_FLAG_NAMES, ...(capped ? { maxTokens: '--max-tokens' } : {}) },
+    });
+  } catch (error) {
+    if (error instanceof CorpusTooShortError) throw new CliError(error.message, EXIT.input, { cause: error });
+    throw error;
   }
 }
 

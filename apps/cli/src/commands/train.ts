@@ -1,23 +1,28 @@
 import { join } from 'node:path';
 import type { LanguageModel } from '@rnnlm/cells';
-import { minCorpusTokens, SeqDataLoader, splitTrainValid } from '@rnnlm/data';
 import { cleanPrefix, type Vocab } from '@rnnlm/text';
 import {
   type CorpusSettings,
-  createModel,
   DivergenceError,
   type EpochResult,
   generate,
-  Trainer,
+  type Trainer,
   toArtifacts,
 } from '@rnnlm/train';
 import { saveCheckpoint } from '@rnnlm/train/node';
 import { perplexityChartSvg, sparkline } from '../chart.js';
-import type { Context, TrainFlags } from '../cli.js';
 import { CliError, during, EXIT } from '../errors.js';
+import type { Context, TrainFlags } from '../flags.js';
 import { epochProgress, formatCount, formatDuration, formatPerplexity } from '../progress.js';
 import { chooseOutDir, startBackend, writeFileAtomic } from '../runtime.js';
-import { encodeWith, loadModel, openingWords, readCorpus, type SavedTrainSettings } from './shared.js';
+import {
+  encodeWith,
+  loadModel,
+  openingWords,
+  readCorpus,
+  type SavedTrainSettings,
+  startRun,
+} from './shared.js';
 
 /** The temperature of the sampled text printed at the end, next to the greedy one. */
 const SAMPLE_TEMPERATURE = 0.8;
@@ -187,36 +192,28 @@ async function newRun(flags: TrainFlags): Promise<Run> {
     maxTokens: flags.maxTokens || null,
     minFreq: flags.minFreq,
   });
-  const { train: trainIds, valid } = splitTrainValid(loaded.ids, flags.validFraction);
-  const needed = minCorpusTokens(flags.batchSize, flags.numSteps);
-  if (trainIds.length < needed) {
-    throw new CliError(
-      `the corpus has ${trainIds.length} training ${flags.token} tokens${flags.validFraction ? ` (after holding out ${flags.validFraction} for validation)` : ''}, ` +
-        `too few for batches of ${flags.batchSize} x ${flags.numSteps} steps (${needed} needed): use a longer text, --batch-size or --num-steps smaller, or --valid-fraction 0`,
-      EXIT.input,
-    );
-  }
-  const model = createModel(
+  const { model, trainer, valid } = startRun(
     {
-      impl: flags.impl,
-      cell: flags.cell,
-      vocabSize: loaded.vocab.size,
-      hidden: flags.hidden,
-      layers: flags.layers,
-      bidirectional: flags.bidirectional,
+      ids: loaded.ids,
+      token: flags.token,
+      batchSize: flags.batchSize,
+      numSteps: flags.numSteps,
+      sampling: flags.sampling,
+      seed: flags.seed,
+      validFraction: flags.validFraction,
+      model: {
+        impl: flags.impl,
+        cell: flags.cell,
+        vocabSize: loaded.vocab.size,
+        hidden: flags.hidden,
+        layers: flags.layers,
+        bidirectional: flags.bidirectional,
+      },
+      optimizer: { name: flags.optimizer, lr: flags.lr, weightDecay: flags.weightDecay },
+      clip: flags.clip === 0 ? null : flags.clip,
     },
-    { seed: flags.seed },
+    flags.maxTokens > 0 && loaded.ids.length >= flags.maxTokens,
   );
-  const loader = new SeqDataLoader(trainIds, {
-    batchSize: flags.batchSize,
-    numSteps: flags.numSteps,
-    sampling: flags.sampling,
-    seed: flags.seed,
-  });
-  const trainer = new Trainer(model, loader, {
-    optimizer: { name: flags.optimizer, lr: flags.lr, weightDecay: flags.weightDecay },
-    clip: flags.clip === 0 ? null : flags.clip,
-  });
   const settings: SavedTrainSettings = {
     corpus: flags.corpus,
     token: flags.token,
@@ -245,7 +242,7 @@ async function newRun(flags: TrainFlags): Promise<Run> {
 /** Continues a saved run: its settings, corpus and state come from the checkpoint; --epochs may extend it. */
 async function resumeRun(flags: TrainFlags, given: (name: string) => boolean): Promise<Run> {
   const loaded = await loadModel(flags.resume!);
-  const { meta, model, vocab, settings } = loaded;
+  const { meta, vocab, settings } = loaded;
   if (!meta.training || !settings) {
     loaded.model.dispose();
     throw new CliError(
@@ -268,19 +265,16 @@ async function resumeRun(flags: TrainFlags, given: (name: string) => boolean): P
       EXIT.input,
     );
   }
-  const { train: trainIds, valid } = splitTrainValid(ids, settings.validFraction);
-  const loader = new SeqDataLoader(trainIds, {
+  const { model, trainer, valid } = startRun({
+    ids,
+    token: settings.token,
     batchSize: settings.batchSize,
     numSteps: settings.numSteps,
     sampling: settings.sampling,
     seed: settings.seed,
+    validFraction: settings.validFraction,
+    checkpoint: loaded,
   });
-  const trainer = new Trainer(model, loader, {
-    optimizer: meta.training.optimizer.config,
-    clip: meta.training.clip,
-  });
-  trainer.restore(meta.training, loaded.trainingTensors);
-  loaded.dispose();
   const epochs = given('epochs') ? flags.epochs : settings.epochs;
   if (epochs <= trainer.epoch && !trainer.getState().progress) {
     throw new CliError(

@@ -1,6 +1,7 @@
-// Shared vitest settings for every package. Tests import sibling packages by name; the aliases point
-// those names at their sources, so tests run against the code as written, without a build first.
-// Convention: a subpath export `@rnnlm/x/sub` is built from `packages/x/src/sub.ts`.
+// Shared vitest settings for every package (`@rnnlm/vitest-config`). Tests import sibling packages by
+// name; the aliases point those names at their sources, so tests run against the code as written,
+// without a build first. Convention: a subpath export `@rnnlm/x/sub` is built from `packages/x/src/sub.ts`.
+// Plain JavaScript: vitest loads a config's imports from packages with Node, which does not read TypeScript.
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +14,17 @@ const aliases = readdirSync(packagesDir).flatMap((name) => [
   { find: new RegExp(`^@rnnlm/${name}/([\\w-]+)$`), replacement: join(packagesDir, name, 'src', '$1.ts') },
 ]);
 
-export interface PackageTestOptions {
-  /** Load the full tfjs runtime on the cpu backend before each test file. */
-  tfjs?: boolean;
-}
+/**
+ * @typedef {object} PackageTestOptions
+ * @property {boolean} [tfjs] Load the full tfjs runtime on the cpu backend before each test file.
+ */
 
-export function packageConfig(name: string, options: PackageTestOptions = {}) {
+/**
+ * The vitest config of the package `name`: its tests beside the code and under test/, in Node.
+ * @param {string} name
+ * @param {PackageTestOptions} [options]
+ */
+export function packageConfig(name, options = {}) {
   return defineConfig({
     resolve: { alias: aliases },
     test: {

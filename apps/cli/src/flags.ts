@@ -1,0 +1,165 @@
+/**
+ * What the commands receive: their flags as commander parses them, the defaults, and the context every
+ * command gets. Types and constants only (no commander), so the commands import them without the
+ * program, and the program without the commands. The choices come from the packages' own lists.
+ */
+import { NODE_BACKENDS } from '@rnnlm/backend/names';
+import { CELL_KINDS, type CellKind, type ModelImpl } from '@rnnlm/cells/names';
+import type { Sampling } from '@rnnlm/data';
+import type { CleanMode, TokenMode } from '@rnnlm/text';
+import type { OptimizerName } from '@rnnlm/train/names';
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+}
+
+/** What every command gets besides its flags. */
+export interface Context {
+  io: Io;
+  /** Which flags the user typed (as opposed to defaults), by option name. */
+  given: (name: string) => boolean;
+}
+
+/** `--backend`: `auto` takes the first of the Node backends that starts. */
+export const BACKENDS = ['auto', ...NODE_BACKENDS] as const;
+export type BackendChoice = (typeof BACKENDS)[number];
+
+/** The flags every command that runs a model has. */
+export interface BackendFlags {
+  backend: BackendChoice;
+  /** Threads for the fused recurrent kernels (wasm and cpu backends); default: the machine's cores. */
+  threads?: number;
+}
+
+/** `rnnlm train` with no flags: a char-level LSTM on Moby-Dick, which ships with npm (no download). */
+export const TRAIN_DEFAULTS = {
+  corpus: 'moby-dick',
+  token: 'char',
+  clean: 'letters',
+  maxTokens: 200000,
+  minFreq: 0,
+  cell: 'lstm',
+  impl: 'scratch',
+  hidden: 256,
+  layers: 1,
+  batchSize: 32,
+  numSteps: 35,
+  sampling: 'sequential',
+  epochs: 10,
+  lr: 0.01,
+  optimizer: 'adam',
+  weightDecay: 0,
+  clip: 1,
+  validFraction: 0.1,
+  seed: 0,
+  backend: 'auto',
+  out: 'rnnlm-model',
+  sampleEvery: 5,
+} as const;
+
+/** Options of the train command as commander parses them. */
+export interface TrainFlags extends BackendFlags {
+  corpus: string;
+  token: TokenMode;
+  clean: CleanMode;
+  maxTokens: number;
+  minFreq: number;
+  cell: CellKind;
+  impl: ModelImpl;
+  hidden: number;
+  layers: number;
+  bidirectional: boolean;
+  batchSize: number;
+  numSteps: number;
+  sampling: Sampling;
+  epochs: number;
+  lr: number;
+  optimizer: OptimizerName;
+  weightDecay: number;
+  clip: number;
+  validFraction: number;
+  seed: number;
+  out: string;
+  force: boolean;
+  resume?: string;
+  sampleEvery: number;
+  prefix?: string;
+  json: boolean;
+}
+
+export interface GenerateFlags extends BackendFlags {
+  model: string;
+  prefix?: string;
+  length: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed?: number;
+}
+
+export interface EvalFlags extends BackendFlags {
+  model: string;
+  corpus?: string;
+  maxTokens?: number;
+  batchSize: number;
+  numSteps?: number;
+  json: boolean;
+}
+
+export interface CorpusInfoFlags {
+  corpus: string;
+  token: TokenMode;
+  clean: CleanMode;
+  maxTokens: number;
+  minFreq: number;
+  top: number;
+  json: boolean;
+}
+
+export interface CorpusDownloadFlags {
+  force: boolean;
+}
+
+/** The models of the PyTorch reference benchmark, by its names: `-scratch` ones are our impl 'scratch'. */
+export type BenchModel = `${CellKind}-scratch` | CellKind;
+export const BENCH_MODELS: readonly BenchModel[] = [
+  ...CELL_KINDS.map((cell) => `${cell}-scratch` as const),
+  ...CELL_KINDS,
+];
+
+/** Suites of configurations `rnnlm bench --suite` runs; `reference` is the PyTorch reference's table. */
+export const BENCH_SUITES = ['reference'] as const;
+
+/** `rnnlm bench` with no flags: the PyTorch reference's defaults (the notebooks' Time Machine run). */
+export const BENCH_DEFAULTS = {
+  model: 'lstm-scratch',
+  layers: 1,
+  hidden: 256,
+  batchSize: 32,
+  numSteps: 35,
+  lr: 1,
+  epochs: 500,
+  seed: 0,
+  token: 'char',
+  maxTokens: 10000,
+  corpus: 'timemachine',
+} as const;
+
+export interface BenchFlags extends BackendFlags {
+  model: BenchModel;
+  layers: number;
+  hidden: number;
+  batchSize: number;
+  numSteps: number;
+  lr: number;
+  epochs: number;
+  seed: number;
+  token: TokenMode;
+  /** -1: the whole corpus. */
+  maxTokens: number;
+  corpus: string;
+  printEvery?: number;
+  suite?: (typeof BENCH_SUITES)[number];
+  dryRun: boolean;
+}

@@ -1,0 +1,233 @@
+/**
+ * The `rnnlm` program: its commands, their flags and help. A command's work is handed to `run` by
+ * name; the program never imports the commands, so `--help` and `--version` answer without loading
+ * TensorFlow.js. To add a command: define its flags type in flags.ts, declare it here, and add its case
+ * to commands/index.ts.
+ */
+import { CELL_KINDS, MODEL_IMPLS } from '@rnnlm/cells/names';
+import { SAMPLINGS } from '@rnnlm/data';
+import { OPTIMIZER_NAMES } from '@rnnlm/train/names';
+import { Command, Option } from 'commander';
+import { EXIT_CODES_HELP } from './errors.js';
+import {
+  BENCH_DEFAULTS,
+  BENCH_MODELS,
+  BENCH_SUITES,
+  type Context,
+  type Io,
+  TRAIN_DEFAULTS,
+} from './flags.js';
+import {
+  backendOptions,
+  batchSizeOption,
+  cleanOption,
+  corpusOption,
+  epochsOption,
+  hiddenOption,
+  jsonOption,
+  layersOption,
+  lrOption,
+  maxTokensOption,
+  minFreqOption,
+  modelDirOption,
+  numStepsOption,
+  seedOption,
+  tokenOption,
+} from './options.js';
+import { integer, number, tokenCap } from './parse.js';
+import { CLI_VERSION } from './version.js';
+
+/** Runs the command named (`train`, `corpus info`, ...) with its parsed flags. */
+export type RunCommand = (command: string, flags: object, context: Context) => Promise<void>;
+
+export function buildProgram(io: Io, run: RunCommand): Command {
+  const program = new Command('rnnlm')
+    .description(
+      'Train recurrent language models (RNN, GRU, LSTM) on a text, measure their perplexity and generate text,\n' +
+        'in the style of "Dive into Deep Learning" chapters 8-9, on TensorFlow.js.',
+    )
+    .version(CLI_VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'print help')
+    .option('--verbose', 'print the stack trace of an error')
+    .addHelpText('afterAll', EXIT_CODES_HELP)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      // Commander's messages can span lines ("Did you mean ...?"): keep them to one line.
+      outputError: (text, write) => write(`${text.replace(/\s*\n\s*/g, ' ').trim()} (see --help)\n`),
+    });
+
+  /** A command whose action hands its flags to `run`, with the options it is given in order. */
+  const command = (parent: Command, name: string, description: string, options: Option[]) => {
+    const sub = parent.command(name.split(' ').at(-1)!).description(description);
+    for (const option of options) sub.addOption(option);
+    return sub.action(async (flags: object, self: Command) => {
+      const given = (option: string) => self.getOptionValueSource(option) === 'cli';
+      await run(name, flags, { io, given });
+    });
+  };
+  const flag = (flags: string, description: string) => new Option(flags, description).default(false);
+
+  command(
+    program,
+    'train',
+    'Train a model on a corpus, save it (checkpoint, vocabulary, perplexity.svg) to --out, and print generated text.\n' +
+      'With no flags: a character-level LSTM (256 units) on the first 200,000 characters of Moby-Dick (offline, a minute or two).',
+    [
+      corpusOption(TRAIN_DEFAULTS.corpus),
+      tokenOption(TRAIN_DEFAULTS.token),
+      cleanOption('letters: runs of non-letters become one space, lower case; unicode: keep every character'),
+      maxTokensOption('use the first n tokens of the corpus (0: all)', TRAIN_DEFAULTS.maxTokens),
+      minFreqOption(TRAIN_DEFAULTS.minFreq),
+      new Option('--cell <kind>', 'recurrent cell').choices(CELL_KINDS).default(TRAIN_DEFAULTS.cell),
+      new Option(
+        '--impl <impl>',
+        'scratch: hand-written cells on tfjs-core ops; layers: tfjs-layers recurrent layers',
+      )
+        .choices(MODEL_IMPLS)
+        .default(TRAIN_DEFAULTS.impl),
+      hiddenOption(TRAIN_DEFAULTS.hidden),
+      layersOption('stacked recurrent layers', TRAIN_DEFAULTS.layers),
+      flag(
+        '--bidirectional',
+        'bidirectional layers (they see the future: perplexity is meaningless and they cannot generate)',
+      ),
+      batchSizeOption(TRAIN_DEFAULTS.batchSize),
+      numStepsOption('time steps per sequence', TRAIN_DEFAULTS.numSteps),
+      new Option(
+        '--sampling <mode>',
+        'minibatches: sequential partitions (state carried over) or random subsequences',
+      )
+        .choices(SAMPLINGS)
+        .default(TRAIN_DEFAULTS.sampling),
+      epochsOption('passes over the corpus (with --resume: the total to reach)', TRAIN_DEFAULTS.epochs),
+      lrOption('learning rate (the notebooks use 1 with sgd)', TRAIN_DEFAULTS.lr),
+      new Option('--optimizer <name>', 'optimizer')
+        .choices(OPTIMIZER_NAMES)
+        .default(TRAIN_DEFAULTS.optimizer),
+      new Option('--weight-decay <rate>', 'weight decay (decoupled for adamw)')
+        .argParser(number({ min: 0 }))
+        .default(TRAIN_DEFAULTS.weightDecay),
+      new Option('--clip <theta>', 'clip gradients to this global L2 norm (0: off)')
+        .argParser(number({ min: 0 }))
+        .default(TRAIN_DEFAULTS.clip),
+      new Option(
+        '--valid-fraction <f>',
+        'fraction of the corpus (its end) held out to measure validation perplexity',
+      )
+        .argParser(number({ min: 0, max: 0.5 }))
+        .default(TRAIN_DEFAULTS.validFraction),
+      seedOption('random seed: the same seed repeats a run exactly', TRAIN_DEFAULTS.seed),
+      ...backendOptions(),
+      new Option('--out <dir>', 'directory to save the model to').default(TRAIN_DEFAULTS.out),
+      flag('--force', 'overwrite a model already saved in --out'),
+      new Option('--resume <dir>', 'continue training the model saved in <dir> (settings come from it)'),
+      new Option('--sample-every <n>', 'print a generated sample every n epochs (0: only at the end)')
+        .argParser(integer(0))
+        .default(TRAIN_DEFAULTS.sampleEvery),
+      new Option('--prefix <text>', "text the samples start from (default: the corpus's opening words)"),
+      jsonOption('print one JSON object per epoch and a final one, instead of the progress bar and text'),
+    ],
+  );
+
+  command(program, 'generate', 'Generate text from a saved model, continuing --prefix.', [
+    modelDirOption(),
+    new Option('--prefix <text>', 'text to continue (default: the prefix the model was trained with)'),
+    new Option('--length <n>', 'tokens to generate').argParser(integer(1)).default(100),
+    new Option(
+      '--temperature <t>',
+      'sampling temperature; 0 picks the most likely token each step (as the notebooks do)',
+    )
+      .argParser(number({ min: 0 }))
+      .default(0),
+    new Option('--top-k <k>', 'sample only among the k most likely tokens (0: all)')
+      .argParser(integer(0))
+      .default(0),
+    new Option('--top-p <p>', 'sample only among the most likely tokens whose probabilities add up to p')
+      .argParser(number({ min: 0, max: 1, exclusiveMin: true }))
+      .default(1),
+    seedOption('random seed for sampling (default: a new one each run)'),
+    ...backendOptions(),
+  ]);
+
+  command(
+    program,
+    'eval',
+    'Perplexity of a saved model on a corpus (by default the one it was trained on), with its vocabulary.',
+    [
+      modelDirOption(),
+      corpusOption(),
+      maxTokensOption('use the first n tokens (0: all; default: as in training)'),
+      batchSizeOption(32),
+      numStepsOption('time steps per sequence (default: as in training)'),
+      ...backendOptions(),
+      jsonOption('print the result as one JSON object'),
+    ],
+  );
+
+  command(
+    program,
+    'bench',
+    'Benchmark training speed and perplexity the way the PyTorch reference (torch_reference.py) does: the Time Machine ' +
+      'cleaned to letters, SGD, gradient clipping to norm 1, sequential minibatches with the hidden state carried.\n' +
+      "Prints one JSON line per configuration on stdout with the reference's fields (tokens_per_s leaves out the " +
+      'first epoch, as it does) and backend, version, peak_rss_mb and peak_tensor_mb; progress goes to stderr.',
+    [
+      new Option(
+        '--model <name>',
+        "the reference's model names: -scratch ones are rnnlm's hand-written cells (impl scratch), the others tfjs-layers (impl layers, like torch.nn)",
+      )
+        .choices(BENCH_MODELS)
+        .default(BENCH_DEFAULTS.model),
+      layersOption(
+        'stacked recurrent layers (rnnlm stacks -scratch models too; the reference stacks only torch.nn ones)',
+        BENCH_DEFAULTS.layers,
+      ),
+      hiddenOption(BENCH_DEFAULTS.hidden),
+      batchSizeOption(BENCH_DEFAULTS.batchSize),
+      numStepsOption('time steps per sequence', BENCH_DEFAULTS.numSteps),
+      lrOption('SGD learning rate', BENCH_DEFAULTS.lr),
+      epochsOption('passes over the corpus (with --suite: for every configuration)', BENCH_DEFAULTS.epochs),
+      seedOption('random seed (weights and minibatch offsets)', BENCH_DEFAULTS.seed),
+      tokenOption(BENCH_DEFAULTS.token),
+      new Option('--max-tokens <n>', 'use the first n tokens of the corpus (-1: all)')
+        .argParser(tokenCap)
+        .default(BENCH_DEFAULTS.maxTokens),
+      corpusOption(BENCH_DEFAULTS.corpus),
+      ...backendOptions(),
+      new Option(
+        '--print-every <n>',
+        'print a progress line to stderr every n epochs and add ppl_history to the JSON (default: neither)',
+      ).argParser(integer(1)),
+      new Option(
+        '--suite <name>',
+        "run a whole table: reference = the reference's results (rnn/gru/lstm-scratch, rnn, gru, lstm, lstm 2 layers " +
+          'at lr 2, word-level lstm over the whole text for 5 epochs); the other flags you give apply to every configuration',
+      )
+        .choices(BENCH_SUITES)
+        .conflicts(['model', 'layers', 'token']),
+      flag('--dry-run', 'print the configurations that would run, one JSON line each, and train nothing'),
+    ],
+  );
+
+  const corpus = program.command('corpus').description('Inspect corpora and fetch the Time Machine.');
+  command(corpus, 'corpus info', 'Vocabulary size, token count and the most frequent tokens of a corpus.', [
+    corpusOption(TRAIN_DEFAULTS.corpus),
+    tokenOption(TRAIN_DEFAULTS.token),
+    cleanOption('cleaning mode'),
+    maxTokensOption('use the first n tokens (0: all)', 0),
+    minFreqOption(0),
+    new Option('--top <n>', 'how many of the most frequent tokens to list').argParser(integer(0)).default(10),
+    jsonOption('print the result as one JSON object'),
+  ]);
+  command(
+    corpus,
+    'corpus download',
+    'Download the Time Machine from the d2l data site, check its sha1 and cache it (RNNLM_CACHE_DIR overrides where).',
+    [flag('--force', 'download again even when cached')],
+  );
+
+  return program;
+}
