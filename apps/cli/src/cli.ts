@@ -411,6 +411,21 @@ export function buildProgram(
     .action(action('eval'));
 
   program
+    .command('export')
+    .description(
+      'Write a saved model as a standard tfjs LayersModel (tf.loadLayersModel opens it; Keras users convert it\n' +
+        'with tensorflowjs_converter): model.json and weights.bin, step/ (stateful, batch 1, for generation)\n' +
+        'and vocabulary.json (the token of each id). The model outputs next-token probabilities at every step.',
+    )
+    .addOption(
+      new Option('--format <format>', 'what to write').choices(['tfjs-layers']).makeOptionMandatory(),
+    )
+    .requiredOption('--model <dir>', 'directory of a model saved by rnnlm train')
+    .requiredOption('--out <dir>', 'directory to write (new or empty)')
+    .option('--force', 'write into a directory that is not empty (never over a checkpoint)', false)
+    .action(action('export'));
+
+  program
     .command('bench')
     .description(
       'Benchmark training speed and perplexity the way the PyTorch reference (torch_reference.py) does: the Time Machine ' +

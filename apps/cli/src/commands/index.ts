@@ -11,6 +11,7 @@ import type {
 import { bench } from './bench.js';
 import { corpusDownload, corpusInfo } from './corpus.js';
 import { evaluate } from './eval.js';
+import { type ExportFlags, exportCommand } from './export.js';
 import { generateCommand } from './generate.js';
 import { train } from './train.js';
 
@@ -22,6 +23,8 @@ export async function runCommand(command: string, flags: object, context: Contex
       return generateCommand(flags as GenerateFlags, context);
     case 'eval':
       return evaluate(flags as EvalFlags, context);
+    case 'export':
+      return exportCommand(flags as ExportFlags, context);
     case 'bench':
       return bench(flags as BenchFlags, context);
     case 'corpus info':
