@@ -423,6 +423,7 @@ export function buildProgram(
     .requiredOption('--model <dir>', 'directory of a model saved by rnnlm train')
     .requiredOption('--out <dir>', 'directory to write (new or empty)')
     .option('--force', 'write into a directory that is not empty (never over a checkpoint)', false)
+    .addOption(backendOption())
     .action(action('export'));
 
   program

@@ -28,6 +28,7 @@ import {
   PointElement,
   Tooltip,
 } from 'chart.js';
+import { downloadTfjsLayers } from './export-tfjs.js';
 import { SAMPLE_CORPUS, SAMPLE_CORPUS_NAME } from './sample-corpus.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip);
@@ -150,6 +151,7 @@ function setTraining(active: boolean): void {
   button('continue').disabled = active || !session?.trainer;
   button('generate').disabled = active || !session || session.model.config.bidirectional;
   button('export').disabled = active || !session;
+  button('export-tfjs').disabled = active || !session;
 }
 
 function resetChart(history: EpochResult[] = []): void {
@@ -420,6 +422,9 @@ action('continue', () => fit(positiveInt('epochs', 'Epochs')));
 $('stop').addEventListener('click', () => training?.abort());
 action('generate', generateText);
 action('export', exportFiles);
+action('export-tfjs', async () => {
+  if (session) await downloadTfjsLayers(session.model, session.vocab, session.corpus);
+});
 action('import', () => importFiles(input('import').files!), 'change');
 action('open', async () => {
   const url = select('saved').value;

@@ -56,7 +56,9 @@ export interface ExportedModelInfo {
 
 /** The vocabulary file: everything needed to turn text into the model's ids and back, in plain JSON. */
 export interface ExportedVocabulary {
+  /** Always `rnnlm-vocabulary`. */
   format: typeof EXPORT_VOCABULARY_FORMAT;
+  /** The version of this layout. */
   version: 1;
   /** How text was split into tokens: characters (code points) or whitespace-separated words. */
   token: 'char' | 'word';
@@ -70,12 +72,15 @@ export interface ExportedVocabulary {
   tokens: string[];
 }
 
-/** What to export besides the model. */
+/** What `exportTfjsLayers` exports: the model and what its vocabulary file says. */
 export interface TfjsLayersExportInput {
+  /** The model to export, of either implementation. */
   model: LanguageModel;
   /** Token of each id (a `Vocab` of @rnnlm/text gives them with `toJSON().tokens`). */
   tokens: readonly string[];
+  /** How its corpus was tokenized (a checkpoint's `corpus.token`). */
   token: 'char' | 'word';
+  /** How its corpus was cleaned (a checkpoint's `corpus.clean`). */
   clean: 'letters' | 'unicode';
 }
 
@@ -135,6 +140,21 @@ export async function exportTfjsLayers(input: TfjsLayersExportInput): Promise<Tf
     model: await artifacts(false),
     step: model.config.bidirectional ? null : await artifacts(true),
     vocabulary,
+  };
+}
+
+/**
+ * The standard tfjs `model.json` of artifacts (from `exportTfjsLayers`) whose weights are stored in one
+ * file, `weightsPath` relative to it: what `tf.loadLayersModel` reads over http or from disk.
+ */
+export function layersModelJson(artifacts: tf.io.ModelArtifacts, weightsPath: string): tf.io.ModelJSON {
+  return {
+    format: artifacts.format ?? 'layers-model',
+    generatedBy: artifacts.generatedBy ?? 'rnnlm',
+    convertedBy: artifacts.convertedBy ?? null,
+    modelTopology: artifacts.modelTopology as object,
+    weightsManifest: [{ paths: [weightsPath], weights: artifacts.weightSpecs ?? [] }],
+    ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
   };
 }
 

@@ -22,6 +22,7 @@ export {
   type ExportInputMapping,
   exportInputMapping,
   exportTfjsLayers,
+  layersModelJson,
   type TfjsLayersExport,
   type TfjsLayersExportInput,
   type TfjsLayersModelOptions,

@@ -12,11 +12,15 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { CHECKPOINT_FORMAT, fromModelJson, readMeta, toModelJson, weightsFilesOf } from './checkpoint.js';
-import type { TfjsLayersExport } from './export.js';
+import { layersModelJson, type TfjsLayersExport } from './export.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHT_FILES = ['weights.bin', 'weights.b.bin'];
 
+/**
+ * Saves checkpoint artifacts (from `toArtifacts`) to a directory, atomically (see above); refuses a directory
+ * that holds something else than an rnnlm checkpoint.
+ */
 export async function saveCheckpoint(dir: string, artifacts: tf.io.ModelArtifacts): Promise<void> {
   readMeta(artifacts); // never write something that would not load
   await mkdir(dir, { recursive: true });
@@ -117,14 +121,7 @@ export function directorySaveHandler(dir: string): tf.io.IOHandler {
         join(dir, EXPORT_WEIGHTS),
         buffers.map((b) => new Uint8Array(b)),
       );
-      const modelJson = {
-        format: artifacts.format,
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy ?? null,
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: [`./${EXPORT_WEIGHTS}`], weights: artifacts.weightSpecs ?? [] }],
-        ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
-      };
+      const modelJson = layersModelJson(artifacts, `./${EXPORT_WEIGHTS}`);
       const text = JSON.stringify(modelJson);
       await writeAtomically(join(dir, MODEL_JSON), [new TextEncoder().encode(text)]);
       const weightDataBytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);

@@ -1,6 +1,6 @@
 import { exportTfjsLayers } from '@rnnlm/train';
 import { saveTfjsLayersExport } from '@rnnlm/train/node';
-import type { Context } from '../cli.js';
+import type { BACKENDS, Context } from '../cli.js';
 import { during, EXIT } from '../errors.js';
 import { startBackend } from '../runtime.js';
 import { loadModel } from './shared.js';
@@ -14,14 +14,15 @@ export interface ExportFlags {
   model: string;
   out: string;
   force: boolean;
+  backend: (typeof BACKENDS)[number];
 }
 
 /**
  * Writes a saved model as a standard tfjs LayersModel (see `exportTfjsLayers` in @rnnlm/train for what
- * the model is), with its vocabulary beside it. A few small tensor copies: the cpu backend does it.
+ * the model is), with its vocabulary beside it.
  */
 export async function exportCommand(flags: ExportFlags, { io }: Context): Promise<void> {
-  await startBackend('cpu', io);
+  await startBackend(flags.backend, io);
   const loaded = await loadModel(flags.model);
   const { model, vocab, meta } = loaded;
   loaded.dispose();
