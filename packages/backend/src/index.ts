@@ -34,6 +34,7 @@ export {
 
 /** The Node backends, fastest first. `tensorflow` is native TensorFlow on the CPU. */
 export const NODE_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/** A backend `selectBackend` can start in Node. */
 export type NodeBackendName = (typeof NODE_BACKENDS)[number];
 
 /** The npm package behind each native backend, and the version that shares our tfjs-core. */
@@ -46,6 +47,7 @@ const TFJS_VERSION = '4.22.0';
 /** Imports a native package (and so registers tfjs's `tensorflow` backend). Injectable for tests. */
 export type NativeLoader = () => Promise<unknown>;
 
+/** Options of the Node `selectBackend`. */
 export interface SelectBackendOptions {
   /** A backend name to force, or `auto` (default) to take the first that starts. */
   backend?: NodeBackendName | 'auto';

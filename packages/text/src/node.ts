@@ -11,7 +11,9 @@ import type { CleanMode } from './clean.js';
 import { buildCorpus, type Corpus } from './corpus.js';
 import type { TokenMode } from './tokenize.js';
 
+/** Where d2l serves the Time Machine (H. G. Wells), the notebooks' corpus. */
 export const TIME_MACHINE_URL = 'http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt';
+/** The SHA-1 of the Time Machine file, checked after every download. */
 export const TIME_MACHINE_SHA1 = '090b5e7e70c295757f55df93cb0a180b9691891a';
 
 /** Named corpora: `timemachine` (downloaded and cached) and `moby-dick` (offline). */
@@ -40,6 +42,7 @@ export async function readTextFile(path: string): Promise<string> {
   return decodeText(bytes, path);
 }
 
+/** Decodes UTF-8 bytes, or throws an error naming `name` and the offset of the first invalid byte. */
 export function decodeText(bytes: Uint8Array, name: string): string {
   const bad = firstInvalidUtf8(bytes);
   if (bad >= 0) {
@@ -80,10 +83,12 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   return -1;
 }
 
+/** Options of `fetchTimeMachine`: where to cache the file and, for tests, another URL, checksum or fetch. */
 export interface FetchTimeMachineOptions {
   cacheDir?: string;
   url?: string;
   sha1?: string;
+  /** The `fetch` to download with (default: the global one; tests pass their own). */
   fetch?: typeof fetch;
 }
 
@@ -155,6 +160,7 @@ export function mobyDickText(): string {
     .join('\n');
 }
 
+/** Options of `loadCorpus`: the source, and `buildCorpus`'s tokenizing and cleaning options. */
 export interface LoadCorpusOptions {
   /** `timemachine`, `moby-dick`, or a path to a UTF-8 text file. */
   source: string;
@@ -163,9 +169,11 @@ export interface LoadCorpusOptions {
   maxTokens?: number | null;
   minFreq?: number;
   cacheDir?: string;
+  /** The `fetch` to download with (default: the global one; tests pass their own). */
   fetch?: typeof fetch;
 }
 
+/** A `Corpus` read by `loadCorpus`, with where it came from and its raw text. */
 export interface LoadedCorpus extends Corpus {
   source: string;
   /** The corpus's raw text. */
