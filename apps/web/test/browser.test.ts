@@ -181,7 +181,7 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     for (const [pageName, cliName] of [
       ['rnnlm-tfjs', '.'],
       ['rnnlm-tfjs-step', 'step'],
-    ]) {
+    ] as const) {
       const pageJson = json(join(downloadTo, `${pageName}.json`));
       expect(pageJson.modelTopology).toEqual(json(join(fromCli, cliName, 'model.json')).modelTopology);
       expect(readFileSync(join(downloadTo, `${pageName}.weights.bin`))).toEqual(
