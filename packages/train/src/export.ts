@@ -19,7 +19,7 @@
  * W_xh. A standard model takes ids through an Embedding layer, and its recurrent layer multiplies what the
  * embedding gives by its own input kernel, so the table E and the kernel K must multiply to W_xh. Two exact
  * factorings, chosen by size:
- * - `one-hot` (vocabulary no wider than layer 0's gates, V <= D*G*H: every char-level model): E is the
+ * - `one-hot` (vocabulary no wider than layer 0's gates, V <= D*G*H: char-level models, as a rule): E is the
  *   V x V identity, so the embedding yields the one-hot vector and K is W_xh itself, weight for weight.
  * - `folded` (larger vocabularies, where a V x V identity would dwarf the model): E is W_xh (both
  *   directions' side by side when bidirectional) and K is the identity (or, bidirectional, the 0/1 matrix
