@@ -117,6 +117,16 @@ export interface CorpusInfoFlags {
   json: boolean;
 }
 
+/** The formats `rnnlm export --format` writes. */
+export const EXPORT_FORMATS = ['tfjs-layers'] as const;
+
+export interface ExportFlags extends BackendFlags {
+  format: (typeof EXPORT_FORMATS)[number];
+  model: string;
+  out: string;
+  force: boolean;
+}
+
 export interface CorpusDownloadFlags {
   force: boolean;
 }

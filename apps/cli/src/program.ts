@@ -14,6 +14,7 @@ import {
   BENCH_MODELS,
   BENCH_SUITES,
   type Context,
+  EXPORT_FORMATS,
   type Io,
   TRAIN_DEFAULTS,
 } from './flags.js';
@@ -164,6 +165,21 @@ export function buildProgram(io: Io, run: RunCommand): Command {
       numStepsOption('time steps per sequence (default: as in training)'),
       ...backendOptions(),
       jsonOption('print the result as one JSON object'),
+    ],
+  );
+
+  command(
+    program,
+    'export',
+    'Write a saved model as a standard tfjs LayersModel (tf.loadLayersModel opens it; Keras users convert it\n' +
+      'with tensorflowjs_converter): model.json and weights.bin, step/ (stateful, batch 1, for generation)\n' +
+      'and vocabulary.json (the token of each id). The model outputs next-token probabilities at every step.',
+    [
+      new Option('--format <format>', 'what to write').choices(EXPORT_FORMATS).makeOptionMandatory(),
+      modelDirOption(),
+      new Option('--out <dir>', 'directory to write (new or empty)').makeOptionMandatory(),
+      flag('--force', 'write into a directory that is not empty (never over a checkpoint)'),
+      ...backendOptions(),
     ],
   );
 

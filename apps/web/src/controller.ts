@@ -15,6 +15,7 @@ import {
 } from '@rnnlm/train';
 import type * as tf from '@tensorflow/tfjs-core';
 import { loadCorpusText } from './corpus.js';
+import { downloadTfjsLayers } from './export-tfjs.js';
 import { exportFiles, importFiles } from './files.js';
 import * as storage from './storage.js';
 import type { View } from './view.js';
@@ -165,6 +166,12 @@ export class Controller {
   /** Downloads the held model as `model.json` and `weights.bin`. */
   async exportFiles(): Promise<void> {
     if (this.#session) exportFiles(await this.#artifacts(this.#session));
+  }
+
+  /** Downloads the held model as a standard tfjs LayersModel, its step form and its vocabulary. */
+  async exportTfjs(): Promise<void> {
+    const s = this.#session;
+    if (s) await downloadTfjsLayers(s.model, s.vocab, s.corpus);
   }
 
   /** Opens a checkpoint chosen as files (one from `rnnlm train`, or exported here) and keeps it. */

@@ -6,12 +6,13 @@ import { fromModelJson, toModelJson, weightsFilesOf } from '@rnnlm/train';
 import type * as tf from '@tensorflow/tfjs-core';
 
 export function exportFiles(artifacts: tf.io.ModelArtifacts): void {
-  download('model.json', JSON.stringify(toModelJson(artifacts, 'weights.bin'), null, 1), 'application/json');
-  download('weights.bin', artifacts.weightData as ArrayBuffer, 'application/octet-stream');
+  download('model.json', [JSON.stringify(toModelJson(artifacts, 'weights.bin'), null, 1)], 'application/json');
+  download('weights.bin', [artifacts.weightData as ArrayBuffer], 'application/octet-stream');
 }
 
-function download(name: string, data: BlobPart, type: string): void {
-  const url = URL.createObjectURL(new Blob([data], { type }));
+/** Hands the browser a file to save, made of `parts`. */
+export function download(name: string, parts: BlobPart[], type: string): void {
+  const url = URL.createObjectURL(new Blob(parts, { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;

@@ -35,6 +35,7 @@ view.on('continue', () => controller.fit(view.epochs()));
 view.on('stop', () => controller.stop());
 view.on('generate', () => controller.generate());
 view.on('export', () => controller.exportFiles());
+view.on('export-tfjs', () => controller.exportTfjs());
 view.on('import', () => controller.importFiles(view.input('import').files!), 'change');
 view.on('open', () => controller.openSaved());
 view.on('delete', () => controller.deleteSaved());

@@ -176,6 +176,7 @@ export class View {
     this.element<HTMLButtonElement>('continue').disabled = training || !canContinue;
     this.element<HTMLButtonElement>('generate').disabled = training || !canGenerate;
     this.element<HTMLButtonElement>('export').disabled = training || !haveModel;
+    this.element<HTMLButtonElement>('export-tfjs').disabled = training || !haveModel;
   }
 
   setGenerating(active: boolean): void {

@@ -160,12 +160,37 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     // The page's model, exported as files, generates text in the CLI.
     const exported = mkdtempSync(join(tmpdir(), 'rnnlm-page-export-'));
     const downloads: Promise<void>[] = [];
-    page.on('download', (d) => downloads.push(d.saveAs(join(exported, d.suggestedFilename()))));
+    let downloadTo = exported;
+    page.on('download', (d) => downloads.push(d.saveAs(join(downloadTo, d.suggestedFilename()))));
     await page.click('#export');
     await expect.poll(() => downloads.length, { timeout: 10_000 }).toBe(2);
     await Promise.all(downloads);
     const fromPage = cli(['generate', '--model', exported, '--prefix', 'once upon a ', '--length', '20']);
     expect(fromPage).toMatch(/^once upon a .{20}\n$/s);
+
+    // "Export for tf.loadLayersModel" downloads what `rnnlm export` writes from that checkpoint: the same
+    // topology, the same weight bytes, the same vocabulary (the CLI's export is checked against tfjs).
+    downloadTo = mkdtempSync(join(tmpdir(), 'rnnlm-page-tfjs-'));
+    downloads.length = 0;
+    await page.click('#export-tfjs');
+    await expect.poll(() => downloads.length, { timeout: 10_000 }).toBe(5);
+    await Promise.all(downloads);
+    const fromCli = join(downloadTo, 'cli');
+    cli(['export', '--format', 'tfjs-layers', '--model', exported, '--out', fromCli]);
+    const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+    for (const [pageName, cliName] of [
+      ['rnnlm-tfjs', '.'],
+      ['rnnlm-tfjs-step', 'step'],
+    ] as const) {
+      const pageJson = json(join(downloadTo, `${pageName}.json`));
+      expect(pageJson.modelTopology).toEqual(json(join(fromCli, cliName, 'model.json')).modelTopology);
+      expect(readFileSync(join(downloadTo, `${pageName}.weights.bin`))).toEqual(
+        readFileSync(join(fromCli, cliName, 'weights.bin')),
+      );
+    }
+    expect(json(join(downloadTo, 'rnnlm-tfjs-vocabulary.json'))).toEqual(
+      json(join(fromCli, 'vocabulary.json')),
+    );
 
     // A checkpoint written by `rnnlm train` opens in the page.
     const trained = mkdtempSync(join(tmpdir(), 'rnnlm-cli-ckpt-'));

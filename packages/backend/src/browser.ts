@@ -33,7 +33,9 @@ export {
   type WasmKernelReport,
 } from './wasm-kernels.js';
 
+/** The browser backends, fastest first (WebGL runs on the GPU). */
 export const BROWSER_BACKENDS = ['webgl', 'wasm', 'cpu'] as const;
+/** A backend `selectBackend` can start in the browser. */
 export type BrowserBackendName = (typeof BROWSER_BACKENDS)[number];
 
 /** The file names of the wasm binaries in `@tensorflow/tfjs-backend-wasm/dist/`. */
@@ -42,11 +44,13 @@ export const WASM_BINARIES = [
   'tfjs-backend-wasm-simd.wasm',
   'tfjs-backend-wasm-threaded-simd.wasm',
 ] as const;
+/** One of the wasm binaries of `@tensorflow/tfjs-backend-wasm`. */
 export type WasmBinaryName = (typeof WASM_BINARIES)[number];
 
 /** Where the wasm binaries are served: a base URL ending in `/`, or one URL per binary. */
 export type WasmPaths = string | Partial<Record<WasmBinaryName, string>>;
 
+/** Options of the browser `selectBackend`. */
 export interface BrowserSelectOptions {
   /** A backend name to force, or `auto` (default) to take the first that starts. */
   backend?: BrowserBackendName | 'auto';

@@ -44,6 +44,7 @@ const TFJS_VERSION = '4.22.0';
 /** Imports a native package (and so registers tfjs's `tensorflow` backend). Injectable for tests. */
 export type NativeLoader = () => Promise<unknown>;
 
+/** Options of the Node `selectBackend`. */
 export interface SelectBackendOptions {
   /** A backend name to force, or `auto` (default) to take the first that starts. */
   backend?: NodeBackendName | 'auto';

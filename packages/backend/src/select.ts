@@ -22,6 +22,7 @@ export interface Activation<Name extends string = string> {
   notes?: string[];
 }
 
+/** A backend to try: its name, how to start it, and what to tell the user when it cannot start. */
 export interface BackendCandidate<Name extends string = string> {
   name: Name;
   /** Starts the backend, or throws `BackendUnavailableError` (any other error counts as one too). */

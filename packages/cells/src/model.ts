@@ -2,10 +2,12 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 /** The recurrent cell of every layer. */
 export type CellKind = 'rnn' | 'gru' | 'lstm';
+/** Every `CellKind`, for validating input and listing choices. */
 export const CELL_KINDS: readonly CellKind[] = ['rnn', 'gru', 'lstm'];
 
 /** How a model is built: hand-written cells on tfjs-core ops, or tfjs-layers recurrent layers. */
 export type ModelImpl = 'scratch' | 'layers';
+/** Every `ModelImpl`, for validating input and listing choices. */
 export const MODEL_IMPLS: readonly ModelImpl[] = ['scratch', 'layers'];
 
 /** Plain JSON: enough to rebuild the same architecture (checkpoints store it). */
@@ -24,6 +26,7 @@ export interface ModelConfig {
  */
 export type State = tf.Tensor2D[];
 
+/** What `LanguageModel.forward` returns: the logits of every step and the state after the last. */
 export interface ForwardResult {
   /** Time-major logits [T*B, V]: row t*B + b is step t of sequence b. */
   logits: tf.Tensor2D;
@@ -51,5 +54,6 @@ export interface LanguageModel {
    * process and so are not stable.
    */
   readonly weightNames: readonly string[];
+  /** Frees the model's weights; the model cannot be used afterwards. */
   dispose(): void;
 }

@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedSequence, type LstmGateOrder, type SequenceKernels, useFused } from './fused.js';
 
+/** Options of `rnnSequence`, `gruSequence` and `lstmSequence`. */
 export interface SequenceOptions {
   /** Run from the last step to the first (a bidirectional layer's backward direction). Default false. */
   reverse?: boolean;
@@ -26,11 +27,13 @@ export interface SequenceOptions {
   kernels?: SequenceKernels;
 }
 
+/** Options of `lstmSequence`: those of every cell and the LSTM's gate order. */
 export interface LstmSequenceOptions extends SequenceOptions {
   /** Gate blocks of W_h's columns (and xProj's): d2l's (i, f, o, c~), the default, or tfjs-layers' (i, f, c~, o). */
   gateOrder?: LstmGateOrder;
 }
 
+/** What a recurrence returns: every step's hidden state and the last one. */
 export interface SequenceResult {
   /** Hidden state after each step, [T, B, H], in input order (also when `reverse` is set). */
   outputs: tf.Tensor3D;
@@ -38,6 +41,7 @@ export interface SequenceResult {
   h: tf.Tensor2D;
 }
 
+/** What `lstmSequence` returns: a `SequenceResult` and the last memory cell. */
 export interface LstmSequenceResult extends SequenceResult {
   /** Memory cell after the last step processed, [B, H]. */
   c: tf.Tensor2D;

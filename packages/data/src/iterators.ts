@@ -8,6 +8,10 @@ export interface Batch {
   numSteps: number;
 }
 
+/**
+ * How minibatches are cut from the corpus: at random offsets (each minibatch independent) or sequentially
+ * (each row continuing the previous minibatch's row, so the hidden state can be carried).
+ */
 export type Sampling = 'random' | 'sequential';
 /** The default (d2l's, which carries the state across batches) first. */
 export const SAMPLINGS: readonly Sampling[] = ['sequential', 'random'];
@@ -21,6 +25,10 @@ export function minCorpusTokens(batchSize: number, numSteps: number): number {
   return (batchSize + 1) * numSteps + 1;
 }
 
+/**
+ * Throws a clear error unless `batchSize` and `numSteps` are positive integers and the corpus has at least
+ * `minCorpusTokens(batchSize, numSteps)` tokens.
+ */
 export function assertBatchShape(corpusLength: number, batchSize: number, numSteps: number): void {
   for (const [name, value] of [
     ['batchSize', batchSize],

@@ -8,6 +8,7 @@ import {
 } from './iterators.js';
 import { Random } from './random.js';
 
+/** Options of `SeqDataLoader`: the minibatch shape, the sampling and its seed. */
 export interface SeqDataLoaderOptions {
   batchSize: number;
   numSteps: number;
@@ -59,10 +60,12 @@ export class SeqDataLoader implements Iterable<Batch> {
     return Math.floor(Math.floor((length - 1) / this.batchSize) / this.numSteps);
   }
 
+  /** The loader's random state, to resume the same sequence of minibatches later (see `setState`). */
   getState(): SeqDataLoaderState {
     return { rng: this.#rng.getState() };
   }
 
+  /** Restores a state from `getState`: the minibatches continue as they would have. */
   setState(state: SeqDataLoaderState): void {
     this.#rng = new Random(state.rng);
   }

@@ -1,5 +1,6 @@
 /** How raw text becomes lines of characters to tokenize. */
 export type CleanMode = 'letters' | 'unicode';
+/** Every `CleanMode`, for validating input and listing choices. */
 export const CLEAN_MODES: readonly CleanMode[] = ['letters', 'unicode'];
 
 /**

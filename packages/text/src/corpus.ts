@@ -2,6 +2,7 @@ import { type CleanMode, cleanLines } from './clean.js';
 import { type TokenMode, tokenize } from './tokenize.js';
 import { Vocab } from './vocab.js';
 
+/** Options of `buildCorpus`: how to tokenize and clean, and which tokens to keep. */
 export interface CorpusOptions {
   token: TokenMode;
   clean: CleanMode;
@@ -11,6 +12,7 @@ export interface CorpusOptions {
   reservedTokens?: readonly string[];
 }
 
+/** A corpus ready for training: its token ids and the vocabulary that maps them. */
 export interface Corpus {
   ids: Int32Array;
   vocab: Vocab;

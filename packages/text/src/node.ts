@@ -40,6 +40,7 @@ export async function readTextFile(path: string): Promise<string> {
   return decodeText(bytes, path);
 }
 
+/** Decodes UTF-8 bytes, or throws an error naming `name` and the offset of the first invalid byte. */
 export function decodeText(bytes: Uint8Array, name: string): string {
   const bad = firstInvalidUtf8(bytes);
   if (bad >= 0) {
@@ -80,10 +81,12 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   return -1;
 }
 
+/** Options of `fetchTimeMachine`: where to cache the file and, for tests, another URL, checksum or fetch. */
 export interface FetchTimeMachineOptions {
   cacheDir?: string;
   url?: string;
   sha1?: string;
+  /** The `fetch` to download with (default: the global one; tests pass their own). */
   fetch?: typeof fetch;
 }
 
@@ -155,6 +158,7 @@ export function mobyDickText(): string {
     .join('\n');
 }
 
+/** Options of `loadCorpus`: the source, and `buildCorpus`'s tokenizing and cleaning options. */
 export interface LoadCorpusOptions {
   /** `timemachine`, `moby-dick`, or a path to a UTF-8 text file. */
   source: string;
@@ -163,9 +167,11 @@ export interface LoadCorpusOptions {
   maxTokens?: number | null;
   minFreq?: number;
   cacheDir?: string;
+  /** The `fetch` to download with (default: the global one; tests pass their own). */
   fetch?: typeof fetch;
 }
 
+/** A `Corpus` read by `loadCorpus`, with where it came from and its raw text. */
 export interface LoadedCorpus extends Corpus {
   source: string;
   /** The corpus's raw text. */

@@ -1,4 +1,6 @@
+/** What a token is: one character (code point) or one whitespace-separated word. */
 export type TokenMode = 'char' | 'word';
+/** Every `TokenMode`, for validating input and listing choices. */
 export const TOKEN_MODES: readonly TokenMode[] = ['char', 'word'];
 
 /**

@@ -1,5 +1,7 @@
+/** The unknown token: id 0 of every vocabulary, the id of any token not in it. */
 export const UNK = '<unk>';
 
+/** Options of the `Vocab` constructor. */
 export interface VocabOptions {
   /** Tokens seen fewer times than this map to `<unk>`. Default 0 (keep all). */
   minFreq?: number;
@@ -7,6 +9,7 @@ export interface VocabOptions {
   reservedTokens?: readonly string[];
 }
 
+/** A vocabulary as plain JSON (`Vocab.toJSON`, `Vocab.fromJSON`). */
 export interface VocabJSON {
   /** Token of each id, `<unk>` first. */
   tokens: string[];
@@ -49,6 +52,7 @@ export class Vocab {
     this.#counts.push(count);
   }
 
+  /** The number of tokens, `<unk>` included: the model's vocabulary size. */
   get size(): number {
     return this.#tokens.length;
   }
@@ -63,14 +67,17 @@ export class Vocab {
     return this.#index.get(token) ?? 0;
   }
 
+  /** Whether the token has an id of its own (is not read as `<unk>`). */
   has(token: string): boolean {
     return this.#index.has(token);
   }
 
+  /** The id of each token (`<unk>`'s for unknown ones). */
   lookup(tokens: readonly string[]): number[] {
     return tokens.map((token) => this.indexOf(token));
   }
 
+  /** The token of each id; throws on an id outside the vocabulary. */
   toTokens(ids: ArrayLike<number>): string[] {
     return Array.from(ids, (id) => {
       const token = this.#tokens[id];
@@ -87,10 +94,12 @@ export class Vocab {
       .filter(([, count]) => count > 0);
   }
 
+  /** The vocabulary as plain JSON, for checkpoints (`fromJSON` reads it back). */
   toJSON(): VocabJSON {
     return { tokens: [...this.#tokens], counts: [...this.#counts] };
   }
 
+  /** Rebuilds a vocabulary saved with `toJSON`, with the same ids; throws on anything else. */
   static fromJSON(json: unknown): Vocab {
     const data = json as Partial<VocabJSON> | null;
     if (

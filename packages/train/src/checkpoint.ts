@@ -11,7 +11,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createModel } from './create-model.js';
 import type { Trainer, TrainerState } from './trainer.js';
 
+/** The `format` of an rnnlm checkpoint's `model.json`. */
 export const CHECKPOINT_FORMAT = 'rnnlm-checkpoint';
+/** The checkpoint format version this rnnlm writes and the newest it reads. */
 export const CHECKPOINT_VERSION = 1;
 
 /** How the corpus was read, so that a loaded model reads text the same way. */
@@ -24,6 +26,7 @@ export interface CorpusSettings {
   minFreq?: number;
 }
 
+/** What a checkpoint says besides its weights (kept in `modelTopology`). */
 export interface CheckpointMeta {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
@@ -39,9 +42,15 @@ export interface CheckpointMeta {
   savedAt: string;
 }
 
+/** What `toArtifacts` saves: the model, its vocabulary and corpus settings, optionally its trainer. */
 export interface CheckpointInput {
   model: LanguageModel;
-  vocab: { size: number; toJSON(): unknown };
+  vocab: {
+    /** The number of tokens: the model's vocabulary size. */
+    size: number;
+    /** The vocabulary as plain JSON (`Vocab` of @rnnlm/text has both). */
+    toJSON(): unknown;
+  };
   corpus: CorpusSettings;
   trainer?: Trainer;
   extra?: Record<string, unknown>;
@@ -83,11 +92,16 @@ export async function toArtifacts(input: CheckpointInput): Promise<tf.io.ModelAr
   };
 }
 
+/**
+ * A checkpoint rebuilt by `restoreCheckpoint`: the model with its weights, and what a trainer needs to
+ * resume.
+ */
 export interface RestoredCheckpoint {
   model: LanguageModel;
   meta: CheckpointMeta;
   /** Optimizer slots and carried state by name, for `Trainer.restore`; free them with `dispose()`. */
   trainingTensors: Map<string, tf.Tensor>;
+  /** Frees `trainingTensors` (not the model: dispose it yourself). */
   dispose(): void;
 }
 

@@ -16,6 +16,7 @@ export function clipByGlobalNorm(grads: tf.Tensor[], theta: number): { grads: tf
   });
 }
 
+/** The L2 norm of all the tensors together, as if concatenated into one vector. */
 export function globalNorm(tensors: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }

@@ -6,10 +6,13 @@ import * as tf from '@tensorflow/tfjs-core';
 export interface TokenVocab {
   readonly size: number;
   readonly unk: number;
+  /** The id of a token, or the unknown token's id. */
   indexOf(token: string): number;
+  /** The token of each id. */
   toTokens(ids: ArrayLike<number>): string[];
 }
 
+/** Options of `generate` and `generateTokens`. */
 export interface GenerateOptions {
   /** How the prefix splits into tokens and the output joins: chars with '', words with ' '. */
   token: 'char' | 'word';
@@ -26,6 +29,7 @@ export interface GenerateOptions {
   seed?: number;
 }
 
+/** What `generate` returns. */
 export interface GenerateResult {
   /** The prefix followed by the generated tokens. */
   text: string;

@@ -16,6 +16,19 @@ export {
 export { clipByGlobalNorm, globalNorm } from './clip.js';
 export { createModel } from './create-model.js';
 export {
+  EXPORT_VOCABULARY_FORMAT,
+  type ExportedModelInfo,
+  type ExportedVocabulary,
+  type ExportInputMapping,
+  exportInputMapping,
+  exportTfjsLayers,
+  layersModelJson,
+  type TfjsLayersExport,
+  type TfjsLayersExportInput,
+  type TfjsLayersModelOptions,
+  toTfjsLayersModel,
+} from './export.js';
+export {
   type GenerateOptions,
   type GenerateResult,
   generate,

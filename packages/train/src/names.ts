@@ -3,5 +3,7 @@
  * them in its help before it starts any backend).
  */
 
+/** An optimizer rnnlm implements: SGD, Adam, or AdamW (Adam with decoupled weight decay). */
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+/** Every `OptimizerName`, for validating input and listing choices. */
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['sgd', 'adam', 'adamw'];

@@ -8,14 +8,19 @@
  * then is the old weights file removed. A crash at any point leaves a loadable checkpoint.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { fromModelJson, readMeta, toModelJson, weightsFilesOf } from './checkpoint.js';
+import { CHECKPOINT_FORMAT, fromModelJson, readMeta, toModelJson, weightsFilesOf } from './checkpoint.js';
+import { layersModelJson, type TfjsLayersExport } from './export.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHT_FILES = ['weights.bin', 'weights.b.bin'];
 
+/**
+ * Saves checkpoint artifacts (from `toArtifacts`) to a directory, atomically (see above); refuses a directory
+ * that holds something else than an rnnlm checkpoint.
+ */
 export async function saveCheckpoint(dir: string, artifacts: tf.io.ModelArtifacts): Promise<void> {
   readMeta(artifacts); // never write something that would not load
   await mkdir(dir, { recursive: true });
@@ -99,4 +104,81 @@ export async function writeAtomically(path: string, chunks: Uint8Array[]): Promi
   }
   await handle.close();
   await rename(tmp, path);
+}
+
+/**
+ * A `tf.io` save handler that writes tfjs's standard layout into a directory: `model.json` (topology,
+ * weights manifest, metadata) and `weights.bin`, the files `tf.loadLayersModel('file://…/model.json')`
+ * (tfjs-node) or an http server reads. Weights are written first, `model.json` last, each atomically.
+ */
+export function directorySaveHandler(dir: string): tf.io.IOHandler {
+  return {
+    save: async (artifacts) => {
+      await mkdir(dir, { recursive: true });
+      const data = artifacts.weightData;
+      const buffers = data === undefined ? [] : Array.isArray(data) ? data : [data];
+      await writeAtomically(
+        join(dir, EXPORT_WEIGHTS),
+        buffers.map((b) => new Uint8Array(b)),
+      );
+      const modelJson = layersModelJson(artifacts, `./${EXPORT_WEIGHTS}`);
+      const text = JSON.stringify(modelJson);
+      await writeAtomically(join(dir, MODEL_JSON), [new TextEncoder().encode(text)]);
+      const weightDataBytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+      return {
+        modelArtifactsInfo: {
+          dateSaved: new Date(),
+          modelTopologyType: 'JSON',
+          modelTopologyBytes: text.length,
+          weightDataBytes,
+        },
+      };
+    },
+  };
+}
+
+const EXPORT_WEIGHTS = 'weights.bin';
+/** Where the step form goes inside an export directory. */
+const STEP_DIR = 'step';
+const VOCABULARY_JSON = 'vocabulary.json';
+
+/**
+ * Writes an export (see `exportTfjsLayers`) to a directory: `model.json` and `weights.bin` (the
+ * LayersModel), `vocabulary.json`, and `step/` (the stateful batch-1 form) unless the model is
+ * bidirectional. The directory must be new or empty, or `force` must be set; an rnnlm checkpoint is
+ * never overwritten, `force` or not.
+ */
+export async function saveTfjsLayersExport(
+  dir: string,
+  exported: TfjsLayersExport,
+  options: { force?: boolean } = {},
+): Promise<string[]> {
+  const existing: string[] = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw new Error(`cannot write to ${dir}: ${error.message}`);
+  });
+  if (existing.includes(MODEL_JSON)) {
+    const json = (await readModelJson(dir).catch(() => null)) as { format?: unknown } | null;
+    if (json?.format === CHECKPOINT_FORMAT) {
+      throw new Error(
+        `${dir} holds an rnnlm checkpoint, which the export would overwrite; choose another output directory`,
+      );
+    }
+  }
+  if (existing.length > 0 && !options.force) {
+    throw new Error(
+      `${dir} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}); ` +
+        'choose a new directory, or pass force to replace the files an export writes there',
+    );
+  }
+  await directorySaveHandler(dir).save!(exported.model);
+  await writeAtomically(join(dir, VOCABULARY_JSON), [
+    new TextEncoder().encode(`${JSON.stringify(exported.vocabulary)}\n`),
+  ]);
+  const written = [MODEL_JSON, EXPORT_WEIGHTS, VOCABULARY_JSON];
+  if (exported.step) {
+    await directorySaveHandler(join(dir, STEP_DIR)).save!(exported.step);
+    written.push(`${STEP_DIR}/${MODEL_JSON}`, `${STEP_DIR}/${EXPORT_WEIGHTS}`);
+  }
+  return written;
 }

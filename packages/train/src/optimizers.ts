@@ -3,6 +3,7 @@ import { OPTIMIZER_NAMES, type OptimizerName } from './names.js';
 
 export { OPTIMIZER_NAMES, type OptimizerName };
 
+/** An optimizer and its settings (plain JSON: checkpoints store it). */
 export interface OptimizerConfig {
   name: OptimizerName;
   /** Learning rate. The notebooks use SGD with lr 1. */
@@ -48,6 +49,7 @@ export class Optimizer {
     }
   }
 
+  /** Updates applied so far (Adam's bias correction counts them). */
   get step(): number {
     return this.#step;
   }
@@ -88,6 +90,7 @@ export class Optimizer {
     ];
   }
 
+  /** The JSON part of the optimizer's state; its tensors come from `slots()`. */
   getState(): OptimizerState {
     return { config: { ...this.config }, step: this.#step };
   }
@@ -108,6 +111,7 @@ export class Optimizer {
     }
   }
 
+  /** Frees the optimizer's slots (Adam's moment estimates). */
   dispose(): void {
     tf.dispose([...this.#m, ...this.#v]);
     this.#m = [];
@@ -115,6 +119,7 @@ export class Optimizer {
   }
 }
 
+/** Checks a config and fills in every default; throws a clear error on a bad name or value. */
 export function resolveOptimizerConfig(config: OptimizerConfig): Required<OptimizerConfig> {
   if (!OPTIMIZER_NAMES.includes(config.name)) {
     throw new Error(

@@ -5,6 +5,7 @@ import { clipByGlobalNorm, globalNorm } from './clip.js';
 import { crossEntropy, perplexity, timeMajor } from './loss.js';
 import { Optimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
 
+/** Options of `Trainer`: the optimizer and gradient clipping. */
 export interface TrainerOptions {
   /** Default: SGD with lr 1, as the notebooks. */
   optimizer?: OptimizerConfig;
@@ -12,6 +13,7 @@ export interface TrainerOptions {
   clip?: number | null;
 }
 
+/** What `FitOptions.onBatchEnd` receives after each minibatch. */
 export interface BatchEndEvent {
   /** 1-based epoch and batch. */
   epoch: number;
@@ -24,6 +26,7 @@ export interface BatchEndEvent {
   tokensPerSecond: number;
 }
 
+/** One epoch's numbers, as `FitOptions.onEpochEnd` receives them and `FitResult` lists them. */
 export interface EpochResult {
   /** 1-based. */
   epoch: number;
@@ -35,17 +38,21 @@ export interface EpochResult {
   validPerplexity?: number;
 }
 
+/** Options of `Trainer.fit`. */
 export interface FitOptions {
   /** Train until this many epochs are complete in total (a resumed trainer counts those it had). */
   epochs: number;
   /** Checked between batches: training stops cleanly, and the trainer can be saved and resumed. */
   signal?: AbortSignal;
+  /** Called after each minibatch. */
   onBatchEnd?: (event: BatchEndEvent) => void;
+  /** Called after each epoch (awaited: a checkpoint can be saved here). */
   onEpochEnd?: (result: EpochResult) => void | Promise<void>;
   /** Held-out ids: their perplexity is reported at the end of each epoch. */
   valid?: ArrayLike<number>;
 }
 
+/** What `Trainer.fit` returns. */
 export interface FitResult {
   epochs: EpochResult[];
   /** True when the signal stopped training before `epochs` were complete. */
@@ -79,6 +86,10 @@ export interface TrainerState {
  */
 export const DIVERGENCE_MARGIN = Math.log(1000);
 
+/**
+ * Thrown by `Trainer.fit` when the loss or gradient norm is NaN, infinite or far worse than guessing; the
+ * message says where and what to change, and the model keeps its weights from before that batch.
+ */
 export class DivergenceError extends Error {
   constructor(
     readonly epoch: number,
@@ -132,6 +143,10 @@ export class Trainer {
     return this.#epoch;
   }
 
+  /**
+   * Trains until `options.epochs` epochs are complete in total, calling the callbacks as it goes; stops
+   * cleanly between batches when `options.signal` aborts.
+   */
   async fit(options: FitOptions): Promise<FitResult> {
     const { epochs, signal, onBatchEnd, onEpochEnd, valid } = options;
     if (!Number.isInteger(epochs) || epochs < 0)

@@ -5,12 +5,14 @@ import type {
   CorpusDownloadFlags,
   CorpusInfoFlags,
   EvalFlags,
+  ExportFlags,
   GenerateFlags,
   TrainFlags,
 } from '../flags.js';
 import { bench } from './bench.js';
 import { corpusDownload, corpusInfo } from './corpus.js';
 import { evaluate } from './eval.js';
+import { exportCommand } from './export.js';
 import { generateCommand } from './generate.js';
 import { train } from './train.js';
 
@@ -22,6 +24,8 @@ export async function runCommand(command: string, flags: object, context: Contex
       return generateCommand(flags as GenerateFlags, context);
     case 'eval':
       return evaluate(flags as EvalFlags, context);
+    case 'export':
+      return exportCommand(flags as ExportFlags, context);
     case 'bench':
       return bench(flags as BenchFlags, context);
     case 'corpus info':
