@@ -6,7 +6,11 @@ import { fromModelJson, toModelJson, weightsFilesOf } from '@rnnlm/train';
 import type * as tf from '@tensorflow/tfjs-core';
 
 export function exportFiles(artifacts: tf.io.ModelArtifacts): void {
-  download('model.json', [JSON.stringify(toModelJson(artifacts, 'weights.bin'), null, 1)], 'application/json');
+  download(
+    'model.json',
+    [JSON.stringify(toModelJson(artifacts, 'weights.bin'), null, 1)],
+    'application/json',
+  );
   download('weights.bin', [artifacts.weightData as ArrayBuffer], 'application/octet-stream');
 }
 

@@ -1,7 +1,7 @@
 import { exportTfjsLayers } from '@rnnlm/train';
 import { saveTfjsLayersExport } from '@rnnlm/train/node';
-import type { Context, ExportFlags } from '../flags.js';
 import { during, EXIT } from '../errors.js';
+import type { Context, ExportFlags } from '../flags.js';
 import { startBackend } from '../runtime.js';
 import { loadModel } from './shared.js';
 
