@@ -98,8 +98,8 @@ async function startBackend(): Promise<void> {
   $('backend-name').textContent = selection.backend;
   $('backend-reason').textContent = selection.reasons.length ? `(${selection.reasons.join('; ')})` : '';
   // On wasm and cpu the recurrent layers run in the fused kernels, on as many threads as the page may use.
-  $('backend-kernels').textContent = selection.kernels
-    ? `recurrent layers: ${selection.kernels.message}`
+  $('backend-kernels').textContent = selection.fusedKernels
+    ? `recurrent layers: ${selection.fusedKernels.message}`
     : '';
 }
 

@@ -13,7 +13,6 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { withKernels } from './kernels.js';
 import {
   type Activation,
   type BackendCandidate,
@@ -21,17 +20,10 @@ import {
   BackendUnavailableError,
   selectFrom,
 } from './select.js';
-import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { withFusedKernels } from './start-fused-kernels.js';
+import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
 
-export type { Activation, BackendCandidate, BackendSelection } from './select.js';
-export { BackendUnavailableError, selectFrom } from './select.js';
-export {
-  clearWasmTransposeCache,
-  registerWasmTrainingKernels,
-  WASM_TRAINING_KERNELS,
-  type WasmKernelOptions,
-  type WasmKernelReport,
-} from './wasm-kernels.js';
+export * from './shared-exports.js';
 
 export const BROWSER_BACKENDS = ['webgl', 'wasm', 'cpu'] as const;
 export type BrowserBackendName = (typeof BROWSER_BACKENDS)[number];
@@ -106,7 +98,7 @@ export async function selectBackend(
   ];
   const selection = await selectFrom(candidates, options.backend ?? 'auto');
   await tf.ready();
-  return withKernels(selection, options.threads ?? defaultThreads());
+  return withFusedKernels(selection, options.threads ?? defaultThreads());
 }
 
 function defaultThreads(): number {

@@ -12,7 +12,6 @@ import '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { withKernels } from './kernels.js';
 import {
   type Activation,
   type BackendCandidate,
@@ -20,17 +19,10 @@ import {
   BackendUnavailableError,
   selectFrom,
 } from './select.js';
-import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { withFusedKernels } from './start-fused-kernels.js';
+import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
 
-export type { Activation, BackendCandidate, BackendSelection } from './select.js';
-export { BackendUnavailableError, selectFrom } from './select.js';
-export {
-  clearWasmTransposeCache,
-  registerWasmTrainingKernels,
-  WASM_TRAINING_KERNELS,
-  type WasmKernelOptions,
-  type WasmKernelReport,
-} from './wasm-kernels.js';
+export * from './shared-exports.js';
 
 /** The Node backends, fastest first. `tensorflow` is native TensorFlow on the CPU. */
 export const NODE_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -112,7 +104,7 @@ export async function selectBackend(
   ];
   const selection = await selectFrom(candidates, requested);
   await tf.ready();
-  return withKernels(selection, options.threads ?? Math.min(8, availableParallelism()));
+  return withFusedKernels(selection, options.threads ?? Math.min(8, availableParallelism()));
 }
 
 function defaultLoader(name: keyof typeof NATIVE_PACKAGES): NativeLoader {
