@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type Activation,
@@ -21,6 +21,7 @@ import {
   selectFrom,
 } from './select.js';
 import { withFusedKernels } from './start-fused-kernels.js';
+import { wasmActivation } from './wasm-device.js';
 import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
 
 export * from './shared-exports.js';
@@ -133,12 +134,7 @@ async function activateWasm(): Promise<Activation<BrowserBackendName>> {
       'the WebAssembly module failed to load (are the .wasm files served?)',
     );
   }
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = getThreadsCount();
-  return {
-    tfjsBackend: 'wasm',
-    device: `CPU (WebAssembly${simd ? ' with SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'})`,
-  };
+  return wasmActivation();
 }
 
 async function activateCpu(): Promise<Activation<BrowserBackendName>> {

@@ -10,7 +10,6 @@
 // @tensorflow package resolves to the same CommonJS build of tfjs-core in Node).
 import '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type Activation,
@@ -20,6 +19,7 @@ import {
   selectFrom,
 } from './select.js';
 import { withFusedKernels } from './start-fused-kernels.js';
+import { wasmActivation } from './wasm-device.js';
 import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
 
 export * from './shared-exports.js';
@@ -205,12 +205,7 @@ async function activateWasm(): Promise<Activation<NodeBackendName>> {
   if (!(await tf.setBackend('wasm'))) {
     throw new BackendUnavailableError('wasm', 'the WebAssembly module failed to start');
   }
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = getThreadsCount();
-  return {
-    tfjsBackend: 'wasm',
-    device: `CPU (WebAssembly${simd ? ' with SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'})`,
-  };
+  return wasmActivation();
 }
 
 async function activateCpu(): Promise<Activation<NodeBackendName>> {

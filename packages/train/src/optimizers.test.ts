@@ -172,3 +172,13 @@ describe.each(['auto', 'ops'] as const)('crossEntropy (mode %s)', (mode) => {
     tf.dispose([logits, labels, v]);
   });
 });
+
+describe('crossEntropy options', () => {
+  it('refuses the option by its old name kernels, saying what to pass', () => {
+    const logits = tf.zeros([2, 3]) as tf.Tensor2D;
+    const labels = tf.tensor1d([0, 2], 'int32');
+    const old = { kernels: 'ops' } as unknown as { mode: 'ops' };
+    expect(() => crossEntropy(logits, labels, old)).toThrow(/the option kernels is now called mode/);
+    tf.dispose([logits, labels]);
+  });
+});
