@@ -85,6 +85,8 @@ class TfjsLayersLanguageModel implements LanguageModel {
   readonly #directions: Direction[];
   readonly #statesPerUnit: number;
   readonly #recurrence: FusedMode;
+  /** The weights as the fused path reads them, gathered on its first call. */
+  #stack: StackWeights | undefined;
   #disposed = false;
 
   constructor(config: ModelConfig, seed: number, recurrence: FusedMode) {
@@ -169,7 +171,10 @@ class TfjsLayersLanguageModel implements LanguageModel {
     const [batchSize, numSteps] = this.#checkInputs(ids, state);
     const { vocabSize, hidden } = this.config;
     const width = hidden * this.#directions.length;
-    if (useFused(this.#recurrence)) return forwardStack(this.#stackWeights(), ids, state, true);
+    if (useFused(this.#recurrence)) {
+      this.#stack ??= this.#stackWeights();
+      return forwardStack(this.#stack, ids, state, true);
+    }
     return tf.tidy(() => {
       // [B, T, V]: the notebooks' one-hot input (see createLayersModel for why not an embedding).
       let x = tf.oneHot(ids, vocabSize, 1, 0, 'float32') as tf.Tensor3D;
