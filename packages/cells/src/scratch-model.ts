@@ -7,6 +7,7 @@ import { assertIdsInRange, assertIdsTensor } from './ids.js';
 import type { ForwardResult, LanguageModel, ModelConfig, State } from './model.js';
 import { forwardStack, type StackWeights } from './stack.js';
 
+/** Options of `createScratchModel`. */
 export interface ScratchModelOptions {
   /** Seeds the weight initialisation: the same seed builds exactly the same weights. Default 0. */
   seed?: number;

@@ -19,6 +19,7 @@ export interface DirectionWeights {
   b: tf.Tensor1D;
 }
 
+/** The weights `forwardStack` runs: every layer's directions, the head, and the LSTM gate order. */
 export interface StackWeights {
   cell: CellKind;
   /** Per layer (bottom first), its directions: forward, then backward when bidirectional. */

@@ -1,4 +1,5 @@
 export { CELL_KINDS, type CellKind, gatesPerCell, LSTM_GATE_ORDERS, type LstmGateOrder } from './cells.js';
+export { JOB_PARAMETERS, type JobArgs, type JobFunction } from './exports.js';
 export {
   type KernelsStatus,
   kernelRuntime,
@@ -7,6 +8,7 @@ export {
   stopKernels,
 } from './instance.js';
 export { type CrossEntropyResult, crossEntropyWithGrad } from './loss.js';
+export type { Arena } from './memory.js';
 export { type MatMulInputs, matMul } from './products.js';
 export { KernelRuntime } from './runtime.js';
 export {

@@ -5,6 +5,7 @@
 import { kernelBinary } from './binary.js';
 import { KernelRuntime } from './runtime.js';
 
+/** Whether the kernels run here, on how many threads, and a line saying so. */
 export interface KernelsStatus {
   /** Whether the kernels can run here (WebAssembly with SIMD). */
   available: boolean;

@@ -5,6 +5,7 @@
 import { checkIds } from './ids.js';
 import type { KernelRuntime } from './runtime.js';
 
+/** What `crossEntropyWithGrad` returns: the mean loss and its gradient. */
 export interface CrossEntropyResult {
   /** The mean over the rows of -log softmax(logits)[label]. */
   loss: number;

@@ -67,6 +67,7 @@ export function timesTransposed(
   return C;
 }
 
+/** The operands of `matMul`, row-major, with their sizes and how each is read. */
 export interface MatMulInputs {
   /** [M, K] row-major, or [K, M] when transposeA. */
   a: ArrayLike<number>;

@@ -12,6 +12,7 @@ import { checkIds } from './ids.js';
 import { pack, timesTransposed, weightGrad } from './products.js';
 import type { KernelRuntime } from './runtime.js';
 
+/** The sizes of one layer's recurrence, its cell, and which way it walks the steps. */
 export interface SequenceShape {
   cell: CellKind;
   /** Steps, batch, hidden units. */
@@ -44,6 +45,7 @@ export interface OutputHead {
   V: number;
 }
 
+/** The inputs of `sequenceForward`: the layer's input, the initial states, the recurrent weight. */
 export interface SequenceForwardInputs {
   input: LayerInput;
   head?: OutputHead;
@@ -53,6 +55,7 @@ export interface SequenceForwardInputs {
   W: ArrayLike<number>;
 }
 
+/** What `sequenceForward` returns: views of kernel memory, valid until the next call (copy them out). */
 export interface SequenceForwardResult {
   /** [T, B, H] */
   outputs: Float32Array;
@@ -70,6 +73,7 @@ export interface SequenceForwardResult {
   saved: Float32Array[];
 }
 
+/** The inputs of `sequenceBackward`: the forward pass's inputs, outputs and saved values, and the gradients reaching it. */
 export interface SequenceBackwardInputs extends SequenceForwardInputs {
   outputs: ArrayLike<number>;
   saved: ArrayLike<number>[];
@@ -81,6 +85,7 @@ export interface SequenceBackwardInputs extends SequenceForwardInputs {
   dc?: ArrayLike<number> | null;
 }
 
+/** What `sequenceBackward` returns: the gradient of every input, as views of kernel memory. */
 export interface SequenceBackwardResult {
   /** The gradient of xProj [T, B, G*H] when the input came projected. */
   dxProj?: Float32Array;
@@ -128,6 +133,10 @@ function layout({ cell, T, B, H, reverse }: SequenceShape) {
   };
 }
 
+/**
+ * One layer's recurrence over all steps (with the input projection, and the head when given) in one
+ * call; the results are views of kernel memory, valid until the next operation on `rt`.
+ */
 export function sequenceForward(
   rt: KernelRuntime,
   shape: SequenceShape,
@@ -221,6 +230,10 @@ function recurrenceForward(
   return { outputs: hs.outputs, h: hs.final, saved: [] };
 }
 
+/**
+ * Backpropagation through time of one layer (and its projection and head): the gradients of every
+ * input, from those of the outputs (or logits) and final states.
+ */
 export function sequenceBackward(
   rt: KernelRuntime,
   shape: SequenceShape,

@@ -15,6 +15,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+/** Options of `createLayersModel`. */
 export interface LayersModelOptions {
   /** Seeds the weight initialisers: the same seed builds exactly the same weights. Default 0, as in cells. */
   seed?: number;

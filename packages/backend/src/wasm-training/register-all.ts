@@ -50,6 +50,7 @@ export const WASM_TRAINING_KERNELS: {
   replaced: WASM_KERNEL_CONFIGS.filter((k) => k.replaces).map((k) => k.kernelName),
 };
 
+/** Options of `registerWasmTrainingKernels`. */
 export interface WasmKernelOptions {
   /**
    * Also replace the slow kernels (default true). False adds only the missing ones, which is the least

@@ -19,6 +19,7 @@ export { fusedCrossEntropy } from './cross-entropy-op.js';
 export { FUSED_MODES, type FusedMode, fusedUnavailableReason, recurrenceOption, useFused } from './mode.js';
 export { savedActivationSets } from './stash.js';
 
+/** What a fused layer returns: every step's hidden state and the final state. */
 export interface FusedSequenceResult {
   outputs: tf.Tensor3D;
   h: tf.Tensor2D;
@@ -65,6 +66,7 @@ export function fusedLayer(
   return { outputs: first as tf.Tensor3D, ...states };
 }
 
+/** What `fusedHeadLayer` returns: the logits of every step and the final state. */
 export interface FusedHeadResult {
   /** [T*B, V], time-major rows. */
   logits: tf.Tensor2D;

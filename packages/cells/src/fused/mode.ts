@@ -8,6 +8,7 @@ import { HOST_BACKENDS } from './host-memory.js';
 
 /** The fused kernel where it can run (default), always (an error elsewhere), or op by op. */
 export type FusedMode = 'auto' | 'fused' | 'ops';
+/** Every `FusedMode`, for validating input and listing choices. */
 export const FUSED_MODES: readonly FusedMode[] = ['auto', 'fused', 'ops'];
 
 /** Why the fused kernels cannot run on the active backend, or null when they can. */
