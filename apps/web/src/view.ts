@@ -154,8 +154,8 @@ export class View {
       ? `(${selection.reasons.join('; ')})`
       : '';
     // On wasm and cpu the recurrent layers run in the fused kernels, on as many threads as the page may use.
-    this.element('backend-kernels').textContent = selection.kernels
-      ? `recurrent layers: ${selection.kernels.message}`
+    this.element('backend-kernels').textContent = selection.fusedKernels
+      ? `recurrent layers: ${selection.fusedKernels.message}`
       : '';
   }
 

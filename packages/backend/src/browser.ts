@@ -11,9 +11,8 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { withKernels } from './kernels.js';
 import {
   type Activation,
   type BackendCandidate,
@@ -21,17 +20,11 @@ import {
   BackendUnavailableError,
   selectFrom,
 } from './select.js';
-import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { withFusedKernels } from './start-fused-kernels.js';
+import { wasmActivation } from './wasm-device.js';
+import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
 
-export type { Activation, BackendCandidate, BackendSelection } from './select.js';
-export { BackendUnavailableError, selectFrom } from './select.js';
-export {
-  clearWasmTransposeCache,
-  registerWasmTrainingKernels,
-  WASM_TRAINING_KERNELS,
-  type WasmKernelOptions,
-  type WasmKernelReport,
-} from './wasm-kernels.js';
+export * from './shared-exports.js';
 
 /** The browser backends, fastest first (WebGL runs on the GPU). */
 export const BROWSER_BACKENDS = ['webgl', 'wasm', 'cpu'] as const;
@@ -110,7 +103,7 @@ export async function selectBackend(
   ];
   const selection = await selectFrom(candidates, options.backend ?? 'auto');
   await tf.ready();
-  return withKernels(selection, options.threads ?? defaultThreads());
+  return withFusedKernels(selection, options.threads ?? defaultThreads());
 }
 
 function defaultThreads(): number {
@@ -145,12 +138,7 @@ async function activateWasm(): Promise<Activation<BrowserBackendName>> {
       'the WebAssembly module failed to load (are the .wasm files served?)',
     );
   }
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = getThreadsCount();
-  return {
-    tfjsBackend: 'wasm',
-    device: `CPU (WebAssembly${simd ? ' with SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'})`,
-  };
+  return wasmActivation();
 }
 
 async function activateCpu(): Promise<Activation<BrowserBackendName>> {

@@ -71,7 +71,7 @@ describe('selectBackend in Node, auto', () => {
         'tensorflow: @tensorflow/tfjs-node is not installed; ' +
         'recurrent layers: fused WebAssembly SIMD kernels on 2 threads',
     );
-    expect(selection.kernels).toEqual({
+    expect(selection.fusedKernels).toEqual({
       available: true,
       threads: 2,
       message: 'fused WebAssembly SIMD kernels on 2 threads',

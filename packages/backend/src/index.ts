@@ -10,9 +10,7 @@
 // @tensorflow package resolves to the same CommonJS build of tfjs-core in Node).
 import '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { withKernels } from './kernels.js';
 import { NODE_BACKENDS, type NodeBackendName } from './names.js';
 import {
   type Activation,
@@ -21,18 +19,12 @@ import {
   BackendUnavailableError,
   selectFrom,
 } from './select.js';
-import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { withFusedKernels } from './start-fused-kernels.js';
+import { wasmActivation } from './wasm-device.js';
+import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
 
 export { NODE_BACKENDS, type NodeBackendName } from './names.js';
-export type { Activation, BackendCandidate, BackendSelection } from './select.js';
-export { BackendUnavailableError, selectFrom } from './select.js';
-export {
-  clearWasmTransposeCache,
-  registerWasmTrainingKernels,
-  WASM_TRAINING_KERNELS,
-  type WasmKernelOptions,
-  type WasmKernelReport,
-} from './wasm-kernels.js';
+export * from './shared-exports.js';
 
 /** The npm package behind each native backend, and the version that shares our tfjs-core. */
 export const NATIVE_PACKAGES = {
@@ -111,7 +103,7 @@ export async function selectBackend(
   ];
   const selection = await selectFrom(candidates, requested);
   await tf.ready();
-  return withKernels(selection, options.threads ?? Math.min(8, availableParallelism()));
+  return withFusedKernels(selection, options.threads ?? Math.min(8, availableParallelism()));
 }
 
 function defaultLoader(name: keyof typeof NATIVE_PACKAGES): NativeLoader {
@@ -212,12 +204,7 @@ async function activateWasm(): Promise<Activation<NodeBackendName>> {
   if (!(await tf.setBackend('wasm'))) {
     throw new BackendUnavailableError('wasm', 'the WebAssembly module failed to start');
   }
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = getThreadsCount();
-  return {
-    tfjsBackend: 'wasm',
-    device: `CPU (WebAssembly${simd ? ' with SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'})`,
-  };
+  return wasmActivation();
 }
 
 async function activateCpu(): Promise<Activation<NodeBackendName>> {

@@ -51,7 +51,7 @@ export interface BackendSelection<Name extends string = string> {
    * The fused recurrent kernels (@rnnlm/kernels), started on the backends they run on (wasm and cpu):
    * how many threads they use, or why they do not run. Absent on other backends.
    */
-  kernels?: KernelsStatus;
+  fusedKernels?: KernelsStatus;
 }
 
 /** A backend that was asked for by name and cannot start. The message says how to install it. */

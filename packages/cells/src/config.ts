@@ -1,4 +1,6 @@
-import { CELL_KINDS, MODEL_IMPLS, type ModelConfig } from './model.js';
+import { CELL_KINDS } from '@rnnlm/kernels';
+import { type FusedMode, recurrenceOption } from './fused/mode.js';
+import { MODEL_IMPLS, type ModelConfig, type ModelImpl } from './model.js';
 
 /**
  * Checks a model configuration (for example one read from a checkpoint or built from CLI flags) and
@@ -53,7 +55,30 @@ export function statesPerCell(cell: ModelConfig['cell']): number {
   return cell === 'lstm' ? 2 : 1;
 }
 
-/** Number of fused gates (blocks of `hidden` columns) in one weight: RNN 1, GRU 3, LSTM 4. */
-export function gatesPerCell(cell: ModelConfig['cell']): number {
-  return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+/** The factory that builds each impl, for the error that names the right one. */
+const FACTORIES: Record<ModelImpl, string> = {
+  scratch: 'createScratchModel from @rnnlm/cells',
+  layers: 'createLayersModel from @rnnlm/layers',
+};
+
+/**
+ * What every model factory (`fn`, building `impl` models) checks before it builds: the config, that
+ * its impl is the factory's, a finite seed (default 0) and the recurrence option.
+ */
+export function checkModelArguments(
+  fn: string,
+  impl: ModelImpl,
+  config: unknown,
+  options: { seed?: number; recurrence?: FusedMode },
+): { config: ModelConfig; seed: number; recurrence: FusedMode } {
+  const valid = validateModelConfig(config);
+  if (valid.impl !== impl) {
+    throw new Error(
+      `${fn} builds impl '${impl}' models, but the config says impl '${valid.impl}'; ` +
+        `use ${FACTORIES[valid.impl]} for it, or set impl: '${impl}'`,
+    );
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isFinite(seed)) throw new Error(`${fn}: seed must be a finite number, got ${seed}`);
+  return { config: valid, seed, recurrence: recurrenceOption(fn, options) };
 }

@@ -1,10 +1,11 @@
 import '@tensorflow/tfjs-backend-wasm';
 // The wasm backend lacks the gradient of gather; the apps get it from @rnnlm/backend, as here.
 import { registerWasmTrainingKernels } from '@rnnlm/backend';
+import type { CellKind } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fusedUnavailableReason, savedActivationSets, useFused } from './fused.js';
-import type { CellKind, ModelConfig, State } from './model.js';
+import { fusedUnavailableReason, savedActivationSets, useFused } from './fused/index.js';
+import type { ModelConfig, State } from './model.js';
 import { createScratchModel } from './scratch-model.js';
 import { lstmSequence } from './sequence.js';
 
@@ -21,10 +22,10 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 
 /**
  * Logits, final state and the gradients of a loss that reaches every output (logits and state) of a
- * model built with `kernels`, from the same seeded weights and initial state.
+ * model built with `recurrence`, from the same seeded weights and initial state.
  */
-function run(config: ModelConfig, kernels: 'ops' | 'fused') {
-  const model = createScratchModel(config, { seed: 11, kernels });
+function run(config: ModelConfig, recurrence: 'ops' | 'fused') {
+  const model = createScratchModel(config, { seed: 11, recurrence });
   // Larger weights than the 0.01 init, so that every gate and nonlinearity matters.
   for (const [i, v] of model.variables.entries()) {
     tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 3 + i)));
@@ -102,9 +103,9 @@ describe('lstmSequence gate orders', () => {
       const h0 = tf.randomNormal([3, 5], 0, 1, 'float32', 2) as tf.Tensor2D;
       const c0 = tf.randomNormal([3, 5], 0, 1, 'float32', 3) as tf.Tensor2D;
       const W = tf.randomNormal([5, 20], 0, 0.5, 'float32', 4) as tf.Tensor2D;
-      const ops = lstmSequence(xProj, h0, c0, W, { gateOrder: 'ifco', kernels: 'ops' });
-      const fused = lstmSequence(xProj, h0, c0, W, { gateOrder: 'ifco', kernels: 'fused' });
-      const d2l = lstmSequence(xProj, h0, c0, W, { kernels: 'ops' });
+      const ops = lstmSequence(xProj, h0, c0, W, { gateOrder: 'ifco', recurrence: 'ops' });
+      const fused = lstmSequence(xProj, h0, c0, W, { gateOrder: 'ifco', recurrence: 'fused' });
+      const d2l = lstmSequence(xProj, h0, c0, W, { recurrence: 'ops' });
       expect(maxAbsDiff(ops.outputs, fused.outputs)).toBeLessThan(1e-5);
       expect(maxAbsDiff(ops.c, fused.c)).toBeLessThan(1e-5);
       // The order matters: reading the blocks the other way gives other values.
@@ -147,7 +148,7 @@ describe('saved activations', () => {
   };
 
   it('are kept only while a gradient is being recorded, and handed back by the backward pass', () => {
-    const model = createScratchModel(config, { seed: 1, kernels: 'fused' });
+    const model = createScratchModel(config, { seed: 1, recurrence: 'fused' });
     const x = tf.tensor2d(ids, [3, 5], 'int32');
     tf.tidy(() => model.forward(x, model.beginState(3)).logits);
     expect(savedActivationSets()).toBe(0);
@@ -163,8 +164,8 @@ describe('saved activations', () => {
 
   it('are recomputed when they were dropped, with the same gradients', () => {
     // More forward passes under one tape than the store keeps: the first ones' activations are dropped.
-    const gradsOf = (kernels: 'ops' | 'fused') => {
-      const model = createScratchModel(config, { seed: 2, kernels });
+    const gradsOf = (recurrence: 'ops' | 'fused') => {
+      const model = createScratchModel(config, { seed: 2, recurrence });
       for (const [i, v] of model.variables.entries()) {
         tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 30 + i)));
       }

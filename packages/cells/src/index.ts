@@ -1,18 +1,25 @@
-export { gatesPerCell, statesPerCell, validateModelConfig } from './config.js';
 export {
+  CELL_KINDS,
+  type CellKind,
+  gatesPerCell,
+  LSTM_GATE_ORDERS,
+  type LstmGateOrder,
+} from '@rnnlm/kernels';
+export { checkModelArguments, statesPerCell, validateModelConfig } from './config.js';
+export {
+  FUSED_MODES,
   type FusedHeadResult,
+  type FusedLayerInput,
+  type FusedMode,
   type FusedSequenceResult,
+  fusedCrossEntropy,
   fusedHeadLayer,
   fusedLayer,
   fusedSequence,
   fusedUnavailableReason,
-  type LstmGateOrder,
   type Recurrence,
-  SEQUENCE_KERNELS,
-  type SequenceKernels,
   useFused,
-} from './fused.js';
-export { HOST_BACKENDS, readFloats, readInt, readInts, writeFloats, writeInt } from './host.js';
+} from './fused/index.js';
 export { assertIdsInRange, assertIdsTensor } from './ids.js';
 export * from './model.js';
 export { createScratchModel, type ScratchModelOptions } from './scratch-model.js';
@@ -25,3 +32,4 @@ export {
   type SequenceOptions,
   type SequenceResult,
 } from './sequence.js';
+export { type DirectionWeights, forwardStack, type StackWeights } from './stack.js';

@@ -2,9 +2,11 @@
  * The efficient scratch form against the notebooks' literal form, written here independently: one-hot
  * inputs, one matmul per gate and per step, a Python-style loop over steps.
  */
+
+import type { CellKind } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import type { CellKind, LanguageModel, ModelConfig } from './model.js';
+import type { LanguageModel, ModelConfig } from './model.js';
 import { createScratchModel } from './scratch-model.js';
 
 function weights(model: LanguageModel): Map<string, tf.Tensor> {
@@ -129,43 +131,46 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 
 // Both forms of the efficient model: the fused kernel (what runs on wasm and cpu) and the op-by-op one.
 const cases: Array<[CellKind, number, boolean, 'ops' | 'fused']> = [];
-for (const kernels of ['ops', 'fused'] as const)
+for (const recurrence of ['ops', 'fused'] as const)
   for (const cell of ['rnn', 'gru', 'lstm'] as const)
     for (const layers of [1, 2])
-      for (const bidirectional of [false, true]) cases.push([cell, layers, bidirectional, kernels]);
+      for (const bidirectional of [false, true]) cases.push([cell, layers, bidirectional, recurrence]);
 
 describe('scratch models equal the literal notebook form', () => {
-  it.each(cases)('%s, %i layer(s), bidirectional %s, kernels %s', (cell, layers, bidirectional, kernels) => {
-    const config: ModelConfig = { impl: 'scratch', cell, vocabSize: 7, hidden: 5, layers, bidirectional };
-    const model = createScratchModel(config, { seed: 11, kernels });
-    // Larger weights than the 0.01 init, so that every gate and nonlinearity really matters.
-    for (const [i, v] of model.variables.entries()) {
-      tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 3 + i)));
-    }
-    const ids = [
-      [1, 4, 6, 0],
-      [3, 3, 2, 5],
-      [6, 0, 1, 2],
-    ];
-    tf.tidy(() => {
-      const per = cell === 'lstm' ? 2 : 1;
-      const count = layers * (bidirectional ? 2 : 1) * per;
-      const state = Array.from(
-        { length: count },
-        (_, i) => tf.randomNormal([3, 5], 0, 0.5, 'float32', 100 + i) as tf.Tensor2D,
-      );
-      const fast = model.forward(tf.tensor2d(ids, [3, 4], 'int32'), state);
-      const slow = literalForward(model, ids, state);
-      const logitDiff = maxAbsDiff(fast.logits, slow.logits);
-      const stateDiff = Math.max(...fast.state.map((t, i) => maxAbsDiff(t, slow.state[i]!)));
-      console.log(
-        `literal vs efficient (${kernels}) ${cell} layers=${layers} bidir=${bidirectional}: logits ${logitDiff.toExponential(2)}, state ${stateDiff.toExponential(2)}`,
-      );
-      expect(logitDiff).toBeLessThan(1e-5);
-      expect(stateDiff).toBeLessThan(1e-5);
-      // A sanity check that the comparison is not vacuous: the logits do depend on the inputs.
-      expect(tf.max(tf.abs(fast.logits)).dataSync()[0]).toBeGreaterThan(1e-2);
-    });
-    model.dispose();
-  });
+  it.each(cases)(
+    '%s, %i layer(s), bidirectional %s, recurrence %s',
+    (cell, layers, bidirectional, recurrence) => {
+      const config: ModelConfig = { impl: 'scratch', cell, vocabSize: 7, hidden: 5, layers, bidirectional };
+      const model = createScratchModel(config, { seed: 11, recurrence });
+      // Larger weights than the 0.01 init, so that every gate and nonlinearity really matters.
+      for (const [i, v] of model.variables.entries()) {
+        tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 3 + i)));
+      }
+      const ids = [
+        [1, 4, 6, 0],
+        [3, 3, 2, 5],
+        [6, 0, 1, 2],
+      ];
+      tf.tidy(() => {
+        const per = cell === 'lstm' ? 2 : 1;
+        const count = layers * (bidirectional ? 2 : 1) * per;
+        const state = Array.from(
+          { length: count },
+          (_, i) => tf.randomNormal([3, 5], 0, 0.5, 'float32', 100 + i) as tf.Tensor2D,
+        );
+        const fast = model.forward(tf.tensor2d(ids, [3, 4], 'int32'), state);
+        const slow = literalForward(model, ids, state);
+        const logitDiff = maxAbsDiff(fast.logits, slow.logits);
+        const stateDiff = Math.max(...fast.state.map((t, i) => maxAbsDiff(t, slow.state[i]!)));
+        console.log(
+          `literal vs efficient (${recurrence}) ${cell} layers=${layers} bidir=${bidirectional}: logits ${logitDiff.toExponential(2)}, state ${stateDiff.toExponential(2)}`,
+        );
+        expect(logitDiff).toBeLessThan(1e-5);
+        expect(stateDiff).toBeLessThan(1e-5);
+        // A sanity check that the comparison is not vacuous: the logits do depend on the inputs.
+        expect(tf.max(tf.abs(fast.logits)).dataSync()[0]).toBeGreaterThan(1e-2);
+      });
+      model.dispose();
+    },
+  );
 });

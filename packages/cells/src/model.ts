@@ -1,9 +1,5 @@
+import type { CellKind } from '@rnnlm/kernels';
 import type * as tf from '@tensorflow/tfjs-core';
-
-/** The recurrent cell of every layer. */
-export type CellKind = 'rnn' | 'gru' | 'lstm';
-/** Every `CellKind`, for validating input and listing choices. */
-export const CELL_KINDS: readonly CellKind[] = ['rnn', 'gru', 'lstm'];
 
 /** How a model is built: hand-written cells on tfjs-core ops, or tfjs-layers recurrent layers. */
 export type ModelImpl = 'scratch' | 'layers';

@@ -2,4 +2,5 @@
  * The names of the cells and implementations a user chooses from, without loading TensorFlow.js (a
  * command line lists them in its help before it starts any backend).
  */
-export { CELL_KINDS, type CellKind, MODEL_IMPLS, type ModelImpl } from './model.js';
+export { CELL_KINDS, type CellKind } from '@rnnlm/kernels';
+export { MODEL_IMPLS, type ModelImpl } from './model.js';

@@ -1,9 +1,10 @@
+import type { CellKind } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { validateModelConfig } from './config.js';
 import { assertIdsInRange } from './ids.js';
-import type { CellKind, LanguageModel, ModelConfig, State } from './model.js';
-import { createScratchModel } from './scratch-model.js';
+import type { LanguageModel, ModelConfig, State } from './model.js';
+import { createScratchModel, type ScratchModelOptions } from './scratch-model.js';
 
 const config = (cell: CellKind, extra: Partial<ModelConfig> = {}): ModelConfig => ({
   impl: 'scratch',
@@ -36,6 +37,17 @@ function loss(model: LanguageModel, state: State): tf.Scalar {
 }
 
 describe('createScratchModel', () => {
+  it('refuses an unknown recurrence, and the option by its old name kernels, saying what to pass', () => {
+    const bad = { recurrence: 'fast' } as unknown as ScratchModelOptions;
+    expect(() => createScratchModel(config('gru'), bad)).toThrow(
+      /createScratchModel: recurrence must be one of auto, fused, ops, got "fast"/,
+    );
+    const old = { kernels: 'ops' } as unknown as ScratchModelOptions;
+    expect(() => createScratchModel(config('gru'), old)).toThrow(
+      /the option kernels is now called recurrence; pass \{ recurrence: "ops" \}/,
+    );
+  });
+
   it('gives logits [T*B, V] and a state of the documented layout', () => {
     const model = createScratchModel(config('lstm', { layers: 2, bidirectional: true }), { seed: 1 });
     tf.tidy(() => {
@@ -128,9 +140,9 @@ describe('createScratchModel', () => {
       ] as Array<[CellKind, number, boolean]>
     ).flatMap((c) => KERNELS.map((k) => [...c, k] as const)),
   )(
-    'gradients of %s (%i layers, bidirectional %s, kernels %s) match central finite differences',
-    (cell, layers, bidirectional, kernels) => {
-      const model = createScratchModel(config(cell, { layers, bidirectional }), { seed: 3, kernels });
+    'gradients of %s (%i layers, bidirectional %s, recurrence %s) match central finite differences',
+    (cell, layers, bidirectional, recurrence) => {
+      const model = createScratchModel(config(cell, { layers, bidirectional }), { seed: 3, recurrence });
       for (const [i, v] of model.variables.entries()) {
         tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.4, 'float32', 10 + i)));
       }
@@ -174,7 +186,7 @@ describe('createScratchModel', () => {
         }
       }
       console.log(
-        `finite differences (${kernels}) ${cell} layers=${layers} bidir=${bidirectional}: max |numeric - autodiff| ${maxError.toExponential(2)}`,
+        `finite differences (${recurrence}) ${cell} layers=${layers} bidir=${bidirectional}: max |numeric - autodiff| ${maxError.toExponential(2)}`,
       );
       tf.dispose([...Object.values(grads), ...state]);
       model.dispose();
@@ -182,12 +194,12 @@ describe('createScratchModel', () => {
   );
 
   it.each((['rnn', 'gru', 'lstm'] as const).flatMap((c) => KERNELS.map((k) => [c, k] as const)))(
-    'keeps the tensor count flat over 50 forward/backward steps of a stacked bidirectional %s (kernels %s), and dispose frees everything',
-    (cell, kernels) => {
+    'keeps the tensor count flat over 50 forward/backward steps of a stacked bidirectional %s (recurrence %s), and dispose frees everything',
+    (cell, recurrence) => {
       const atStart = tf.memory().numTensors;
       const model = createScratchModel(config(cell, { layers: 2, bidirectional: true }), {
         seed: 4,
-        kernels,
+        recurrence,
       });
       const optimizer = tf.train.sgd(0.1);
       let state = model.beginState(2);

@@ -1,11 +1,13 @@
 import { Random } from '@rnnlm/data';
+import { gatesPerCell } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import { gatesPerCell, statesPerCell, validateModelConfig } from './config.js';
-import { fusedHeadLayer, fusedLayer, SEQUENCE_KERNELS, type SequenceKernels, useFused } from './fused.js';
+import { checkModelArguments, statesPerCell } from './config.js';
+import { type FusedMode, useFused } from './fused/index.js';
 import { assertIdsInRange, assertIdsTensor } from './ids.js';
 import type { ForwardResult, LanguageModel, ModelConfig, State } from './model.js';
-import { gruSequence, lstmSequence, rnnSequence } from './sequence.js';
+import { forwardStack, type StackWeights } from './stack.js';
 
+/** Options of `createScratchModel`. */
 export interface ScratchModelOptions {
   /** Seeds the weight initialisation: the same seed builds exactly the same weights. Default 0. */
   seed?: number;
@@ -18,10 +20,11 @@ export interface ScratchModelOptions {
    */
   checkIds?: boolean;
   /**
-   * How each layer's recurrence runs (see `SequenceOptions.kernels`): `auto` (default) uses the fused
-   * WebAssembly kernel on the wasm and cpu backends, `ops` the op-by-op form everywhere.
+   * How each layer's recurrence runs (see `SequenceOptions.recurrence`): `auto` (default) uses the
+   * fused WebAssembly kernel on the wasm and cpu backends, `ops` the op-by-op form everywhere, `fused`
+   * the kernel or an error.
    */
-  kernels?: SequenceKernels;
+  recurrence?: FusedMode;
 }
 
 /** Initialisation as in the notebooks: weights normal with standard deviation 0.01, biases zero. */
@@ -30,12 +33,6 @@ const DIRECTIONS = ['forward', 'backward'] as const;
 
 /** tfjs wants variable names unique within a process; stable names live in `weightNames`. */
 let modelCounter = 0;
-
-interface RecurrentWeights {
-  W_x: tf.Variable<tf.Rank.R2>;
-  W_h: tf.Variable<tf.Rank.R2>;
-  b: tf.Variable<tf.Rank.R1>;
-}
 
 /**
  * A language model written from scratch on tfjs-core ops, in the efficient form of the notebooks'
@@ -49,70 +46,61 @@ interface RecurrentWeights {
  * the order (z, r, h~) and (i, f, o, c~); then `head/W_hq`, `head/b_q`.
  */
 export function createScratchModel(config: ModelConfig, options: ScratchModelOptions = {}): LanguageModel {
-  const valid = validateModelConfig(config);
-  if (valid.impl !== 'scratch') {
-    throw new Error(
-      `createScratchModel builds impl 'scratch' models, but the config says impl '${valid.impl}'; ` +
-        `use createLayersModel from @rnnlm/layers for it, or set impl: 'scratch'`,
-    );
-  }
-  const seed = options.seed ?? 0;
-  if (!Number.isFinite(seed))
-    throw new Error(`createScratchModel: seed must be a finite number, got ${seed}`);
-  const kernels = options.kernels ?? 'auto';
-  if (!SEQUENCE_KERNELS.includes(kernels)) {
-    throw new Error(
-      `createScratchModel: kernels must be one of ${SEQUENCE_KERNELS.join(', ')}, got ${JSON.stringify(kernels)}`,
-    );
-  }
-  return new ScratchLanguageModel(valid, seed, options.checkIds ?? true, kernels);
+  const {
+    config: valid,
+    seed,
+    recurrence,
+  } = checkModelArguments('createScratchModel', 'scratch', config, options);
+  return new ScratchLanguageModel(valid, seed, options.checkIds ?? true, recurrence);
 }
 
 class ScratchLanguageModel implements LanguageModel {
   readonly config: ModelConfig;
   readonly variables: tf.Variable[] = [];
   readonly weightNames: string[] = [];
-  readonly #layers: RecurrentWeights[][] = [];
-  readonly #W_hq: tf.Variable;
-  readonly #b_q: tf.Variable;
+  readonly #stack: StackWeights;
   readonly #checkIds: boolean;
-  readonly #kernels: SequenceKernels;
+  readonly #recurrence: FusedMode;
   #disposed = false;
 
-  constructor(config: ModelConfig, seed: number, checkIds: boolean, kernels: SequenceKernels) {
+  constructor(config: ModelConfig, seed: number, checkIds: boolean, recurrence: FusedMode) {
     this.#checkIds = checkIds;
-    this.#kernels = kernels;
+    this.#recurrence = recurrence;
     this.config = Object.freeze({ ...config });
     const { cell, vocabSize, hidden, layers, bidirectional } = config;
     const rng = new Random(seed);
     const prefix = `rnnlm_scratch_${++modelCounter}`;
-    const add = (name: string, shape: number[], init: 'normal' | 'zeros'): tf.Variable => {
+    const add = <R extends tf.Rank>(name: string, shape: number[], init: 'normal' | 'zeros') => {
       const size = shape.reduce((a, b) => a * b, 1);
       const values = new Float32Array(size);
       if (init === 'normal') for (let i = 0; i < size; i++) values[i] = rng.normal() * INIT_STDDEV;
       // tidy frees the initial tensor; the variable (not tracked by tidy) keeps its own copy.
-      const variable = tf.tidy(() =>
+      const variable: tf.Variable = tf.tidy(() =>
         tf.variable(tf.tensor(values, shape, 'float32'), true, `${prefix}/${name}`),
       );
       this.variables.push(variable);
       this.weightNames.push(name);
-      return variable;
+      return variable as tf.Variable<R>;
     };
     const directions = DIRECTIONS.slice(0, bidirectional ? 2 : 1);
     const gateWidth = gatesPerCell(cell) * hidden;
     const [xName, hName, bName] = cell === 'rnn' ? ['W_xh', 'W_hh', 'b_h'] : ['W_x', 'W_h', 'b'];
+    const stackLayers = [];
     for (let l = 0; l < layers; l++) {
       const inputs = l === 0 ? vocabSize : hidden * directions.length;
-      this.#layers.push(
+      stackLayers.push(
         directions.map((d) => ({
-          W_x: add(`layer${l}/${d}/${xName}`, [inputs, gateWidth], 'normal') as tf.Variable<tf.Rank.R2>,
-          W_h: add(`layer${l}/${d}/${hName}`, [hidden, gateWidth], 'normal') as tf.Variable<tf.Rank.R2>,
-          b: add(`layer${l}/${d}/${bName}`, [gateWidth], 'zeros') as tf.Variable<tf.Rank.R1>,
+          Wx: add<tf.Rank.R2>(`layer${l}/${d}/${xName}`, [inputs, gateWidth], 'normal'),
+          W: add<tf.Rank.R2>(`layer${l}/${d}/${hName}`, [hidden, gateWidth], 'normal'),
+          b: add<tf.Rank.R1>(`layer${l}/${d}/${bName}`, [gateWidth], 'zeros'),
         })),
       );
     }
-    this.#W_hq = add('head/W_hq', [hidden * directions.length, vocabSize], 'normal');
-    this.#b_q = add('head/b_q', [vocabSize], 'zeros');
+    const head = {
+      W: add<tf.Rank.R2>('head/W_hq', [hidden * directions.length, vocabSize], 'normal'),
+      b: add<tf.Rank.R1>('head/b_q', [vocabSize], 'zeros'),
+    };
+    this.#stack = { cell, layers: stackLayers, head };
   }
 
   beginState(batchSize: number): State {
@@ -129,64 +117,9 @@ class ScratchLanguageModel implements LanguageModel {
     assertIdsTensor(ids);
     const [batch, steps] = ids.shape;
     this.#assertState(state, batch);
-    const { cell, vocabSize } = this.config;
     // Before any op touches the ids, so that host-made ids are read where they are (see checkIds).
-    if (this.#checkIds) assertIdsInRange(ids.dataSync(), vocabSize, steps);
-    const perCell = statesPerCell(cell);
-    const fused = useFused(this.#kernels);
-    return tf.tidy(() => {
-      // Time-major ids, so that step t's rows are contiguous: row t*B + b is step t of sequence b.
-      const flatIds = tf.reshape(tf.transpose(ids), [steps * batch]);
-      let input: tf.Tensor2D | undefined; // [T*B, D] for layers above the first
-      const newState: tf.Tensor2D[] = [];
-      let s = 0;
-      const top = this.#layers.length - 1;
-      for (const [l, directions] of this.#layers.entries()) {
-        const outputs: tf.Tensor3D[] = [];
-        for (const [d, w] of directions.entries()) {
-          // The backward direction walks the steps from last to first, from its own initial state.
-          const reverse = d === 1;
-          const h0 = state[s]!;
-          const c0 = cell === 'lstm' ? state[s + 1]! : null;
-          if (fused && l === top && directions.length === 1) {
-            // The top layer and the output head in one kernel: its outputs never leave it.
-            const layerInput = l === 0 ? { ids: flatIds as tf.Tensor1D } : { x: input! };
-            const recurrence = { cell, h0, c0, W: w.W_h, reverse };
-            const out = fusedHeadLayer(layerInput, w.W_x, w.b, recurrence, {
-              W: this.#W_hq as tf.Variable<tf.Rank.R2>,
-              b: this.#b_q as tf.Variable<tf.Rank.R1>,
-            });
-            newState.push(out.h);
-            if (out.c) newState.push(out.c);
-            return { logits: out.logits, state: newState };
-          }
-          let result: { outputs: tf.Tensor3D; h: tf.Tensor2D; c?: tf.Tensor2D };
-          if (fused) {
-            // The whole layer in one kernel: the projection below and the recurrence.
-            const layerInput = l === 0 ? { ids: flatIds as tf.Tensor1D } : { x: input! };
-            result = fusedLayer(layerInput, w.W_x, w.b, { cell, h0, c0, W: w.W_h, reverse });
-          } else {
-            // One-hot(x) W_x is row x of W_x: layer 0 gathers rows; deeper layers project all steps at once.
-            const projected =
-              l === 0 ? tf.add(tf.gather(w.W_x, flatIds), w.b) : tf.add(tf.matMul(input!, w.W_x), w.b);
-            const xProj = tf.reshape(projected, [steps, batch, -1]) as tf.Tensor3D;
-            const options = { reverse, kernels: 'ops' as const };
-            if (cell === 'lstm') result = lstmSequence(xProj, h0, c0!, w.W_h, options);
-            else if (cell === 'gru') result = gruSequence(xProj, h0, w.W_h, options);
-            else result = rnnSequence(xProj, h0, w.W_h, options);
-          }
-          s += perCell;
-          newState.push(result.h);
-          if (result.c) newState.push(result.c);
-          outputs.push(result.outputs);
-        }
-        // Per step [forward, backward]: the next layer (or the head) reads H * directions inputs.
-        const layerOut = outputs.length === 1 ? outputs[0]! : tf.concat(outputs, 2);
-        input = tf.reshape(layerOut, [steps * batch, -1]) as tf.Tensor2D;
-      }
-      const logits = tf.add(tf.matMul(input!, this.#W_hq), this.#b_q) as tf.Tensor2D;
-      return { logits, state: newState };
-    });
+    if (this.#checkIds) assertIdsInRange(ids.dataSync(), this.config.vocabSize, steps);
+    return forwardStack(this.#stack, ids, state, useFused(this.#recurrence));
   }
 
   dispose(): void {

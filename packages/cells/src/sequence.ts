@@ -12,8 +12,10 @@
  * without reversing any tensor. Outputs stay aligned with the inputs either way: `outputs[t]` is the
  * hidden state right after step t was read.
  */
+
+import type { LstmGateOrder } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedSequence, type LstmGateOrder, type SequenceKernels, useFused } from './fused.js';
+import { type FusedMode, fusedSequence, recurrenceOption, useFused } from './fused/index.js';
 
 /** Options of `rnnSequence`, `gruSequence` and `lstmSequence`. */
 export interface SequenceOptions {
@@ -24,7 +26,7 @@ export interface SequenceOptions {
    * fused WebAssembly SIMD kernel (@rnnlm/kernels); elsewhere op by op. `fused` insists on the kernel,
    * `ops` on the op-by-op form written out below (the reference the kernel is tested against).
    */
-  kernels?: SequenceKernels;
+  recurrence?: FusedMode;
 }
 
 /** Options of `lstmSequence`: those of every cell and the LSTM's gate order. */
@@ -55,7 +57,7 @@ export function rnnSequence(
   options: SequenceOptions = {},
 ): SequenceResult {
   checkShapes('rnnSequence', xProj, [h0], W_hh, 1);
-  if (useFused(options.kernels)) {
+  if (useFused(recurrenceOption('rnnSequence', options))) {
     return fusedSequence(xProj, { cell: 'rnn', h0, W: W_hh, reverse: options.reverse ?? false });
   }
   return tf.tidy(() => {
@@ -81,7 +83,7 @@ export function gruSequence(
   options: SequenceOptions = {},
 ): SequenceResult {
   checkShapes('gruSequence', xProj, [h0], W_h, 3);
-  if (useFused(options.kernels)) {
+  if (useFused(recurrenceOption('gruSequence', options))) {
     return fusedSequence(xProj, { cell: 'gru', h0, W: W_h, reverse: options.reverse ?? false });
   }
   return tf.tidy(() => {
@@ -119,7 +121,7 @@ export function lstmSequence(
   if (gateOrder !== 'ifoc' && gateOrder !== 'ifco') {
     throw new Error(`lstmSequence: gateOrder must be 'ifoc' or 'ifco', got ${JSON.stringify(gateOrder)}`);
   }
-  if (useFused(options.kernels)) {
+  if (useFused(recurrenceOption('lstmSequence', options))) {
     const r = fusedSequence(xProj, {
       cell: 'lstm',
       h0,

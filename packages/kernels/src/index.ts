@@ -1,15 +1,24 @@
-export { type KernelsStatus, kernels, kernelsStatus, startKernels, stopKernels } from './instance.js';
-export type {
-  CellKind,
-  CrossEntropyResult,
-  LayerInput,
-  LstmGateOrder,
-  MatMulInputs,
-  SequenceBackwardInputs,
-  SequenceBackwardResult,
-  SequenceForwardInputs,
-  SequenceForwardResult,
-  SequenceShape,
-} from './ops.js';
-export { crossEntropy, gatesOf, matMul, sequenceBackward, sequenceForward } from './ops.js';
+export { CELL_KINDS, type CellKind, gatesPerCell, LSTM_GATE_ORDERS, type LstmGateOrder } from './cells.js';
+export { JOB_PARAMETERS, type JobArgs, type JobFunction } from './exports.js';
+export {
+  type KernelsStatus,
+  kernelRuntime,
+  kernelsStatus,
+  startKernels,
+  stopKernels,
+} from './instance.js';
+export { type CrossEntropyResult, crossEntropyWithGrad } from './loss.js';
+export type { Arena } from './memory.js';
+export { type MatMulInputs, matMul } from './products.js';
 export { KernelRuntime } from './runtime.js';
+export {
+  type LayerInput,
+  type OutputHead,
+  type SequenceBackwardInputs,
+  type SequenceBackwardResult,
+  type SequenceForwardInputs,
+  type SequenceForwardResult,
+  type SequenceShape,
+  sequenceBackward,
+  sequenceForward,
+} from './sequence.js';

@@ -5,6 +5,7 @@
 import { kernelBinary } from './binary.js';
 import { KernelRuntime } from './runtime.js';
 
+/** Whether the kernels run here, on how many threads, and a line saying so. */
 export interface KernelsStatus {
   /** Whether the kernels can run here (WebAssembly with SIMD). */
   available: boolean;
@@ -39,14 +40,14 @@ function mayCompileSync(): boolean {
  * The runtime, or null where the kernels cannot run here (no WebAssembly SIMD) or not yet (a browser's
  * main thread before `startKernels` resolved).
  */
-export function kernels(): KernelRuntime | null {
+export function kernelRuntime(): KernelRuntime | null {
   if (current) return current;
   if (!supported() || !mayCompileSync()) return null;
   current = KernelRuntime.createSync();
   return current;
 }
 
-/** Why `kernels()` would be null, or what runs. */
+/** Why `kernelRuntime()` would be null, or what runs. */
 export function kernelsStatus(): KernelsStatus {
   if (!supported()) return { available: false, threads: 0, message: `kernels off: ${unavailable}` };
   const threads = current?.threads ?? (mayCompileSync() ? 1 : 0);

@@ -8,22 +8,7 @@
  * blocked thread costs more than the wait), and sleeps in short slices only after a long one.
  */
 
-/** Names of the kernel exports a job can run, by index (the same list on both sides). */
-export const JOB_FUNCTIONS = [
-  'packB',
-  'gemm',
-  'rnnForward',
-  'rnnBackward',
-  'gruForward',
-  'gruBackward',
-  'lstmForward',
-  'lstmBackward',
-  'gatherRows',
-  'fillRows',
-  'projectionGrad',
-  'crossEntropyRows',
-] as const;
-export type JobFunction = (typeof JOB_FUNCTIONS)[number];
+import { JOB_FUNCTIONS } from './exports.js';
 
 // Control block, in i32 slots.
 const SEQ = 0; // job counter: a new value starts a job

@@ -1,21 +1,17 @@
 import { kernelBinary } from './binary.js';
+import { JOB_FUNCTIONS, type JobArgs, type JobFunction, type KernelExports, positional } from './exports.js';
 import { Arena } from './memory.js';
-import { CONTROL_BYTES, JOB_FUNCTIONS, type JobFunction, SPLIT_TABLE_BYTES, ThreadPool } from './pool.js';
-
-type Exports = Record<JobFunction, (...args: number[]) => void> & {
-  heapBase(): number;
-  packedBytes(K: number, N: number): number;
-};
+import { CONTROL_BYTES, SPLIT_TABLE_BYTES, ThreadPool } from './pool.js';
 
 /** Below this many multiply-adds a call runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_WORK = 1 << 18;
 
 /**
  * One instance of the kernels: its memory, its allocator and, with threads, its workers. The
- * operations in ops.ts run on it.
+ * operations in sequence.ts, products.ts and loss.ts run on it.
  */
 export class KernelRuntime {
-  readonly exports: Exports;
+  readonly #exports: KernelExports;
   readonly arena: Arena;
   readonly #pool: ThreadPool | null;
 
@@ -25,7 +21,7 @@ export class KernelRuntime {
     pool: ThreadPool | null,
     base: number,
   ) {
-    this.exports = instance.exports as unknown as Exports;
+    this.#exports = instance.exports as unknown as KernelExports;
     this.arena = new Arena(memory, base);
     this.#pool = pool;
   }
@@ -40,7 +36,7 @@ export class KernelRuntime {
     const module = new WebAssembly.Module(kernelBinary('simd'));
     const memory = new WebAssembly.Memory({ initial: 2 });
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    const base = (instance.exports as unknown as Exports).heapBase();
+    const base = (instance.exports as unknown as KernelExports).heapBase();
     // The table of share boundaries (unused by one thread) comes first.
     return new KernelRuntime(instance, memory, null, base + SPLIT_TABLE_BYTES);
   }
@@ -51,13 +47,13 @@ export class KernelRuntime {
       const module = await WebAssembly.compile(kernelBinary('simd'));
       const memory = new WebAssembly.Memory({ initial: 2 });
       const instance = await WebAssembly.instantiate(module, { env: { memory } });
-      const base = (instance.exports as unknown as Exports).heapBase();
+      const base = (instance.exports as unknown as KernelExports).heapBase();
       return new KernelRuntime(instance, memory, null, base + SPLIT_TABLE_BYTES);
     }
     const module = await WebAssembly.compile(kernelBinary('threads'));
     const memory = new WebAssembly.Memory({ initial: 2, maximum: 16384, shared: true });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    const heapBase = (instance.exports as unknown as Exports).heapBase();
+    const heapBase = (instance.exports as unknown as KernelExports).heapBase();
     // The table of share boundaries at the heap's start (where the kernels read it), then the control
     // block on its own cache lines, then the allocator's region.
     const control = (heapBase + SPLIT_TABLE_BYTES + 63) & ~63;
@@ -76,14 +72,28 @@ export class KernelRuntime {
     return this.arena;
   }
 
-  /** Runs a kernel on all threads, or on this one when `work` (multiply-adds) is small. */
-  run(fn: JobFunction, args: readonly number[], work: number): void {
-    const local = this.exports[fn];
+  /**
+   * Runs a kernel on all threads, or on this one when `work` (multiply-adds) is small. The arguments
+   * come by name (see exports.ts).
+   */
+  run<F extends JobFunction>(fn: F, args: JobArgs<F>, work: number): void {
+    const local = this.#exports[fn];
+    const values = positional(fn, args);
     if (this.#pool === null || work < PARALLEL_MIN_WORK) {
-      local(...args, 0, 1);
+      local(...values, 0, 1);
       return;
     }
-    this.#pool.run(JOB_FUNCTIONS.indexOf(fn), args, local);
+    this.#pool.run(JOB_FUNCTIONS.indexOf(fn), values, local);
+  }
+
+  /** Bytes that W [K, N] takes once packed into panels (by the packB job). */
+  packedBytes(K: number, N: number): number {
+    return this.#exports.packedBytes(K, N);
+  }
+
+  /** The first byte after the module's own static data (the table of share boundaries starts there). */
+  heapBase(): number {
+    return this.#exports.heapBase();
   }
 
   /**

@@ -26,19 +26,19 @@ afterAll(() => {
 
 describe('scratch and layers agree within 1e-5', () => {
   // Op by op (scratch's tfjs ops against tfjs-layers' own recurrence), and both through the fused kernel.
-  for (const kernels of ['ops', 'fused'] as const)
+  for (const recurrence of ['ops', 'fused'] as const)
     for (const cell of CELLS) {
       for (const layers of [1, 2]) {
         for (const bidirectional of [false, true]) {
-          const label = `${cell}, ${layers} layer(s), ${bidirectional ? 'bidirectional' : 'unidirectional'}, kernels ${kernels}`;
+          const label = `${cell}, ${layers} layer(s), ${bidirectional ? 'bidirectional' : 'unidirectional'}, recurrence ${recurrence}`;
           it(label, () => {
             const seed = 100 * CELLS.indexOf(cell) + 10 * layers + (bidirectional ? 1 : 0);
             const shape = { cell, layers, bidirectional, vocabSize: 7, hidden: 4 };
-            const scratch = createScratchModel(tinyConfig('scratch', shape), { seed, kernels });
+            const scratch = createScratchModel(tinyConfig('scratch', shape), { seed, recurrence });
             const again = createScratchModel(tinyConfig('scratch', shape), { seed: seed + 5 });
             // Tensor accounting covers this package's side; the scratch models' own is tested in cells.
             const tensorsBefore = tf.memory().numTensors;
-            const model = createLayersModel(tinyConfig('layers', shape), { seed: seed + 1, kernels });
+            const model = createLayersModel(tinyConfig('layers', shape), { seed: seed + 1, recurrence });
             // O(1) weights, so a wrong gate order or formulation cannot hide in near-linear activations.
             randomizeWeights(scratch, seed + 2);
             randomizeWeights(again, seed + 6);

@@ -119,11 +119,11 @@ describe('createLayersModel: shapes, names, state layout', () => {
 });
 
 describe('bidirectional by hand equals tf.layers.bidirectional (stacked, with initial states)', () => {
-  for (const kernels of ['ops', 'fused'] as const)
+  for (const recurrence of ['ops', 'fused'] as const)
     for (const cell of CELLS) {
-      it(`${cell}, 2 layers, kernels ${kernels}`, () => {
+      it(`${cell}, 2 layers, recurrence ${recurrence}`, () => {
         const config = tinyConfig('layers', { cell, layers: 2, bidirectional: true });
-        const model = createLayersModel(config, { seed: 4, kernels });
+        const model = createLayersModel(config, { seed: 4, recurrence });
         randomizeWeights(model, 21);
         const ids = randomIds(3, 5, config.vocabSize, 6);
         const state = randomState(model, 3, 13);
@@ -238,86 +238,13 @@ describe('state carrying and batch-1 generation', () => {
   }
 });
 
-/** Central finite differences of `loss` with respect to a few entries of every variable. */
-function checkGradients(
-  config: ModelConfig,
-  seed: number,
-  kernels: 'ops' | 'fused',
-): { worst: number; checked: number } {
-  const model = createLayersModel(config, { seed, kernels });
-  randomizeWeights(model, seed + 100);
-  const X = randomIds(2, 4, config.vocabSize, seed + 1);
-  const Y = randomIds(2, 4, config.vocabSize, seed + 2);
-  const state = randomState(model, 2, seed + 3);
-  const lossValue = () =>
-    tf.tidy(() => lossOf(model.forward(X, state).logits, Y, config.vocabSize).dataSync()[0] as number);
-  const { value, grads } = tf.variableGrads(
-    () => lossOf(model.forward(X, state).logits, Y, config.vocabSize),
-    model.variables,
-  );
-  let worst = 0;
-  let checked = 0;
-  const eps = 1e-2;
-  let pick = seed;
-  for (const variable of model.variables) {
-    const grad = grads[variable.name] as tf.Tensor;
-    const g = grad.dataSync();
-    expect(Array.from(g).every(Number.isFinite)).toBe(true);
-    expect(Math.max(...Array.from(g, Math.abs))).toBeGreaterThan(0);
-    const original = variable.dataSync().slice();
-    for (let k = 0; k < 3; k++) {
-      pick = (Math.imul(pick, 1103515245) + 12345) >>> 0;
-      const index = pick % original.length;
-      const perturbed = original.slice();
-      perturbed[index] = (original[index] as number) + eps;
-      tf.tidy(() => variable.assign(tf.tensor(perturbed, variable.shape)));
-      const plus = lossValue();
-      perturbed[index] = (original[index] as number) - eps;
-      tf.tidy(() => variable.assign(tf.tensor(perturbed, variable.shape)));
-      const minus = lossValue();
-      tf.tidy(() => variable.assign(tf.tensor(original, variable.shape)));
-      const numeric = (plus - minus) / (2 * eps);
-      const analytic = g[index] as number;
-      // float32 losses: allow an absolute floor plus a relative part.
-      const error = Math.abs(numeric - analytic) / (2e-3 + 2e-2 * Math.abs(numeric));
-      worst = Math.max(worst, error);
-      checked++;
-    }
-  }
-  tf.dispose([value, grads, X, Y, state]);
-  model.dispose();
-  return { worst, checked };
-}
-
-describe('gradients', () => {
-  for (const kernels of ['ops', 'fused'] as const)
-    for (const cell of CELLS) {
-      for (const [layers, bidirectional] of [
-        [1, false],
-        [2, true],
-      ] as const) {
-        it(`${cell}, ${layers} layer(s)${bidirectional ? ', bidirectional' : ''}, kernels ${kernels}: finite, non-zero, and match central differences`, () => {
-          const { worst, checked } = checkGradients(
-            tinyConfig('layers', { cell, layers, bidirectional, vocabSize: 5, hidden: 3 }),
-            40 + layers,
-            kernels,
-          );
-          console.log(
-            `[layers] gradient check (${kernels}) ${cell} L${layers}${bidirectional ? ' bi' : ''}: ${checked} entries, worst error/tolerance ${worst.toFixed(3)}`,
-          );
-          expect(worst).toBeLessThan(1);
-        });
-      }
-    }
-});
-
 describe('memory', () => {
   it.each(['ops', 'fused'] as const)(
-    'tensor count is flat over 50 forward/backward steps with state carried (and dispose frees all), kernels %s',
-    (kernels) => {
+    'tensor count is flat over 50 forward/backward steps with state carried (and dispose frees all), recurrence %s',
+    (recurrence) => {
       const before = tf.memory().numTensors;
       const config = tinyConfig('layers', { cell: 'lstm', layers: 2, bidirectional: false });
-      const model = createLayersModel(config, { seed: 9, kernels });
+      const model = createLayersModel(config, { seed: 9, recurrence });
       const X = randomIds(3, 5, config.vocabSize, 1);
       const Y = randomIds(3, 5, config.vocabSize, 2);
       let state = model.beginState(3);

@@ -1,21 +1,21 @@
 import {
   assertIdsInRange,
   assertIdsTensor,
+  checkModelArguments,
   type ForwardResult,
-  fusedHeadLayer,
-  fusedLayer,
+  type FusedMode,
+  forwardStack,
   type LanguageModel,
   type ModelConfig,
-  SEQUENCE_KERNELS,
-  type SequenceKernels,
+  type StackWeights,
   type State,
   statesPerCell,
   useFused,
-  validateModelConfig,
 } from '@rnnlm/cells';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+/** Options of `createLayersModel`. */
 export interface LayersModelOptions {
   /** Seeds the weight initialisers: the same seed builds exactly the same weights. Default 0, as in cells. */
   seed?: number;
@@ -25,7 +25,7 @@ export interface LayersModelOptions {
    * in cuDNN's kernel when its settings allow); elsewhere tfjs-layers runs it. `ops` always runs
    * tfjs-layers' own implementation; `fused` insists on the kernel.
    */
-  kernels?: SequenceKernels;
+  recurrence?: FusedMode;
 }
 
 /** The names tfjs-layers gives a recurrent cell's weights, in the order it creates them. */
@@ -65,24 +65,12 @@ let modelCounter = 0;
  * `returnState`, so the same weights run at any batch size (train at 32, generate at 1).
  */
 export function createLayersModel(config: ModelConfig, options: LayersModelOptions = {}): LanguageModel {
-  const valid = validateModelConfig(config);
-  if (valid.impl !== 'layers') {
-    throw new Error(
-      `createLayersModel builds impl 'layers' models, but the config says impl '${valid.impl}'; ` +
-        `use createScratchModel from @rnnlm/cells for it, or set impl: 'layers'`,
-    );
-  }
-  const seed = options.seed ?? 0;
-  if (!Number.isFinite(seed)) {
-    throw new Error(`createLayersModel: seed must be a finite number, got ${seed}`);
-  }
-  const kernels = options.kernels ?? 'auto';
-  if (!SEQUENCE_KERNELS.includes(kernels)) {
-    throw new Error(
-      `createLayersModel: kernels must be one of ${SEQUENCE_KERNELS.join(', ')}, got ${JSON.stringify(kernels)}`,
-    );
-  }
-  return new TfjsLayersLanguageModel(valid, seed, kernels);
+  const {
+    config: valid,
+    seed,
+    recurrence,
+  } = checkModelArguments('createLayersModel', 'layers', config, options);
+  return new TfjsLayersLanguageModel(valid, seed, recurrence);
 }
 
 class TfjsLayersLanguageModel implements LanguageModel {
@@ -97,11 +85,13 @@ class TfjsLayersLanguageModel implements LanguageModel {
   #headBias: tf.Variable | undefined;
   readonly #directions: Direction[];
   readonly #statesPerUnit: number;
-  readonly #kernels: SequenceKernels;
+  readonly #recurrence: FusedMode;
+  /** The weights as the fused path reads them, gathered on its first call. */
+  #stack: StackWeights | undefined;
   #disposed = false;
 
-  constructor(config: ModelConfig, seed: number, kernels: SequenceKernels) {
-    this.#kernels = kernels;
+  constructor(config: ModelConfig, seed: number, recurrence: FusedMode) {
+    this.#recurrence = recurrence;
     this.config = Object.freeze({ ...config });
     const { cell, vocabSize, hidden, layers, bidirectional } = config;
     this.#directions = bidirectional ? ['forward', 'backward'] : ['forward'];
@@ -182,7 +172,10 @@ class TfjsLayersLanguageModel implements LanguageModel {
     const [batchSize, numSteps] = this.#checkInputs(ids, state);
     const { vocabSize, hidden } = this.config;
     const width = hidden * this.#directions.length;
-    if (useFused(this.#kernels)) return this.#forwardFused(ids, state);
+    if (useFused(this.#recurrence)) {
+      this.#stack ??= this.#stackWeights();
+      return forwardStack(this.#stack, ids, state, true);
+    }
     return tf.tidy(() => {
       // [B, T, V]: the notebooks' one-hot input (see createLayersModel for why not an embedding).
       let x = tf.oneHot(ids, vocabSize, 1, 0, 'float32') as tf.Tensor3D;
@@ -214,61 +207,27 @@ class TfjsLayersLanguageModel implements LanguageModel {
   }
 
   /**
-   * The same model through the fused kernel: each layer's tfjs-layers weights go to one op that
-   * gathers rows of the kernel (one-hot times the kernel) or multiplies the layer below, adds the bias
-   * and runs the recurrence, in time-major order (LSTM gates in tfjs-layers' order, i, f, c~, o).
+   * The same model through the fused kernels, with the stack of @rnnlm/cells' models: each layer's
+   * tfjs-layers weights go to one op that gathers rows of the kernel (one-hot times the kernel) or
+   * multiplies the layer below, adds the bias and runs the recurrence, in time-major order (LSTM gates
+   * in tfjs-layers' order, i, f, c~, o); the dense head's weights in one product (what its apply
+   * computes, without tfjs-layers' per-call bookkeeping, a few percent of a small model's step).
    */
-  #forwardFused(ids: tf.Tensor2D, state: State): ForwardResult {
-    const [batchSize, numSteps] = ids.shape;
-    const { cell, hidden } = this.config;
-    const width = hidden * this.#directions.length;
-    return tf.tidy(() => {
-      const flatIds = tf.reshape(tf.transpose(ids), [numSteps * batchSize]) as tf.Tensor1D;
-      let input: tf.Tensor2D | undefined; // [T*B, width] for layers above the first
-      const nextState: tf.Tensor2D[] = [];
-      let stateIndex = 0;
-      const top = this.config.layers - 1;
-      for (let layer = 0; layer < this.config.layers; layer++) {
-        const outputs: tf.Tensor3D[] = [];
-        for (const unit of this.#units.filter((u) => u.layer === layer)) {
-          const h0 = state[stateIndex]!;
-          const c0 = cell === 'lstm' ? state[stateIndex + 1]! : null;
-          stateIndex += this.#statesPerUnit;
-          const layerInput = layer === 0 ? { ids: flatIds } : { x: input! };
-          const kernel = unit.kernel as tf.Variable<tf.Rank.R2>;
-          const bias = unit.bias as tf.Variable<tf.Rank.R1>;
-          const recurrence = {
-            cell,
-            h0,
-            c0,
-            W: unit.recurrentKernel as tf.Variable<tf.Rank.R2>,
-            reverse: unit.direction === 'backward',
-            gateOrder: 'ifco' as const,
-          };
-          if (layer === top && this.#directions.length === 1) {
-            // The top layer and the dense head's weights in one kernel: its outputs never leave it.
-            const head = {
-              W: this.#headKernel as tf.Variable<tf.Rank.R2>,
-              b: this.#headBias as tf.Variable<tf.Rank.R1>,
-            };
-            const out = fusedHeadLayer(layerInput, kernel, bias, recurrence, head);
-            nextState.push(out.h);
-            if (out.c) nextState.push(out.c);
-            return { logits: out.logits, state: nextState };
-          }
-          const result = fusedLayer(layerInput, kernel, bias, recurrence);
-          outputs.push(result.outputs);
-          nextState.push(result.h);
-          if (result.c) nextState.push(result.c);
-        }
-        const layerOut = outputs.length === 1 ? outputs[0]! : tf.concat(outputs, 2);
-        input = tf.reshape(layerOut, [numSteps * batchSize, width]) as tf.Tensor2D;
-      }
-      // The dense layer's own weights in one product (what its apply computes, without tfjs-layers'
-      // per-call bookkeeping, a few percent of a small model's step).
-      const logits = tf.add(tf.matMul(input!, this.#headKernel!), this.#headBias!) as tf.Tensor2D;
-      return { logits, state: nextState };
-    });
+  #stackWeights(): StackWeights {
+    const layers = Array.from({ length: this.config.layers }, (_, layer) =>
+      this.#units
+        .filter((u) => u.layer === layer)
+        .map((unit) => ({
+          Wx: unit.kernel as tf.Variable<tf.Rank.R2>,
+          W: unit.recurrentKernel as tf.Variable<tf.Rank.R2>,
+          b: unit.bias as tf.Variable<tf.Rank.R1>,
+        })),
+    );
+    const head = {
+      W: this.#headKernel as tf.Variable<tf.Rank.R2>,
+      b: this.#headBias as tf.Variable<tf.Rank.R1>,
+    };
+    return { cell: this.config.cell, layers, head, gateOrder: 'ifco' };
   }
 
   dispose(): void {

@@ -172,21 +172,24 @@ function assertSameArchitecture(source: LanguageModel, target: LanguageModel): v
 
 /** Copies a scratch model's weights into a layers model of the same architecture. */
 export function copyScratchWeightsToLayers(scratch: LanguageModel, layers: LanguageModel): void {
-  assertSameArchitecture(scratch, layers);
-  const converted = scratchToLayersWeights(scratch.config, namedWeights(scratch));
-  try {
-    loadWeights(layers, converted);
-  } finally {
-    tf.dispose(Object.values(converted));
-  }
+  copyConverted(scratch, layers, scratchToLayersWeights);
 }
 
 /** Copies a layers model's weights into a scratch model of the same architecture. */
 export function copyLayersWeightsToScratch(layers: LanguageModel, scratch: LanguageModel): void {
-  assertSameArchitecture(layers, scratch);
-  const converted = layersToScratchWeights(layers.config, namedWeights(layers));
+  copyConverted(layers, scratch, layersToScratchWeights);
+}
+
+/** Loads `from`'s weights, converted to `to`'s names and layouts, into `to`; frees the converted copies. */
+function copyConverted(
+  from: LanguageModel,
+  to: LanguageModel,
+  convert: (config: ModelConfig, weights: NamedWeights) => NamedWeights,
+): void {
+  assertSameArchitecture(from, to);
+  const converted = convert(from.config, namedWeights(from));
   try {
-    loadWeights(scratch, converted);
+    loadWeights(to, converted);
   } finally {
     tf.dispose(Object.values(converted));
   }

@@ -1,5 +1,4 @@
-import { HOST_BACKENDS, readFloats, readInts, writeFloats } from '@rnnlm/cells';
-import { crossEntropy as kernelCrossEntropy, kernels } from '@rnnlm/kernels';
+import { fusedCrossEntropy, useFused } from '@rnnlm/cells';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -21,28 +20,22 @@ export function timeMajor(Y: Int32Array, batchSize: number, numSteps: number): I
  * memory; this keeps two. The one-hot mask instead of a gather also keeps the gradient free of
  * `UnsortedSegmentSum` (missing on wasm).
  *
- * On the wasm and cpu backends the loss and its gradient come from one pass per row in
- * @rnnlm/kernels (SIMD exp, the kernels' threads): at word level tfjs's scalar exp over [N, V], twice
- * per step, cost more than the output head's matrix products.
+ * Where the fused kernels run (the wasm and cpu backends) the loss and its gradient come from one pass
+ * per row in @rnnlm/kernels, through `fusedCrossEntropy` of @rnnlm/cells; `{ mode: 'ops' }` keeps to
+ * the tfjs ops below.
  */
 export function crossEntropy(
   logits: tf.Tensor2D,
   labels: tf.Tensor1D,
-  options: { kernels?: 'auto' | 'ops' } = {},
+  options: { mode?: 'auto' | 'ops' } = {},
 ): tf.Scalar {
-  const [rows, vocabSize] = logits.shape;
-  const fused = options.kernels !== 'ops' && (HOST_BACKENDS as readonly string[]).includes(tf.getBackend());
-  if (fused && kernels() !== null) {
-    registerCrossEntropy();
-    return tf.customGrad((x, save) => {
-      const [loss, grad] = tf.engine().runKernel(CROSS_ENTROPY, { logits: x as tf.Tensor, labels }) as [
-        tf.Scalar,
-        tf.Tensor2D,
-      ];
-      (save as tf.GradSaveFunc)([grad]);
-      return { value: loss, gradFunc: (dy, [saved]) => tf.mul(saved!, dy) };
-    })(logits) as tf.Scalar;
+  if ('kernels' in options) {
+    throw new Error(
+      "crossEntropy: the option kernels is now called mode; pass { mode: 'auto' } or { mode: 'ops' }",
+    );
   }
+  const [rows, vocabSize] = logits.shape;
+  if (options.mode !== 'ops' && useFused('auto')) return fusedCrossEntropy(logits, labels);
   const meanLoss = tf.customGrad((x, save) => {
     const logProbs = tf.logSoftmax(x as tf.Tensor2D);
     // int32 then cast: tfjs-backend-wasm 4.22's OneHot ignores a float32 dtype and returns all zeros.
@@ -60,31 +53,4 @@ export function crossEntropy(
 /** Perplexity = exp(mean cross-entropy per token). */
 export function perplexity(meanLoss: number): number {
   return Math.exp(meanLoss);
-}
-
-const CROSS_ENTROPY = 'RnnlmSoftmaxCrossEntropy';
-let registered = false;
-
-/** Inputs logits [N, V] and labels [N]; outputs the mean loss (a scalar) and its gradient [N, V]. */
-function registerCrossEntropy(): void {
-  if (registered) return;
-  registered = true;
-  for (const backendName of HOST_BACKENDS) {
-    tf.registerKernel({
-      kernelName: CROSS_ENTROPY,
-      backendName,
-      kernelFunc: ({ inputs, backend }) => {
-        const logits = inputs.logits!;
-        const [N, V] = logits.shape as [number, number];
-        const r = kernelCrossEntropy(
-          kernels()!,
-          readFloats(backend, logits),
-          readInts(backend, inputs.labels!),
-          N,
-          V,
-        );
-        return [writeFloats(backend, [], [r.loss]), writeFloats(backend, [N, V], r.grad)];
-      },
-    });
-  }
 }

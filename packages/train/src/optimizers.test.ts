@@ -96,7 +96,7 @@ describe('clipByGlobalNorm', () => {
   });
 });
 
-describe.each(['auto', 'ops'] as const)('crossEntropy (kernels %s)', (kernels) => {
+describe.each(['auto', 'ops'] as const)('crossEntropy (mode %s)', (mode) => {
   it('is the mean of -log softmax at the label, against time-major labels', () => {
     // Y is [B=2, T=3] row-major; time-major order is y00, y10, y01, y11, y02, y12.
     expect(Array.from(timeMajor(Int32Array.from([1, 2, 3, 4, 5, 6]), 2, 3))).toEqual([1, 4, 2, 5, 3, 6]);
@@ -112,7 +112,7 @@ describe.each(['auto', 'ops'] as const)('crossEntropy (kernels %s)', (kernels) =
         return sum + (logZ - row[y]!);
       }, 0) / 2;
     const got = tf.tidy(
-      () => crossEntropy(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'), { kernels }).dataSync()[0]!,
+      () => crossEntropy(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'), { mode }).dataSync()[0]!,
     );
     expect(got).toBeCloseTo(want, 5);
   });
@@ -123,11 +123,11 @@ describe.each(['auto', 'ops'] as const)('crossEntropy (kernels %s)', (kernels) =
     const values = Array.from({ length: rows * vocab }, (_, i) => Math.sin(3 * i) * 2);
     const labels = tf.tensor1d([0, 3, 4, 3], 'int32');
     const lossAt = (v: number[]) =>
-      tf.tidy(() => crossEntropy(tf.tensor2d(v, [rows, vocab]), labels, { kernels }).dataSync()[0]!);
+      tf.tidy(() => crossEntropy(tf.tensor2d(v, [rows, vocab]), labels, { mode }).dataSync()[0]!);
     const before = tf.memory().numTensors;
     const grad = tf.tidy(() =>
       tf
-        .grad((x: tf.Tensor) => crossEntropy(x as tf.Tensor2D, labels, { kernels }))(
+        .grad((x: tf.Tensor) => crossEntropy(x as tf.Tensor2D, labels, { mode }))(
           tf.tensor2d(values, [rows, vocab]),
         )
         .dataSync(),
@@ -157,18 +157,28 @@ describe.each(['auto', 'ops'] as const)('crossEntropy (kernels %s)', (kernels) =
     const run = (k: 'auto' | 'ops') =>
       tf.tidy(() => {
         const { value, grads } = tf.variableGrads(
-          () => crossEntropy(tf.mul(v, 1) as tf.Tensor2D, labels, { kernels: k }),
+          () => crossEntropy(tf.mul(v, 1) as tf.Tensor2D, labels, { mode: k }),
           [v],
         );
         return [value.dataSync()[0]!, grads[v.name]!.dataSync()] as const;
       });
     const v = tf.variable(logits);
-    const [lossA, gradA] = run(kernels);
+    const [lossA, gradA] = run(mode);
     const [lossB, gradB] = run('ops');
     expect(Math.abs(lossA - lossB)).toBeLessThan(1e-4);
     let diff = 0;
     for (let i = 0; i < gradA.length; i++) diff = Math.max(diff, Math.abs(gradA[i]! - gradB[i]!));
     expect(diff).toBeLessThan(1e-7);
     tf.dispose([logits, labels, v]);
+  });
+});
+
+describe('crossEntropy options', () => {
+  it('refuses the option by its old name kernels, saying what to pass', () => {
+    const logits = tf.zeros([2, 3]) as tf.Tensor2D;
+    const labels = tf.tensor1d([0, 2], 'int32');
+    const old = { kernels: 'ops' } as unknown as { mode: 'ops' };
+    expect(() => crossEntropy(logits, labels, old)).toThrow(/the option kernels is now called mode/);
+    tf.dispose([logits, labels]);
   });
 });

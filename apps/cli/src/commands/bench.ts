@@ -84,7 +84,7 @@ export async function bench(flags: BenchFlags, { io, given }: Context): Promise<
   }
   const selection = await startBackend(flags.backend, io, flags.threads);
   const { backend } = selection;
-  const threads = selection.kernels?.available ? selection.kernels.threads : threadsOf(backend);
+  const threads = selection.fusedKernels?.available ? selection.fusedKernels.threads : threadsOf(backend);
   for (const [i, config] of configs.entries()) {
     io.stderr.write(
       `bench${configs.length > 1 ? ` ${i + 1}/${configs.length}` : ''}: ${config.model}, ${config.layers} x ${config.hidden}, ` +

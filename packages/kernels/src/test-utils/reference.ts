@@ -1,9 +1,9 @@
 /**
  * The cells written out plainly in float64, one multiply-add at a time, straight from the equations
  * (d2l ch. 9), with backpropagation through time written out the same way: the independent form the
- * kernels are checked against. Layouts as in ops.ts.
+ * kernels are checked against. Layouts as in sequence.ts.
  */
-import type { CellKind } from '../ops.js';
+import { type CellKind, gatesPerCell } from '../cells.js';
 
 export interface RefInputs {
   cell: CellKind;
@@ -27,10 +27,6 @@ export interface RefGrads {
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
 
-function gatesOf(cell: CellKind): number {
-  return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
-}
-
 /** row (length H) times W[:, c0 .. c0+n) (W is [H, ld]) */
 function rowTimes(h: ArrayLike<number>, W: Float64Array, ld: number, c0: number, n: number): Float64Array {
   const H = h.length;
@@ -51,7 +47,7 @@ interface Trace {
 
 export function refForward(p: RefInputs): Trace {
   const { cell, T, B, H, reverse } = p;
-  const G = gatesOf(cell) * H;
+  const G = gatesPerCell(cell) * H;
   const [oi, of, oo, og] = p.order ?? [0, 1, 2, 3];
   const outputs = new Float64Array(T * B * H);
   const hFinal = new Float64Array(B * H);

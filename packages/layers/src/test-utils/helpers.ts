@@ -1,8 +1,8 @@
-import type { CellKind, LanguageModel, ModelConfig, ModelImpl } from '@rnnlm/cells';
+import { CELL_KINDS, type LanguageModel, type ModelConfig, type ModelImpl } from '@rnnlm/cells';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadWeights, type NamedWeights } from '../weights.js';
 
-export const CELLS: CellKind[] = ['rnn', 'gru', 'lstm'];
+export const CELLS = CELL_KINDS;
 
 export function tinyConfig(impl: ModelImpl, overrides: Partial<ModelConfig> = {}): ModelConfig {
   return { impl, cell: 'lstm', vocabSize: 7, hidden: 4, layers: 1, bidirectional: false, ...overrides };

@@ -1,5 +1,5 @@
 /**
- * The kernels' operations on plain Float32Arrays. Each copies its inputs into the kernels' memory,
+ * The recurrences on plain Float32Arrays. Each copies its inputs into the kernels' memory,
  * runs, and returns views of its results in that memory: they stay valid until the next operation on
  * the same runtime, so copy out what you keep.
  *
@@ -7,13 +7,12 @@
  * included), states are [B, H], the recurrent weight W [H, G*H] with gates fused in columns, outputs
  * [T, B, H] in input order (also for `reverse`, which walks the steps from last to first).
  */
+import { type CellKind, gatesPerCell, type LstmGateOrder } from './cells.js';
+import { checkIds } from './ids.js';
+import { pack, timesTransposed, weightGrad } from './products.js';
 import type { KernelRuntime } from './runtime.js';
 
-export type CellKind = 'rnn' | 'gru' | 'lstm';
-
-/** Gate blocks of a fused LSTM weight, by position: d2l's (i, f, o, c~) or tfjs-layers' (i, f, c~, o). */
-export type LstmGateOrder = 'ifoc' | 'ifco';
-
+/** The sizes of one layer's recurrence, its cell, and which way it walks the steps. */
 export interface SequenceShape {
   cell: CellKind;
   /** Steps, batch, hidden units. */
@@ -46,6 +45,7 @@ export interface OutputHead {
   V: number;
 }
 
+/** The inputs of `sequenceForward`: the layer's input, the initial states, the recurrent weight. */
 export interface SequenceForwardInputs {
   input: LayerInput;
   head?: OutputHead;
@@ -55,6 +55,7 @@ export interface SequenceForwardInputs {
   W: ArrayLike<number>;
 }
 
+/** What `sequenceForward` returns: views of kernel memory, valid until the next call (copy them out). */
 export interface SequenceForwardResult {
   /** [T, B, H] */
   outputs: Float32Array;
@@ -72,6 +73,7 @@ export interface SequenceForwardResult {
   saved: Float32Array[];
 }
 
+/** The inputs of `sequenceBackward`: the forward pass's inputs, outputs and saved values, and the gradients reaching it. */
 export interface SequenceBackwardInputs extends SequenceForwardInputs {
   outputs: ArrayLike<number>;
   saved: ArrayLike<number>[];
@@ -83,6 +85,7 @@ export interface SequenceBackwardInputs extends SequenceForwardInputs {
   dc?: ArrayLike<number> | null;
 }
 
+/** What `sequenceBackward` returns: the gradient of every input, as views of kernel memory. */
 export interface SequenceBackwardResult {
   /** The gradient of xProj [T, B, G*H] when the input came projected. */
   dxProj?: Float32Array;
@@ -98,22 +101,9 @@ export interface SequenceBackwardResult {
   dbq?: Float32Array;
 }
 
-export function gatesOf(cell: CellKind): number {
-  return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
-}
-
-function lstmGates(order: LstmGateOrder | undefined): [number, number, number, number] {
-  // Block numbers of i, f, o, c~.
-  return order === 'ifco' ? [0, 1, 3, 2] : [0, 1, 2, 3];
-}
-
-/** Packs W [K, N] (row-major, at ptr) into panels; transposed: packs W^T ([N, K] source, [K', N'] = [N, K]). */
-function pack(rt: KernelRuntime, src: number, ld: number, K: number, N: number, transposed: boolean): number {
-  const dst = rt.arena.alloc(rt.exports.packedBytes(K, N) / 4);
-  const [rowStride, colStride] = transposed ? [4, ld * 4] : [ld * 4, 4];
-  // A copy: worth sharing out only when large (waking the workers costs about as much as 64K values).
-  rt.run('packB', [src, rowStride, colStride, K, N, dst], K * N * 2);
-  return dst;
+/** Block numbers of i, f, o and c~ in an LSTM's fused weight. */
+function lstmGates(order: LstmGateOrder | undefined) {
+  return order === 'ifco' ? { gi: 0, gf: 1, go: 3, gg: 2 } : { gi: 0, gf: 1, go: 2, gg: 3 };
 }
 
 /** A result region of kernel memory: [byte address, floats]. */
@@ -133,8 +123,8 @@ interface PlacedForward {
 function layout({ cell, T, B, H, reverse }: SequenceShape) {
   const back = reverse ? 1 : 0;
   return {
-    reverse: back,
-    G: gatesOf(cell) * H,
+    reverse: back === 1,
+    G: gatesPerCell(cell) * H,
     slot: B * H,
     initial: back ? T : 0,
     first: back ? 0 : 1,
@@ -143,6 +133,10 @@ function layout({ cell, T, B, H, reverse }: SequenceShape) {
   };
 }
 
+/**
+ * One layer's recurrence over all steps (with the input projection, and the head when given) in one
+ * call; the results are views of kernel memory, valid until the next operation on `rt`.
+ */
 export function sequenceForward(
   rt: KernelRuntime,
   shape: SequenceShape,
@@ -158,9 +152,25 @@ export function sequenceForward(
     // logits = outputs W + b, the outputs read where the recurrence left them (time-major rows).
     const wq = pack(rt, a.allocFrom(inputs.head.W, H * V), V, H, V, false);
     const z = a.alloc(N * V);
-    rt.run('fillRows', [a.allocFrom(inputs.head.b, V), V, N, z], N * V);
-    const splitRows = V < 64 * rt.threads ? 1 : 0;
-    rt.run('gemm', [placed.outputs[0], H * 4, 4, wq, H, N, V, z, V, 1, splitRows], N * H * V);
+    rt.run('fillRows', { b: a.allocFrom(inputs.head.b, V), G: V, N, xg: z }, N * V);
+    const splitRows = V < 64 * rt.threads;
+    rt.run(
+      'gemm',
+      {
+        a: placed.outputs[0],
+        aRow: H * 4,
+        aK: 4,
+        bp: wq,
+        K: H,
+        M: N,
+        N: V,
+        c: z,
+        ldc: V,
+        accumulate: true,
+        splitRows,
+      },
+      N * H * V,
+    );
     logits = [z, N * V];
   }
   // Views only now, after the last allocation: growing the memory detaches views made before.
@@ -196,7 +206,7 @@ function recurrenceForward(
     const cbuf = a.alloc((T + 1) * slot);
     a.write(cbuf + initial * slot * 4, inputs.c0 ?? null, slot);
     const wp = pack(rt, w, G, H, G, false);
-    rt.run('lstmForward', [x, hbuf, cbuf, wp, T, B, H, reverse, ...lstmGates(shape.gateOrder)], work);
+    rt.run('lstmForward', { xg: x, hbuf, cbuf, wp, T, B, H, reverse, ...lstmGates(shape.gateOrder) }, work);
     const cs = states(cbuf);
     return { outputs: hs.outputs, h: hs.final, c: cs.final, saved: [[x, T * B * G], cs.outputs] };
   }
@@ -204,7 +214,7 @@ function recurrenceForward(
     const rh = a.alloc(T * slot);
     const wzr = pack(rt, w, G, H, 2 * H, false);
     const whh = pack(rt, w + 2 * H * 4, G, H, H, false);
-    rt.run('gruForward', [x, hbuf, rh, wzr, whh, T, B, H, reverse], work);
+    rt.run('gruForward', { xg: x, hbuf, rh, wzr, whh, T, B, H, reverse }, work);
     return {
       outputs: hs.outputs,
       h: hs.final,
@@ -216,10 +226,14 @@ function recurrenceForward(
   }
   const wp = pack(rt, w, H, H, H, false);
   const scratch = a.alloc(32 * rt.threads);
-  rt.run('rnnForward', [x, hbuf, wp, T, B, H, reverse, scratch], work);
+  rt.run('rnnForward', { xp: x, hbuf, wp, T, B, H, reverse, scratch }, work);
   return { outputs: hs.outputs, h: hs.final, saved: [] };
 }
 
+/**
+ * Backpropagation through time of one layer (and its projection and head): the gradients of every
+ * input, from those of the outputs (or logits) and final states.
+ */
 export function sequenceBackward(
   rt: KernelRuntime,
   shape: SequenceShape,
@@ -253,7 +267,7 @@ export function sequenceBackward(
     const wtp = pack(rt, w, G, G, H, true);
     rt.run(
       'lstmBackward',
-      [x, hbuf, cbuf, dbuf, dhT, dc, wtp, dh0, T, B, H, reverse, ...lstmGates(shape.gateOrder)],
+      { xg: x, hbuf, cbuf, dbuf, dhT, dc, wtp, dh0, T, B, H, reverse, ...lstmGates(shape.gateOrder) },
       2 * work,
     );
     weightGrad(rt, hPrev, H, x, G, T * B, H, G, dW, G);
@@ -264,7 +278,7 @@ export function sequenceBackward(
     const drh = a.alloc(slot);
     const wzrT = pack(rt, w, G, 2 * H, H, true);
     const whhT = pack(rt, w + 2 * H * 4, G, H, H, true);
-    rt.run('gruBackward', [x, hbuf, dbuf, dhT, wzrT, whhT, drh, dh0, T, B, H, reverse], 2 * work);
+    rt.run('gruBackward', { xg: x, hbuf, dbuf, dhT, wzrT, whhT, drh, dh0, T, B, H, reverse }, 2 * work);
     weightGrad(rt, hPrev, H, x, G, T * B, H, 2 * H, dW, G);
     weightGrad(rt, rh, H, x + 2 * H * 4, G, T * B, H, H, dW + 2 * H * 4, G);
   } else {
@@ -272,7 +286,7 @@ export function sequenceBackward(
     x = a.alloc(T * B * G);
     const wtp = pack(rt, w, H, H, H, true);
     const scratch = a.alloc(32 * rt.threads);
-    rt.run('rnnBackward', [x, hbuf, dbuf, dhT, wtp, dh0, T, B, H, reverse, scratch], 2 * work);
+    rt.run('rnnBackward', { xp: x, hbuf, dbuf, dhT, wtp, dh0, T, B, H, reverse, scratch }, 2 * work);
     weightGrad(rt, hPrev, H, x, G, T * B, H, H, dW, G);
   }
   const grads = projectionGrads(rt, inputs.input, x, T * B, G);
@@ -301,25 +315,13 @@ function headGrads(
   const a = rt.arena;
   const { V } = head;
   const dl = a.allocFrom(dLogits, N * V);
-  const wqT = pack(rt, a.allocFrom(head.W, H * V), V, V, H, true);
-  const dOutputs = a.alloc(N * H);
-  rt.run('gemm', [dl, V * 4, 4, wqT, V, N, H, dOutputs, H, 0, 1], N * H * V);
+  const dOutputs = timesTransposed(rt, dl, head.W, N, V, H);
   const dWq = a.alloc(H * V);
   weightGrad(rt, outputs, H, dl, V, N, H, V, dWq, V);
   const dbq = a.alloc(V);
-  rt.run('projectionGrad', [0, dl, V, N, 0, 0, dbq], N * V);
+  rt.run('projectionGrad', { ids: 0, dg: dl, G: V, N, V: 0, dwx: 0, db: dbq }, N * V);
   return { dOutputs, dWq, dbq, V };
 }
-
-function checkIds(ids: ArrayLike<number>, size: number): void {
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (!(id >= 0 && id < size && Number.isInteger(id))) {
-      throw new Error(`rnnlm kernels: token id ${id} at position ${i} is not in [0, ${size})`);
-    }
-  }
-}
-
 /** Writes the projected inputs of every step ([N, G], bias included) into new kernel memory. */
 function project(rt: KernelRuntime, input: LayerInput, T: number, B: number, G: number): number {
   const N = T * B;
@@ -333,13 +335,17 @@ function project(rt: KernelRuntime, input: LayerInput, T: number, B: number, G: 
     checkIds(input.ids, D);
     const ids = a.allocInts(input.ids);
     const wx = a.allocFrom(input.Wx, D * G);
-    rt.run('gatherRows', [ids, wx, b, G, T, B, x], N * G);
+    rt.run('gatherRows', { ids, wx, b, G, T, B, xg: x }, N * G);
     return x;
   }
   const X = a.allocFrom(input.x, N * D);
   const wxp = pack(rt, a.allocFrom(input.Wx, D * G), G, D, G, false);
-  rt.run('fillRows', [b, G, N, x], N * G);
-  rt.run('gemm', [X, D * 4, 4, wxp, D, N, G, x, G, 1, 1], N * D * G);
+  rt.run('fillRows', { b, G, N, xg: x }, N * G);
+  rt.run(
+    'gemm',
+    { a: X, aRow: D * 4, aK: 4, bp: wxp, K: D, M: N, N: G, c: x, ldc: G, accumulate: true, splitRows: true },
+    N * D * G,
+  );
   return x;
 }
 
@@ -352,93 +358,12 @@ function projectionGrads(rt: KernelRuntime, input: LayerInput, x: number, N: num
   const db = a.alloc(G);
   if ('ids' in input) {
     const ids = a.allocInts(input.ids);
-    rt.run('projectionGrad', [ids, x, G, N, D, dWx, db], N * G);
+    rt.run('projectionGrad', { ids, dg: x, G, N, V: D, dwx: dWx, db }, N * G);
     return { dWx: a.f32(dWx, D * G), db: a.f32(db, G) };
   }
-  rt.run('projectionGrad', [0, x, G, N, D, 0, db], N * G);
+  rt.run('projectionGrad', { ids: 0, dg: x, G, N, V: D, dwx: 0, db }, N * G);
   const X = a.allocFrom(input.x, N * D);
   weightGrad(rt, X, D, x, G, N, D, G, dWx, G);
-  // dX = dG Wx^T
-  const wxT = pack(rt, a.allocFrom(input.Wx, D * G), G, G, D, true);
-  const dx = a.alloc(N * D);
-  rt.run('gemm', [x, G * 4, 4, wxT, G, N, D, dx, D, 0, 1], N * D * G);
+  const dx = timesTransposed(rt, x, input.Wx, N, G, D);
   return { dWx: a.f32(dWx, D * G), db: a.f32(db, G), dx: a.f32(dx, N * D) };
-}
-
-/**
- * dW (ldc) = A^T D for A [rows, M] (lda) and D [rows, N] (ldd), both row-major at byte addresses: the
- * weight gradient summed over every step and sequence in one product.
- */
-function weightGrad(
-  rt: KernelRuntime,
-  A: number,
-  lda: number,
-  D: number,
-  ldd: number,
-  rows: number,
-  M: number,
-  N: number,
-  C: number,
-  ldc: number,
-): void {
-  const dp = pack(rt, D, ldd, rows, N, false);
-  rt.run('gemm', [A, 4, lda * 4, dp, rows, M, N, C, ldc, 0, 0], rows * M * N);
-}
-
-export interface MatMulInputs {
-  /** [M, K] row-major, or [K, M] when transposeA. */
-  a: ArrayLike<number>;
-  /** [K, N] row-major, or [N, K] when transposeB. */
-  b: ArrayLike<number>;
-  M: number;
-  N: number;
-  K: number;
-  transposeA?: boolean;
-  transposeB?: boolean;
-  /** [N], added to every row of the product. */
-  bias?: ArrayLike<number>;
-}
-
-/** C [M, N] = op(A) op(B) (+ bias on every row). */
-export function matMul(rt: KernelRuntime, m: MatMulInputs): Float32Array {
-  const { M, N, K } = m;
-  const a = rt.begin();
-  const A = a.allocFrom(m.a, M * K);
-  const B = a.allocFrom(m.b, K * N);
-  const bp = pack(rt, B, m.transposeB ? K : N, K, N, m.transposeB ?? false);
-  const C = a.alloc(M * N);
-  if (m.bias) rt.run('fillRows', [a.allocFrom(m.bias, N), N, M, C], M * N);
-  const [aRow, aK] = m.transposeA ? [4, M * 4] : [K * 4, 4];
-  // Narrow products share out rows, wide ones column panels.
-  const splitRows = N < 64 * rt.threads ? 1 : 0;
-  rt.run('gemm', [A, aRow, aK, bp, K, M, N, C, N, m.bias ? 1 : 0, splitRows], M * N * K);
-  return a.f32(C, M * N);
-}
-
-export interface CrossEntropyResult {
-  /** The mean over the rows of -log softmax(logits)[label]. */
-  loss: number;
-  /** Its gradient with respect to the logits, (softmax - onehot) / N, [N, V]: a view (copy it out). */
-  grad: Float32Array;
-}
-
-/** Softmax cross-entropy of logits [N, V] against labels [N] (each in [0, V)), with its gradient. */
-export function crossEntropy(
-  rt: KernelRuntime,
-  logits: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  N: number,
-  V: number,
-): CrossEntropyResult {
-  if (labels.length !== N) throw new Error(`rnnlm kernels: expected ${N} labels, got ${labels.length}`);
-  checkIds(labels, V);
-  const a = rt.begin();
-  const x = a.allocFrom(logits, N * V);
-  const y = a.allocInts(labels);
-  const grad = a.alloc(N * V);
-  const losses = a.alloc(N);
-  rt.run('crossEntropyRows', [x, y, N, V, grad, losses], N * V * 8);
-  let sum = 0;
-  for (const l of a.f32(losses, N)) sum += l;
-  return { loss: sum / N, grad: a.f32(grad, N * V) };
 }

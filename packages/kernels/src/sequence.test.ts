@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CellKind, crossEntropy, gatesOf, matMul, sequenceBackward, sequenceForward } from './ops.js';
-import { KernelRuntime } from './runtime.js';
+import { describe, expect, it } from 'vitest';
+import { CELL_KINDS, type CellKind, gatesPerCell, sequenceBackward, sequenceForward } from './index.js';
+import type { KernelRuntime } from './runtime.js';
+import { maxDiff, startRuntimes, uniform } from './test-utils/helpers.js';
 import { numericGrads, type RefInputs, refForward } from './test-utils/reference.js';
 
-/** A seeded generator: the same values on every run. */
-function uniform(seed: number) {
-  let s = seed >>> 0;
-  return (scale: number) => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32 - 0.5) * 2 * scale;
-  };
-}
+const runtimes = startRuntimes();
 
 function inputs(cell: CellKind, T: number, B: number, H: number, reverse: boolean, seed: number): RefInputs {
   const r = uniform(seed);
-  const G = gatesOf(cell) * H;
+  const G = gatesPerCell(cell) * H;
   const fill = (n: number, scale: number) => Float64Array.from({ length: n }, () => r(scale));
   return {
     cell,
@@ -29,32 +23,15 @@ function inputs(cell: CellKind, T: number, B: number, H: number, reverse: boolea
   };
 }
 
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-let single: KernelRuntime;
-let threaded: KernelRuntime;
-beforeAll(async () => {
-  single = KernelRuntime.createSync();
-  threaded = await KernelRuntime.create(2);
-});
-afterAll(() => threaded.dispose());
-
-const CELLS: CellKind[] = ['rnn', 'gru', 'lstm'];
-
 describe('sequence kernels', () => {
   // Sizes off the SIMD widths (B not a multiple of 4, H not of 4 or 8) exercise every edge path.
-  for (const cell of CELLS) {
+  for (const cell of CELL_KINDS) {
     for (const reverse of [false, true]) {
       it(`${cell}${reverse ? ' reversed' : ''}: forward equals the float64 equations, gradients equal central differences`, () => {
         const p = inputs(cell, 3, 5, 6, reverse, 7);
         const ref = refForward(p);
         const shape = { cell, T: p.T, B: p.B, H: p.H, reverse };
-        const fwd = sequenceForward(single, shape, { ...p, input: { xProj: p.xProj } });
+        const fwd = sequenceForward(runtimes.single, shape, { ...p, input: { xProj: p.xProj } });
         expect(maxDiff(fwd.outputs, ref.outputs)).toBeLessThan(2e-6);
         expect(maxDiff(fwd.h, ref.h)).toBeLessThan(2e-6);
         if (cell === 'lstm') expect(maxDiff(fwd.c!, ref.c)).toBeLessThan(2e-6);
@@ -67,7 +44,7 @@ describe('sequence kernels', () => {
         };
         const saved = fwd.saved.map((s) => s.slice());
         const outputs = fwd.outputs.slice();
-        const bwd = sequenceBackward(single, shape, {
+        const bwd = sequenceBackward(runtimes.single, shape, {
           ...p,
           input: { xProj: p.xProj },
           outputs,
@@ -92,7 +69,7 @@ describe('sequence kernels', () => {
     };
     const ref = refForward(p);
     const fwd = sequenceForward(
-      single,
+      runtimes.single,
       { cell: 'lstm', T: 4, B: 3, H: 5, gateOrder: 'ifco' },
       { ...p, input: { xProj: p.xProj } },
     );
@@ -116,24 +93,24 @@ describe('sequence kernels', () => {
       });
       return [fwd.outputs, b.dxProj!.slice(), b.dW.slice()];
     };
-    const want = run(single);
+    const want = run(runtimes.single);
     // The boundary between the two threads' shares at the extremes the balancing allows.
-    const table = new Float32Array(threaded.arena.memory.buffer, threaded.exports.heapBase(), 32);
+    const table = new Float32Array(runtimes.threaded.arena.memory.buffer, runtimes.threaded.heapBase(), 32);
     try {
       for (const boundary of [0.25, 0.75]) {
-        threaded.fixShares([boundary]);
-        const got = run(threaded);
+        runtimes.threaded.fixShares([boundary]);
+        const got = run(runtimes.threaded);
         for (const [i, g] of got.entries()) expect(maxDiff(g, want[i]!), `boundary ${boundary}`).toBe(0);
         // The shares the threads took last (a weight gradient's column panels): as fixed.
         expect(table[16]).toBeCloseTo(boundary, 1);
         expect(table[16]! + table[17]!).toBeCloseTo(1, 6);
       }
     } finally {
-      threaded.fixShares(null);
+      runtimes.threaded.fixShares(null);
     }
   });
 
-  for (const cell of CELLS) {
+  for (const cell of CELL_KINDS) {
     it(`${cell}: two threads give exactly the results of one, at training sizes`, () => {
       const p = inputs(cell, 6, 32, 40, false, 11);
       const shape = { cell, T: 6, B: 32, H: 40 };
@@ -152,9 +129,9 @@ describe('sequence kernels', () => {
         });
         return { ...fwd, dxProj: b.dxProj!.slice(), dW: b.dW.slice(), dh0: b.dh0.slice() };
       };
-      const one = run(single);
-      const two = run(threaded);
-      expect(threaded.threads).toBe(2);
+      const one = run(runtimes.single);
+      const two = run(runtimes.threaded);
+      expect(runtimes.threaded.threads).toBe(2);
       for (const key of ['outputs', 'h', 'dxProj', 'dW', 'dh0'] as const) {
         expect(maxDiff(one[key], two[key]), key).toBe(0);
       }
@@ -166,11 +143,11 @@ describe('sequence kernels', () => {
 describe('the input projection inside the kernel', () => {
   // The projection's gradients follow from dxProj by the chain rule: written out here in plain loops
   // (dxProj itself is checked against central differences above).
-  for (const cell of CELLS) {
+  for (const cell of CELL_KINDS) {
     for (const kind of ['ids', 'dense'] as const) {
       it(`${cell}, ${kind} input: forward and gradients equal projecting first, for 1 and 2 threads`, () => {
         const [T, B, H, D] = [4, 6, 5, 7];
-        const G = gatesOf(cell) * H;
+        const G = gatesPerCell(cell) * H;
         const N = T * B;
         const r = uniform(5);
         const Wx = Float32Array.from({ length: D * G }, () => r(0.5));
@@ -191,9 +168,9 @@ describe('the input projection inside the kernel', () => {
         const shape = { cell, T, B, H };
         const dOutputs = Float32Array.from({ length: N * H }, () => r(1));
         const reference = (() => {
-          const f = sequenceForward(single, shape, { ...base, input: { xProj } });
+          const f = sequenceForward(runtimes.single, shape, { ...base, input: { xProj } });
           const fwd = { outputs: f.outputs.slice(), saved: f.saved.map((s) => s.slice()) };
-          const g = sequenceBackward(single, shape, {
+          const g = sequenceBackward(runtimes.single, shape, {
             ...base,
             input: { xProj },
             ...fwd,
@@ -203,7 +180,7 @@ describe('the input projection inside the kernel', () => {
           });
           return { outputs: fwd.outputs, dxProj: g.dxProj!.slice(), dW: g.dW.slice() };
         })();
-        for (const rt of [single, threaded]) {
+        for (const rt of [runtimes.single, runtimes.threaded]) {
           const f = sequenceForward(rt, shape, { ...base, input });
           expect(maxDiff(f.outputs, reference.outputs)).toBeLessThan(2e-6);
           const fwd = { outputs: f.outputs.slice(), saved: f.saved.map((s) => s.slice()) };
@@ -237,13 +214,13 @@ describe('the input projection inside the kernel', () => {
     const shape = { cell: 'rnn' as const, T: 1, B: 2, H: 3 };
     const input = { ids: [0, 4], inputSize: 4, Wx: new Float32Array(12), b: new Float32Array(3) };
     expect(() =>
-      sequenceForward(single, shape, { input, h0: new Float32Array(6), W: new Float32Array(9) }),
+      sequenceForward(runtimes.single, shape, { input, h0: new Float32Array(6), W: new Float32Array(9) }),
     ).toThrow(/token id 4 at position 1 is not in \[0, 4\)/);
   });
 });
 
 describe('an output head inside the kernel', () => {
-  for (const cell of CELLS) {
+  for (const cell of CELL_KINDS) {
     it(`${cell}: logits and every gradient equal the head applied after the layer, for 1 and 2 threads`, () => {
       const [T, B, H, V] = [4, 6, 5, 11];
       const N = T * B;
@@ -255,7 +232,7 @@ describe('an output head inside the kernel', () => {
       const dLogits = Float32Array.from({ length: N * V }, () => r(1));
       const shape = { cell, T, B, H };
       // Without the head: the layer alone, then the head's algebra written out.
-      const plain = sequenceForward(single, shape, base);
+      const plain = sequenceForward(runtimes.single, shape, base);
       const outputs = plain.outputs.slice();
       const saved = plain.saved.map((x) => x.slice());
       const logits = new Float64Array(N * V);
@@ -274,10 +251,17 @@ describe('an output head inside the kernel', () => {
             dWq[h * V + v]! += outputs[n * H + h]! * d;
           }
         }
-      const want = sequenceBackward(single, shape, { ...base, outputs, saved, dOutputs, dh: null, dc: null });
+      const want = sequenceBackward(runtimes.single, shape, {
+        ...base,
+        outputs,
+        saved,
+        dOutputs,
+        dh: null,
+        dc: null,
+      });
       const wantGrads = { dxProj: want.dxProj!.slice(), dW: want.dW.slice(), dh0: want.dh0.slice() };
       const head = { W: Wq, b: bq, V };
-      for (const rt of [single, threaded]) {
+      for (const rt of [runtimes.single, runtimes.threaded]) {
         const f = sequenceForward(rt, shape, { ...base, head });
         expect(maxDiff(f.logits!, logits)).toBeLessThan(1e-5);
         expect(maxDiff(f.outputs, outputs)).toBe(0);
@@ -298,92 +282,5 @@ describe('an output head inside the kernel', () => {
         expect(maxDiff(g.dh0, wantGrads.dh0)).toBeLessThan(1e-5);
       }
     });
-  }
-});
-
-describe('crossEntropy', () => {
-  it('equals log-softmax written out in float64, with the gradient (softmax - onehot) / N', () => {
-    const r = uniform(3);
-    for (const [N, V] of [
-      [1, 1],
-      [7, 5],
-      [40, 4580],
-    ] as const) {
-      // Large logits too: the max is subtracted before exp.
-      const logits = Float32Array.from({ length: N * V }, () => r(30));
-      const labels = Int32Array.from({ length: N }, (_, n) => (n * 31) % V);
-      let loss = 0;
-      const grad = new Float64Array(N * V);
-      for (let n = 0; n < N; n++) {
-        const row = Array.from(logits.subarray(n * V, (n + 1) * V));
-        const m = Math.max(...row);
-        const lse = m + Math.log(row.reduce((s, x) => s + Math.exp(x - m), 0));
-        loss += (lse - row[labels[n]!]!) / N;
-        for (let j = 0; j < V; j++)
-          grad[n * V + j] = (Math.exp(row[j]! - lse) - (j === labels[n] ? 1 : 0)) / N;
-      }
-      for (const rt of [single, threaded]) {
-        const got = crossEntropy(rt, logits, labels, N, V);
-        expect(Math.abs(got.loss - loss) / Math.max(1, loss)).toBeLessThan(1e-6);
-        expect(maxDiff(got.grad, grad)).toBeLessThan(1e-7);
-      }
-    }
-  });
-
-  it('rejects labels outside the vocabulary', () => {
-    expect(() => crossEntropy(single, new Float32Array(6), [0, 3], 2, 3)).toThrow(/token id 3 at position 1/);
-  });
-});
-
-describe('matMul', () => {
-  const naive = (
-    a: Float32Array,
-    b: Float32Array,
-    M: number,
-    N: number,
-    K: number,
-    tA: boolean,
-    tB: boolean,
-  ) => {
-    const c = new Float64Array(M * N);
-    for (let i = 0; i < M; i++)
-      for (let j = 0; j < N; j++) {
-        let s = 0;
-        for (let k = 0; k < K; k++) s += a[tA ? k * M + i : i * K + k]! * b[tB ? j * K + k : k * N + j]!;
-        c[i * N + j] = s;
-      }
-    return c;
-  };
-  it('adds a bias to every row', () => {
-    const r = uniform(77);
-    const [M, N, K] = [70, 150, 33];
-    const a = Float32Array.from({ length: M * K }, () => r(1));
-    const b = Float32Array.from({ length: K * N }, () => r(1));
-    const bias = Float32Array.from({ length: N }, () => r(1));
-    const want = naive(a, b, M, N, K, false, false).map((v, i) => v + bias[i % N]!);
-    for (const rt of [single, threaded])
-      expect(maxDiff(matMul(rt, { a, b, M, N, K, bias }), want)).toBeLessThan(1e-4);
-  });
-
-  for (const [M, N, K] of [
-    [1, 1, 1],
-    [7, 13, 5],
-    [33, 70, 300],
-    [130, 9, 600],
-  ] as const) {
-    for (const tA of [false, true]) {
-      for (const tB of [false, true]) {
-        it(`[${M} x ${K}] x [${K} x ${N}]${tA ? ', A transposed' : ''}${tB ? ', B transposed' : ''}`, () => {
-          const r = uniform(M * 1000 + N * 10 + K);
-          const a = Float32Array.from({ length: M * K }, () => r(1));
-          const b = Float32Array.from({ length: K * N }, () => r(1));
-          const want = naive(a, b, M, N, K, tA, tB);
-          for (const rt of [single, threaded]) {
-            const got = matMul(rt, { a, b, M, N, K, transposeA: tA, transposeB: tB });
-            expect(maxDiff(got, want)).toBeLessThan(1e-5 * Math.sqrt(K));
-          }
-        });
-      }
-    }
   }
 });

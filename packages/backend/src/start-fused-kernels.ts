@@ -5,16 +5,21 @@
 import { startKernels } from '@rnnlm/kernels';
 import type { BackendSelection } from './select.js';
 
-const KERNEL_BACKENDS = ['wasm', 'cpu'];
+const FUSED_KERNEL_BACKENDS = ['wasm', 'cpu'];
 
-export async function withKernels<Name extends string>(
+/** Starts the fused kernels on `threads` threads where the selected backend runs them, and says so. */
+export async function withFusedKernels<Name extends string>(
   selection: BackendSelection<Name>,
   threads: number,
 ): Promise<BackendSelection<Name>> {
-  if (!KERNEL_BACKENDS.includes(selection.tfjsBackend)) return selection;
+  if (!FUSED_KERNEL_BACKENDS.includes(selection.tfjsBackend)) return selection;
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`threads must be a positive integer, got ${threads}`);
   }
-  const kernels = await startKernels({ threads });
-  return { ...selection, kernels, message: `${selection.message}; recurrent layers: ${kernels.message}` };
+  const fusedKernels = await startKernels({ threads });
+  return {
+    ...selection,
+    fusedKernels,
+    message: `${selection.message}; recurrent layers: ${fusedKernels.message}`,
+  };
 }

@@ -1,0 +1,10 @@
+// The API both entries (Node's index.ts and browser.ts) export besides their own `selectBackend`.
+export type { Activation, BackendCandidate, BackendSelection } from './select.js';
+export { BackendUnavailableError, selectFrom } from './select.js';
+export {
+  registerWasmTrainingKernels,
+  WASM_TRAINING_KERNELS,
+  type WasmKernelOptions,
+  type WasmKernelReport,
+} from './wasm-training/register-all.js';
+export { clearWasmTransposeCache } from './wasm-training/transpose.js';

@@ -1,0 +1,72 @@
+/**
+ * The WebAssembly exports the JavaScript side calls, each with its parameters by name in the order of
+ * its AssemblyScript signature (assembly/*.ts; a test reads those sources and compares). A job export
+ * takes two more parameters at the end, (tid, nt): thread tid's share of the work of nt threads, which
+ * the runtime adds.
+ *
+ * Callers name their arguments (`rt.run('fillRows', { b, G, N, xg }, work)`) and `positional` puts
+ * them in the export's order: a missing, extra or misspelt argument fails typecheck, and the order is
+ * written once, here.
+ */
+export const JOB_PARAMETERS = {
+  packB: ['src', 'rowStride', 'colStride', 'K', 'N', 'dst'],
+  gemm: ['a', 'aRow', 'aK', 'bp', 'K', 'M', 'N', 'c', 'ldc', 'accumulate', 'splitRows'],
+  rnnForward: ['xp', 'hbuf', 'wp', 'T', 'B', 'H', 'reverse', 'scratch'],
+  rnnBackward: ['xp', 'hbuf', 'dbuf', 'dhT', 'wtp', 'dh0', 'T', 'B', 'H', 'reverse', 'scratch'],
+  gruForward: ['xg', 'hbuf', 'rh', 'wzr', 'whh', 'T', 'B', 'H', 'reverse'],
+  gruBackward: ['xg', 'hbuf', 'dbuf', 'dhT', 'wzrT', 'whhT', 'drh', 'dh0', 'T', 'B', 'H', 'reverse'],
+  lstmForward: ['xg', 'hbuf', 'cbuf', 'wp', 'T', 'B', 'H', 'reverse', 'gi', 'gf', 'go', 'gg'],
+  lstmBackward: [
+    'xg',
+    'hbuf',
+    'cbuf',
+    'dbuf',
+    'dhT',
+    'dc',
+    'wtp',
+    'dh0',
+    'T',
+    'B',
+    'H',
+    'reverse',
+    'gi',
+    'gf',
+    'go',
+    'gg',
+  ],
+  gatherRows: ['ids', 'wx', 'b', 'G', 'T', 'B', 'xg'],
+  fillRows: ['b', 'G', 'N', 'xg'],
+  projectionGrad: ['ids', 'dg', 'G', 'N', 'V', 'dwx', 'db'],
+  crossEntropyRows: ['logits', 'labels', 'N', 'V', 'grad', 'loss'],
+} as const;
+
+/** The exports a job can run on every thread. */
+export type JobFunction = keyof typeof JOB_PARAMETERS;
+
+/** The same names as a list: a job's function travels to the workers as its index in it. */
+export const JOB_FUNCTIONS = Object.keys(JOB_PARAMETERS) as JobFunction[];
+
+/** The parameters that are `bool` in AssemblyScript (0 or 1 on the wire). */
+type FlagParameter = 'reverse' | 'accumulate' | 'splitRows';
+
+/**
+ * A job's arguments by name: byte addresses into the kernels' memory and sizes as numbers, flags as
+ * booleans.
+ */
+export type JobArgs<F extends JobFunction> = {
+  readonly [P in (typeof JOB_PARAMETERS)[F][number]]: P extends FlagParameter ? boolean : number;
+};
+
+/** A job's arguments in the order its export takes them (without tid and nt). */
+export function positional<F extends JobFunction>(fn: F, args: JobArgs<F>): number[] {
+  const named = args as Readonly<Record<string, number | boolean>>;
+  return JOB_PARAMETERS[fn].map((name) => Number(named[name]));
+}
+
+/** The instance's exports as the JavaScript side sees them. */
+export type KernelExports = Record<JobFunction, (...positional: number[]) => void> & {
+  /** The first byte after the module's static data. */
+  heapBase(): number;
+  /** Bytes of W [K, N] packed into panels by packB. */
+  packedBytes(K: number, N: number): number;
+};

@@ -1,0 +1,35 @@
+/**
+ * Softmax cross-entropy with its gradient in one pass per row (assembly/loss.ts): SIMD exp, shared
+ * out over the threads by rows.
+ */
+import { checkIds } from './ids.js';
+import type { KernelRuntime } from './runtime.js';
+
+/** What `crossEntropyWithGrad` returns: the mean loss and its gradient. */
+export interface CrossEntropyResult {
+  /** The mean over the rows of -log softmax(logits)[label]. */
+  loss: number;
+  /** Its gradient with respect to the logits, (softmax - onehot) / N, [N, V]: a view (copy it out). */
+  grad: Float32Array;
+}
+
+/** Softmax cross-entropy of logits [N, V] against labels [N] (each in [0, V)), with its gradient. */
+export function crossEntropyWithGrad(
+  rt: KernelRuntime,
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  N: number,
+  V: number,
+): CrossEntropyResult {
+  if (labels.length !== N) throw new Error(`rnnlm kernels: expected ${N} labels, got ${labels.length}`);
+  checkIds(labels, V);
+  const a = rt.begin();
+  const x = a.allocFrom(logits, N * V);
+  const y = a.allocInts(labels);
+  const grad = a.alloc(N * V);
+  const losses = a.alloc(N);
+  rt.run('crossEntropyRows', { logits: x, labels: y, N, V, grad, loss: losses }, N * V * 8);
+  let sum = 0;
+  for (const l of a.f32(losses, N)) sum += l;
+  return { loss: sum / N, grad: a.f32(grad, N * V) };
+}

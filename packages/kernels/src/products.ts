@@ -1,0 +1,103 @@
+/**
+ * Matrix products on packed panels (assembly/gemm.ts): packing, the weight gradient of a layer, and a
+ * general product for tfjs's matmul. Results are views of kernel memory, as in sequence.ts.
+ */
+import type { KernelRuntime } from './runtime.js';
+
+/** Packs W [K, N] (row-major, at ptr) into panels; transposed: packs W^T ([N, K] source, [K', N'] = [N, K]). */
+export function pack(
+  rt: KernelRuntime,
+  src: number,
+  ld: number,
+  K: number,
+  N: number,
+  transposed: boolean,
+): number {
+  const dst = rt.arena.alloc(rt.packedBytes(K, N) / 4);
+  const [rowStride, colStride] = transposed ? [4, ld * 4] : [ld * 4, 4];
+  // A copy: worth sharing out only when large (waking the workers costs about as much as 64K values).
+  rt.run('packB', { src, rowStride, colStride, K, N, dst }, K * N * 2);
+  return dst;
+}
+
+/**
+ * dW (ldc) = A^T D for A [rows, M] (lda) and D [rows, N] (ldd), both row-major at byte addresses: the
+ * weight gradient summed over every step and sequence in one product.
+ */
+export function weightGrad(
+  rt: KernelRuntime,
+  A: number,
+  lda: number,
+  D: number,
+  ldd: number,
+  rows: number,
+  M: number,
+  N: number,
+  C: number,
+  ldc: number,
+): void {
+  const dp = pack(rt, D, ldd, rows, N, false);
+  rt.run(
+    'gemm',
+    { a: A, aRow: 4, aK: lda * 4, bp: dp, K: rows, M, N, c: C, ldc, accumulate: false, splitRows: false },
+    rows * M * N,
+  );
+}
+
+/**
+ * C [N, D] = A [N, K] W^T, for A at a byte address and W [D, K] as values, into new kernel memory: the
+ * gradient of a product's input (dX = dY W^T). Returns C's byte address.
+ */
+export function timesTransposed(
+  rt: KernelRuntime,
+  A: number,
+  W: ArrayLike<number>,
+  N: number,
+  K: number,
+  D: number,
+): number {
+  const a = rt.arena;
+  const wT = pack(rt, a.allocFrom(W, D * K), K, K, D, true);
+  const C = a.alloc(N * D);
+  rt.run(
+    'gemm',
+    { a: A, aRow: K * 4, aK: 4, bp: wT, K, M: N, N: D, c: C, ldc: D, accumulate: false, splitRows: true },
+    N * D * K,
+  );
+  return C;
+}
+
+/** The operands of `matMul`, row-major, with their sizes and how each is read. */
+export interface MatMulInputs {
+  /** [M, K] row-major, or [K, M] when transposeA. */
+  a: ArrayLike<number>;
+  /** [K, N] row-major, or [N, K] when transposeB. */
+  b: ArrayLike<number>;
+  M: number;
+  N: number;
+  K: number;
+  transposeA?: boolean;
+  transposeB?: boolean;
+  /** [N], added to every row of the product. */
+  bias?: ArrayLike<number>;
+}
+
+/** C [M, N] = op(A) op(B) (+ bias on every row). */
+export function matMul(rt: KernelRuntime, m: MatMulInputs): Float32Array {
+  const { M, N, K } = m;
+  const a = rt.begin();
+  const A = a.allocFrom(m.a, M * K);
+  const B = a.allocFrom(m.b, K * N);
+  const bp = pack(rt, B, m.transposeB ? K : N, K, N, m.transposeB ?? false);
+  const C = a.alloc(M * N);
+  if (m.bias) rt.run('fillRows', { b: a.allocFrom(m.bias, N), G: N, N: M, xg: C }, M * N);
+  const [aRow, aK] = m.transposeA ? [4, M * 4] : [K * 4, 4];
+  // Narrow products share out rows, wide ones column panels.
+  const splitRows = N < 64 * rt.threads;
+  rt.run(
+    'gemm',
+    { a: A, aRow, aK, bp, K, M, N, c: C, ldc: N, accumulate: m.bias !== undefined, splitRows },
+    M * N * K,
+  );
+  return a.f32(C, M * N);
+}
