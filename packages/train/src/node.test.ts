@@ -5,6 +5,7 @@ import {
   readdirSync,
   readFileSync,
   symlinkSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,6 +119,10 @@ describe('checkpoints on disk', () => {
       /weight model\/\S+ holds NaN or infinite values/,
     );
     expect(tf.memory().numTensors).toBe(before);
+    // A weights file that is a link to an endless device is refused, not read for ever.
+    unlinkSync(join(dir, 'weights.bin'));
+    symlinkSync('/dev/zero', join(dir, 'weights.bin'));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/weights file .*weights\.bin is not a regular file/);
     const unreadable = mkdtempSync(join(tmpdir(), 'rnnlm-ckpt-'));
     mkdirSync(join(unreadable, 'model.json'));
     await expect(loadCheckpoint(unreadable)).rejects.toThrow(/^cannot read .*model\.json: EISDIR/);

@@ -83,13 +83,43 @@ export async function loadCheckpoint(path: string): Promise<tf.io.ModelArtifacts
   }
   const where = join(dir, MODEL_JSON);
   const buffers: ArrayBuffer[] = [];
-  for (const file of weightsFilesOf(modelJson, where)) {
+  const files = weightsFilesOf(modelJson, where);
+  const described = describedBytes(modelJson);
+  let total = 0;
+  for (const file of files) {
+    // Only regular files, and no more bytes than the manifest describes: a weights file that is a link
+    // to /dev/zero or a pipe would otherwise be read for ever.
+    const info = await stat(join(dir, file)).catch(() => null);
+    if (!info) throw new Error(`the checkpoint's weights file ${join(dir, file)} is missing or unreadable`);
+    if (!info.isFile())
+      throw new Error(`the checkpoint's weights file ${join(dir, file)} is not a regular file`);
+    total += info.size;
+    if (described !== null && total > described) {
+      throw new Error(
+        `the checkpoint's weights files hold more than the ${described} bytes its model.json describes: they belong to another checkpoint`,
+      );
+    }
     const bytes = await readFile(join(dir, file)).catch(() => {
       throw new Error(`the checkpoint's weights file ${join(dir, file)} is missing or unreadable`);
     });
     buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   }
   return fromModelJson(modelJson, buffers, where);
+}
+
+/** The bytes a model.json's manifest describes (float32 and int32 weights: 4 bytes each), or null if it cannot tell. */
+function describedBytes(modelJson: unknown): number | null {
+  const groups = (modelJson as { weightsManifest?: Array<{ weights?: tf.io.WeightsManifestEntry[] }> })
+    .weightsManifest;
+  let bytes = 0;
+  for (const group of groups ?? []) {
+    for (const spec of group.weights ?? []) {
+      const per = spec.dtype === 'float32' || spec.dtype === 'int32' ? 4 : spec.dtype === 'bool' ? 1 : null;
+      if (per === null || !Array.isArray(spec.shape)) return null;
+      bytes += spec.shape.reduce((a, b) => a * b, 1) * per;
+    }
+  }
+  return Number.isFinite(bytes) ? bytes : null;
 }
 
 async function readModelJson(dir: string): Promise<unknown> {
