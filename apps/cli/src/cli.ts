@@ -530,9 +530,13 @@ export function buildProgram(
   corpus
     .command('download')
     .description(
-      'Download the Time Machine from the d2l data site, check its sha1 and cache it (RNNLM_CACHE_DIR overrides where).',
+      'Download the Time Machine from the d2l data site (RNNLM_TIME_MACHINE_URL: a mirror), check its sha1 and cache it (RNNLM_CACHE_DIR overrides where).',
     )
-    .option('--force', 'download again even when cached', false)
+    .option(
+      '--force',
+      'download again even when cached (the cached copy is replaced only by a checked one)',
+      false,
+    )
     .action(action('corpus download'));
 
   return program;
