@@ -406,6 +406,24 @@ describe('reading and generating stay bounded', () => {
     expect(result.stderr).toMatch(/interrupted after \d+ tokens/);
   });
 
+  it('generate into a pipe its reader closed early ends quietly (rnnlm generate | head)', async () => {
+    let closed = false;
+    const result = await runCli(
+      ['generate', '--model', trained, '--length', '100000', '--temperature', '1', '--backend', 'cpu'],
+      {
+        onStdout: (_stdout, child) => {
+          if (!closed) {
+            closed = true;
+            child.stdout!.destroy();
+          }
+        },
+      },
+    );
+    expect(closed).toBe(true);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/EPIPE|error/);
+  });
+
   it('a model.json whose config does not match its weights is refused before any model is made', async () => {
     const out = copyOf(trained, 'crafted');
     const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
