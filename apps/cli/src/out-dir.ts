@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { weightsFilesOf } from '@rnnlm/train';
 import { CliError, EXIT, messageOf } from './errors.js';
 import { acquireLock, LOCK_FILE } from './lock.js';
+import { shellQuote } from './shell-quote.js';
 
 /** The file a saved model always has (the rest of the format is @rnnlm/train's). */
 export const MODEL_FILE = 'model.json';
@@ -71,7 +72,7 @@ export function chooseOutDir(opts: OutDirRequest): string {
     }
     if (contents === 'model') {
       throw new CliError(
-        `${opts.out} already holds a saved model: pass --force to overwrite it, --resume ${opts.out} to continue training it, or --out another directory`,
+        `${opts.out} already holds a saved model: pass --force to overwrite it, --resume ${shellQuote(opts.out)} to continue training it, or --out another directory`,
         EXIT.checkpoint,
       );
     }
