@@ -123,9 +123,14 @@ describe('checkpoints on disk', () => {
     unlinkSync(join(dir, 'weights.bin'));
     symlinkSync('/dev/zero', join(dir, 'weights.bin'));
     await expect(loadCheckpoint(dir)).rejects.toThrow(/weights file .*weights\.bin is not a regular file/);
+    const endless = mkdtempSync(join(tmpdir(), 'rnnlm-ckpt-'));
+    symlinkSync('/dev/zero', join(endless, 'model.json'));
+    await expect(loadCheckpoint(endless)).rejects.toThrow(
+      /^cannot read .*model\.json: it is not a regular file/,
+    );
     const unreadable = mkdtempSync(join(tmpdir(), 'rnnlm-ckpt-'));
     mkdirSync(join(unreadable, 'model.json'));
-    await expect(loadCheckpoint(unreadable)).rejects.toThrow(/^cannot read .*model\.json: EISDIR/);
+    await expect(loadCheckpoint(unreadable)).rejects.toThrow(/^cannot read .*model\.json: it is not a regular file/);
   });
 
   it('replaces a link at the target instead of writing through it, and leaves no temporary file', async () => {

@@ -122,8 +122,24 @@ function describedBytes(modelJson: unknown): number | null {
   return Number.isFinite(bytes) ? bytes : null;
 }
 
+/** A model.json larger than this is not one rnnlm wrote (a word vocabulary of a million takes ~30 MB). */
+const MAX_MODEL_JSON_BYTES = 256 * 2 ** 20;
+
 async function readModelJson(dir: string): Promise<unknown> {
-  const text = await readFile(join(dir, MODEL_JSON), 'utf8');
+  const path = join(dir, MODEL_JSON);
+  // A link to /dev/zero or a pipe would be read until memory runs out: only a regular file of a sane size.
+  const info = await stat(path);
+  if (!info.isFile() || info.size > MAX_MODEL_JSON_BYTES) {
+    throw Object.assign(
+      new Error(
+        info.isFile()
+          ? `it holds ${info.size} bytes, more than a model.json of rnnlm's`
+          : 'it is not a regular file',
+      ),
+      { code: 'EINVAL' },
+    );
+  }
+  const text = await readFile(path, 'utf8');
   try {
     return JSON.parse(text) as unknown;
   } catch {
