@@ -130,7 +130,9 @@ describe('checkpoints on disk', () => {
     );
     const unreadable = mkdtempSync(join(tmpdir(), 'rnnlm-ckpt-'));
     mkdirSync(join(unreadable, 'model.json'));
-    await expect(loadCheckpoint(unreadable)).rejects.toThrow(/^cannot read .*model\.json: it is not a regular file/);
+    await expect(loadCheckpoint(unreadable)).rejects.toThrow(
+      /^cannot read .*model\.json: it is not a regular file/,
+    );
   });
 
   it('replaces a link at the target instead of writing through it, and leaves no temporary file', async () => {
