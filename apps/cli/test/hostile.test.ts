@@ -424,6 +424,34 @@ describe('reading and generating stay bounded', () => {
     expect(result.stderr).not.toMatch(/EPIPE|error/);
   });
 
+  it('a checkpoint whose saved settings or training state are damaged cannot resume (exit 4, not an internal error)', async () => {
+    type Saved = {
+      modelTopology: {
+        extra: { train: Record<string, unknown> };
+        training: { optimizer: { config: { name: string } } };
+      };
+    };
+    const damage: Array<[string, (json: Saved) => void, RegExp]> = [
+      ['batch', (j) => (j.modelTopology.extra.train.batchSize = -1), /batchSize must be a positive integer/],
+      [
+        'optimizer',
+        (j) => (j.modelTopology.training.optimizer.config.name = 'bogus'),
+        /unknown optimizer "bogus"/,
+      ],
+      ['corpus', (j) => (j.modelTopology.extra.train.corpus = 12), /./],
+    ];
+    for (const [name, edit, message] of damage) {
+      const out = copyOf(trained, `damaged-${name}`);
+      const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+      edit(json);
+      writeFileSync(join(out, 'model.json'), JSON.stringify(json));
+      const result = await runCli(['train', '--resume', out, '--epochs', '3', '--backend', 'cpu']);
+      expect(result.code, `${name}: ${result.stderr}`).toBe(4);
+      expect(result.stderr).toMatch(new RegExp(`cannot resume from .*damaged-${name}: ${message.source}`));
+      expect(result.stderr).not.toMatch(/internal error/);
+    }
+  });
+
   it('a model.json whose config does not match its weights is refused before any model is made', async () => {
     const out = copyOf(trained, 'crafted');
     const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));

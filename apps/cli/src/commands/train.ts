@@ -53,7 +53,10 @@ export async function train(flags: TrainFlags, context: Context): Promise<void> 
 
 async function trainInto(out: string, flags: TrainFlags, { io, given }: Context): Promise<void> {
   const backend = await startBackend(flags.backend, io, flags.threads);
-  const run = flags.resume ? await resumeRun(flags, given) : await newRun(flags);
+  // What a checkpoint's saved settings or training state make the library refuse is a damaged checkpoint.
+  const run = flags.resume
+    ? await during(EXIT.checkpoint, () => resumeRun(flags, given), `cannot resume from ${flags.resume}`)
+    : await newRun(flags);
   const { model, vocab, corpus, settings, trainer, valid } = run;
   const say = (line: string) => {
     if (!flags.json) io.stdout.write(`${line}\n`);
