@@ -452,6 +452,31 @@ describe('reading and generating stay bounded', () => {
     }
   });
 
+  it("generated text on a terminal cannot carry escape sequences from a checkpoint's vocabulary", async () => {
+    const out = copyOf(trained, 'escapes');
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    const tokens: string[] = json.modelTopology.vocab.tokens;
+    json.modelTopology.vocab.tokens = tokens.map((t, i) => (i === 0 ? t : `\u001b]0;pwned\u0007${t}`));
+    writeFileSync(join(out, 'model.json'), JSON.stringify(json));
+    const command = `${process.execPath} ${BIN} generate --model '${out}' --length 5 --backend cpu --prefix the`;
+    // `script` gives the command a terminal; what it printed there is in its output.
+    const onTerminal = execFileSync('script', ['-qec', command, '/dev/null']).toString();
+    expect(onTerminal).toMatch(/\uFFFD\]0;pwned\uFFFD/);
+    expect(onTerminal).not.toContain('\u001b]');
+    const piped = await runCli([
+      'generate',
+      '--model',
+      out,
+      '--length',
+      '5',
+      '--backend',
+      'cpu',
+      '--prefix',
+      'the',
+    ]);
+    expect(piped.stdout).toContain('\u001b]0;pwned\u0007'); // a pipe gets the bytes as they are
+  });
+
   it('a model.json whose config does not match its weights is refused before any model is made', async () => {
     const out = copyOf(trained, 'crafted');
     const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));

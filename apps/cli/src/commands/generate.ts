@@ -4,6 +4,7 @@ import type { Context, GenerateFlags } from '../cli.js';
 import { CliError, EXIT } from '../errors.js';
 import { startBackend } from '../runtime.js';
 import { catchStopSignals, SIGNAL_EXIT } from '../signals.js';
+import { forTerminal } from '../terminal-safe.js';
 import { loadModel } from './shared.js';
 
 export async function generateCommand(flags: GenerateFlags, { io }: Context): Promise<void> {
@@ -93,6 +94,6 @@ async function streamText(
 }
 
 /** Writes and waits while the reader is behind, so that a slow pipe does not fill memory. */
-async function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
-  if (!stream.write(text)) await new Promise((resolve) => stream.once('drain', resolve));
+async function write(stream: NodeJS.WritableStream & { isTTY?: boolean }, text: string): Promise<void> {
+  if (!stream.write(forTerminal(stream, text))) await new Promise((resolve) => stream.once('drain', resolve));
 }

@@ -22,6 +22,7 @@ import { checkResumeFlags, corpusSource } from '../resume-flags.js';
 import { startBackend } from '../runtime.js';
 import { shellCommand } from '../shell-quote.js';
 import { catchStopSignals, SIGNAL_EXIT } from '../signals.js';
+import { forTerminal } from '../terminal-safe.js';
 import { encodeWith, loadModel, openingWords, readCorpus, type SavedTrainSettings } from './shared.js';
 
 /** The temperature of the sampled text printed at the end, next to the greedy one. */
@@ -59,7 +60,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
     : await newRun(flags);
   const { model, vocab, corpus, settings, trainer, valid } = run;
   const say = (line: string) => {
-    if (!flags.json) io.stdout.write(`${line}\n`);
+    if (!flags.json) io.stdout.write(`${forTerminal(io.stdout, line)}\n`);
   };
   const { cell, impl, hidden, layers, bidirectional } = model.config;
   say(
