@@ -3,7 +3,7 @@
  * writable, holds nothing of anyone else's that a save would replace, and is not being written by another
  * run (a lock, see lock.ts). Anything wrong is found here, not after an epoch.
  */
-import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { weightsFilesOf } from '@rnnlm/train';
@@ -33,7 +33,7 @@ export interface OutDirRequest {
 /** What a folder holds, as far as saving into it is concerned. */
 function contentsOf(dir: string): 'missing' | 'not a folder' | 'empty' | 'model' | 'other files' {
   const stats = statSync(dir, { throwIfNoEntry: false });
-  if (!stats) return 'missing';
+  if (!stats) return lstatSync(dir, { throwIfNoEntry: false }) ? 'not a folder' : 'missing'; // a dangling link
   if (!stats.isDirectory()) return 'not a folder';
   if (holdsModel(dir)) return 'model';
   return readdirSync(dir).some((name) => name !== LOCK_FILE) ? 'other files' : 'empty';

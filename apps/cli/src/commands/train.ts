@@ -154,7 +154,9 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   }
   progress.stop();
   if (result.aborted) {
-    await save().finally(() => stop.dispose());
+    // The signals stay caught until the process exits with 128 + n: a later one cannot kill it before
+    // the lock and any temporary file are removed.
+    await save();
     const signal = stop.received ?? 'SIGINT';
     throw new CliError(
       `${signal === 'SIGINT' ? 'interrupted' : `stopped by ${signal}`} after epoch ${trainer.epoch}${trainer.getState().progress ? ` and ${trainer.getState().progress!.batch} batches of the next` : ''}; ` +
