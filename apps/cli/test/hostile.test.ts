@@ -1,5 +1,7 @@
 // Hostile uses of the CLI: nothing a user saved is lost or half-written, nothing planted in a folder is
 // followed, nothing runs away with memory or time, and every refusal says what was wrong.
+// (One file past the usual ~400 lines on purpose: the cases share the checkpoint beforeAll trains, and each
+// further file would spend another training run on this slow machine.)
 import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
