@@ -11,7 +11,9 @@ export const EXIT = {
   backend: 5,
   diverged: 6,
   network: 7,
+  hangup: 129,
   interrupted: 130,
+  terminated: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -23,11 +25,13 @@ Exit codes:
   1    internal error (a bug: rerun with --verbose and report the stack trace)
   2    usage error: unknown command, flag or value
   3    input error: corpus file missing, unreadable or not UTF-8; corpus empty or too short
-  4    checkpoint error: model directory missing, corrupt or incompatible; output directory taken
+  4    checkpoint error: model directory missing, unreadable, corrupt or incompatible; output directory
+       taken, not a folder, not writable or in use by another rnnlm train; a save that could not complete
   5    backend unavailable (for example --backend tensorflow-gpu without @tensorflow/tfjs-node-gpu)
   6    training diverged (loss became NaN or infinite): lower --lr or set --clip
   7    download failed (offline, or the file did not match its checksum)
-  130  interrupted by Ctrl-C (rnnlm train saves a resumable checkpoint first)`;
+  130  interrupted by Ctrl-C (rnnlm train saves a resumable checkpoint first; generate prints what it made)
+  129, 143  stopped by SIGHUP or SIGTERM, as by Ctrl-C`;
 
 /** An error whose message is meant for the user as it stands, with the exit code it ends in. */
 export class CliError extends Error {

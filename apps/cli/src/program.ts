@@ -241,8 +241,8 @@ export function buildProgram(io: Io, run: RunCommand): Command {
   command(
     corpus,
     'corpus download',
-    'Download the Time Machine from the d2l data site, check its sha1 and cache it (RNNLM_CACHE_DIR overrides where).',
-    [flag('--force', 'download again even when cached')],
+    'Download the Time Machine from the d2l data site (RNNLM_TIME_MACHINE_URL: a mirror), check its sha1 and cache it (RNNLM_CACHE_DIR overrides where).',
+    [flag('--force', 'download again even when cached (the cached copy is replaced only by a checked one)')],
   );
 
   return program;

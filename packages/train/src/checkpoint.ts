@@ -9,6 +9,7 @@ import { type LanguageModel, type ModelConfig, validateModelConfig } from '@rnnl
 import { loadWeights } from '@rnnlm/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel } from './create-model.js';
+import { formatGiB, MAX_PARAMETERS, parameterCount } from './model-size.js';
 import type { Trainer, TrainerState } from './trainer.js';
 
 /** The `format` of an rnnlm checkpoint's `model.json`. */
@@ -124,6 +125,7 @@ export function restoreCheckpoint(artifacts: tf.io.ModelArtifacts): RestoredChec
       `the checkpoint's weights file holds ${bytes} bytes but its model.json describes ${expected}: the file is truncated or belongs to another checkpoint`,
     );
   }
+  checkModelWeights(meta.model, specs, buffers);
   const decoded = tf.io.decodeWeights(artifacts.weightData, specs);
   const model = createModel(meta.model);
   const weights: Record<string, tf.Tensor> = {};
@@ -242,6 +244,53 @@ export function fromModelJson(
   };
   readMeta(artifacts);
   return artifacts;
+}
+
+/**
+ * Checks, before any model is built, that the config describes the weights that are there (an edited
+ * `hidden` or `layers` would otherwise allocate a model of any size) and that every float is finite (NaN
+ * weights generate `<unk>` for ever and evaluate to a perplexity of NaN).
+ */
+function checkModelWeights(
+  config: ModelConfig,
+  specs: tf.io.WeightsManifestEntry[],
+  buffers: ArrayBuffer[],
+): void {
+  const elements = (s: tf.io.WeightsManifestEntry) => s.shape.reduce((a, b) => a * b, 1);
+  const held = specs.filter((s) => s.name.startsWith(MODEL_PREFIX)).reduce((sum, s) => sum + elements(s), 0);
+  const expected = parameterCount(config);
+  const described = `${config.cell}, vocabulary ${config.vocabSize}, ${config.layers} layer(s) of hidden ${config.hidden}${config.bidirectional ? ', bidirectional' : ''}`;
+  if (held !== expected) {
+    throw new Error(
+      `the model config (${described}) has ${expected} parameters but the weights hold ${held}: model.json was edited or belongs to other weights`,
+    );
+  }
+  if (expected > MAX_PARAMETERS) {
+    throw new Error(
+      `the model config (${described}) has ${expected} parameters (${formatGiB(expected * 4)} GiB), more than the ${MAX_PARAMETERS} rnnlm builds`,
+    );
+  }
+  const bytes = new Uint8Array(buffers.reduce((sum, b) => sum + b.byteLength, 0));
+  let at = 0;
+  for (const b of buffers) {
+    bytes.set(new Uint8Array(b), at);
+    at += b.byteLength;
+  }
+  const view = new DataView(bytes.buffer);
+  let offset = 0;
+  for (const spec of specs) {
+    const count = elements(spec);
+    if (spec.dtype === 'float32') {
+      for (let i = 0; i < count; i++) {
+        if (!Number.isFinite(view.getFloat32(offset + 4 * i, true))) {
+          throw new Error(
+            `the checkpoint's weight ${spec.name} holds NaN or infinite values: the weights file is corrupt, or was saved from a run that diverged`,
+          );
+        }
+      }
+    }
+    offset += count * bytesPer(spec.dtype);
+  }
 }
 
 function bytesPer(dtype: string): number {

@@ -113,4 +113,15 @@ describe('samplingDistribution', () => {
     expect(samplingDistribution(logits, 1, undefined, 0.9).map(([id]) => id)).toEqual([0, 1, 2]);
     expect(samplingDistribution(logits, 1, undefined, 0.5).map(([id]) => id)).toEqual([0]);
   });
+  it('stays a distribution at temperatures so small or logits so large that logits / T overflows', () => {
+    // (--temperature 1e-320 sampled from NaNs: it printed the last token of the vocabulary every time.)
+    expect(samplingDistribution(logits, 1e-320)).toEqual([
+      [0, 1],
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ]);
+    const d = samplingDistribution([3e38, -3e38, 3e38], 1e-300);
+    expect(d.map(([, p]) => p)).toEqual([0.5, 0.5, 0]);
+  });
 });

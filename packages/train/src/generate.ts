@@ -151,7 +151,11 @@ export function samplingDistribution(
   topK?: number,
   topP?: number,
 ): Array<[number, number]> {
-  const scaled = Array.from(logits, (l, i): [number, number] => [i, l / temperature]);
+  // The largest logit is subtracted before dividing: (l - max) / T is 0 for the best token and at worst
+  // -Infinity (probability 0), where l / T alone overflows to ±Infinity (NaN) at a tiny temperature.
+  let top = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < logits.length; i++) top = Math.max(top, logits[i]!);
+  const scaled = Array.from(logits, (l, i): [number, number] => [i, (l - top) / temperature]);
   scaled.sort((a, b) => b[1] - a[1]);
   const kept = topK === undefined ? scaled : scaled.slice(0, topK);
   const max = kept[0]![1];

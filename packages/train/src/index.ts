@@ -38,6 +38,13 @@ export {
 } from './generate.js';
 export { crossEntropy, perplexity, timeMajor } from './loss.js';
 export {
+  formatGiB,
+  MAX_PARAMETERS,
+  modelSize,
+  parameterCount,
+  TRAINING_BYTES_PER_PARAMETER,
+} from './model-size.js';
+export {
   OPTIMIZER_NAMES,
   Optimizer,
   type OptimizerConfig,

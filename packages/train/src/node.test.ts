@@ -1,11 +1,21 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScratchModel } from '@rnnlm/cells';
 import { Vocab } from '@rnnlm/text';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { restoreCheckpoint, toArtifacts } from './checkpoint.js';
-import { loadCheckpoint, saveCheckpoint } from './node.js';
+import { loadCheckpoint, saveCheckpoint, writeAtomically } from './node.js';
 
 const vocab = new Vocab(Array.from('hello world'));
 const makeModel = (seed: number) =>
@@ -88,11 +98,53 @@ describe('checkpoints on disk', () => {
     meta.modelTopology.model.hidden = 6;
     writeFileSync(join(dir, 'model.json'), JSON.stringify(meta));
     await expect(loadCheckpoint(dir).then(restoreCheckpoint)).rejects.toThrow(
-      /weights file holds|do not fit its model config/,
+      /the model config \(lstm, vocabulary 9, 1 layer\(s\) of hidden 6\) has \d+ parameters but the weights hold \d+/,
     );
     await expect(loadCheckpoint(join(dir, 'nothing-here'))).rejects.toThrow(
       /no checkpoint at .*: the directory does not exist/,
     );
     model.dispose();
+  });
+
+  it('refuses NaN or infinite weights, and tells an unreadable model.json from a corrupt one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rnnlm-ckpt-'));
+    const model = makeModel(1);
+    await saveCheckpoint(dir, await toArtifacts({ model, vocab, corpus }));
+    model.dispose();
+    const weights = readFileSync(join(dir, 'weights.bin'));
+    weights.writeFloatLE(Number.POSITIVE_INFINITY, 4 * 7);
+    writeFileSync(join(dir, 'weights.bin'), weights);
+    const before = tf.memory().numTensors;
+    await expect(loadCheckpoint(dir).then(restoreCheckpoint)).rejects.toThrow(
+      /weight model\/\S+ holds NaN or infinite values/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    // A weights file that is a link to an endless device is refused, not read for ever.
+    unlinkSync(join(dir, 'weights.bin'));
+    symlinkSync('/dev/zero', join(dir, 'weights.bin'));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/weights file .*weights\.bin is not a regular file/);
+    const endless = mkdtempSync(join(tmpdir(), 'rnnlm-ckpt-'));
+    symlinkSync('/dev/zero', join(endless, 'model.json'));
+    await expect(loadCheckpoint(endless)).rejects.toThrow(
+      /^cannot read .*model\.json: it is not a regular file/,
+    );
+    const unreadable = mkdtempSync(join(tmpdir(), 'rnnlm-ckpt-'));
+    mkdirSync(join(unreadable, 'model.json'));
+    await expect(loadCheckpoint(unreadable)).rejects.toThrow(
+      /^cannot read .*model\.json: it is not a regular file/,
+    );
+  });
+
+  it('replaces a link at the target instead of writing through it, and leaves no temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rnnlm-ckpt-'));
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'keep');
+    symlinkSync(victim, join(dir, 'out.bin'));
+    await writeAtomically(join(dir, 'out.bin'), [new Uint8Array([1, 2]), new Uint8Array([3])]);
+    expect(readFileSync(victim, 'utf8')).toBe('keep');
+    expect(lstatSync(join(dir, 'out.bin')).isSymbolicLink()).toBe(false);
+    expect(Array.from(readFileSync(join(dir, 'out.bin')))).toEqual([1, 2, 3]);
+    // (A write cut short by a file-size limit is tested through the CLI, under ulimit: test/hostile.test.ts.)
+    expect(readdirSync(dir).sort()).toEqual(['out.bin', 'victim.txt']);
   });
 });

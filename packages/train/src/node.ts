@@ -7,9 +7,10 @@
  * model.json is replaced by rename, the single atomic step that switches to the new checkpoint; only
  * then is the old weights file removed. A crash at any point leaves a loadable checkpoint.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, unlinkSync } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { CHECKPOINT_FORMAT, fromModelJson, readMeta, toModelJson, weightsFilesOf } from './checkpoint.js';
 import { layersModelJson, type TfjsLayersExport } from './export.js';
@@ -44,14 +45,27 @@ export async function saveCheckpoint(dir: string, artifacts: tf.io.ModelArtifact
   const weightsName = WEIGHT_FILES.find((name) => !previousWeights.includes(name))!;
   const data = artifacts.weightData;
   const buffers = data === undefined ? [] : Array.isArray(data) ? data : [data];
-  await writeAtomically(
-    join(dir, weightsName),
-    buffers.map((b) => new Uint8Array(b)),
-  );
   const modelJson = toModelJson(artifacts, weightsName);
-  await writeAtomically(join(dir, MODEL_JSON), [
-    new TextEncoder().encode(`${JSON.stringify(modelJson, null, 1)}\n`),
-  ]);
+  try {
+    await writeAtomically(
+      join(dir, weightsName),
+      buffers.map((b) => new Uint8Array(b)),
+    );
+    try {
+      await writeAtomically(join(dir, MODEL_JSON), [
+        new TextEncoder().encode(`${JSON.stringify(modelJson, null, 1)}\n`),
+      ]);
+    } catch (error) {
+      // The new weights are no checkpoint's until model.json names them: drop them.
+      await unlink(join(dir, weightsName)).catch(() => {});
+      throw error;
+    }
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}; ${previous ? `the previous checkpoint in ${dir} is kept` : 'nothing was saved'}`,
+      { cause: error },
+    );
+  }
   for (const old of previousWeights) {
     if (old !== weightsName && WEIGHT_FILES.includes(old)) await unlink(join(dir, old)).catch(() => {});
   }
@@ -68,11 +82,28 @@ export async function loadCheckpoint(path: string): Promise<tf.io.ModelArtifacts
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new Error(`no checkpoint at ${dir}: it has no model.json`);
+    // A permission or I/O error says nothing about the file's contents: only a parse error means corrupt.
+    if (code) throw new Error(`cannot read ${join(dir, MODEL_JSON)}: ${(error as Error).message}`);
     throw new Error(`${join(dir, MODEL_JSON)} is corrupt: ${(error as Error).message}`);
   }
   const where = join(dir, MODEL_JSON);
   const buffers: ArrayBuffer[] = [];
-  for (const file of weightsFilesOf(modelJson, where)) {
+  const files = weightsFilesOf(modelJson, where);
+  const described = describedBytes(modelJson);
+  let total = 0;
+  for (const file of files) {
+    // Only regular files, and no more bytes than the manifest describes: a weights file that is a link
+    // to /dev/zero or a pipe would otherwise be read for ever.
+    const info = await stat(join(dir, file)).catch(() => null);
+    if (!info) throw new Error(`the checkpoint's weights file ${join(dir, file)} is missing or unreadable`);
+    if (!info.isFile())
+      throw new Error(`the checkpoint's weights file ${join(dir, file)} is not a regular file`);
+    total += info.size;
+    if (described !== null && total > described) {
+      throw new Error(
+        `the checkpoint's weights files hold more than the ${described} bytes its model.json describes: they belong to another checkpoint`,
+      );
+    }
     const bytes = await readFile(join(dir, file)).catch(() => {
       throw new Error(`the checkpoint's weights file ${join(dir, file)} is missing or unreadable`);
     });
@@ -81,8 +112,39 @@ export async function loadCheckpoint(path: string): Promise<tf.io.ModelArtifacts
   return fromModelJson(modelJson, buffers, where);
 }
 
+/** The bytes a model.json's manifest describes (float32 and int32 weights: 4 bytes each), or null if it cannot tell. */
+function describedBytes(modelJson: unknown): number | null {
+  const groups = (modelJson as { weightsManifest?: Array<{ weights?: tf.io.WeightsManifestEntry[] }> })
+    .weightsManifest;
+  let bytes = 0;
+  for (const group of groups ?? []) {
+    for (const spec of group.weights ?? []) {
+      const per = spec.dtype === 'float32' || spec.dtype === 'int32' ? 4 : spec.dtype === 'bool' ? 1 : null;
+      if (per === null || !Array.isArray(spec.shape)) return null;
+      bytes += spec.shape.reduce((a, b) => a * b, 1) * per;
+    }
+  }
+  return Number.isFinite(bytes) ? bytes : null;
+}
+
+/** A model.json larger than this is not one rnnlm wrote (a word vocabulary of a million takes ~30 MB). */
+const MAX_MODEL_JSON_BYTES = 256 * 2 ** 20;
+
 async function readModelJson(dir: string): Promise<unknown> {
-  const text = await readFile(join(dir, MODEL_JSON), 'utf8');
+  const path = join(dir, MODEL_JSON);
+  // A link to /dev/zero or a pipe would be read until memory runs out: only a regular file of a sane size.
+  const info = await stat(path);
+  if (!info.isFile() || info.size > MAX_MODEL_JSON_BYTES) {
+    throw Object.assign(
+      new Error(
+        info.isFile()
+          ? `it holds ${info.size} bytes, more than a model.json of rnnlm's`
+          : 'it is not a regular file',
+      ),
+      { code: 'EINVAL' },
+    );
+  }
+  const text = await readFile(path, 'utf8');
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -90,20 +152,78 @@ async function readModelJson(dir: string): Promise<unknown> {
   }
 }
 
-/** Writes a file by writing a temporary sibling, flushing it to disk, then renaming it into place. */
+/** Temporary files being written now, removed if the process exits before they are renamed. */
+const pendingTemporaryFiles = new Set<string>();
+let exitHookInstalled = false;
+
+/**
+ * Writes a file by writing a temporary sibling, flushing it to disk, checking it, then renaming it into
+ * place. The temporary name is random and created exclusively without following links (a name planted
+ * in a shared folder, a symbolic link included, makes the write fail instead of writing through it).
+ * Every byte is written (a short write, as under a file-size limit or a quota, is continued and its
+ * error reported), and the file is read back and compared before the rename: anything less leaves the
+ * file at `path` as it was, and the temporary file removed.
+ */
 export async function writeAtomically(path: string, chunks: Uint8Array[]): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const handle = await open(tmp, 'w');
-  try {
-    for (const chunk of chunks) await handle.write(chunk);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await unlink(tmp).catch(() => {});
-    throw error;
+  const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const file of pendingTemporaryFiles) {
+        try {
+          unlinkSync(file);
+        } catch {}
+      }
+    });
   }
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+  const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | (O_NOFOLLOW ?? 0), 0o644);
+  pendingTemporaryFiles.add(tmp);
+  let handleOpen = true;
+  try {
+    const expected = createHash('sha256');
+    let length = 0;
+    for (const chunk of chunks) {
+      await writeFully(handle, chunk);
+      expected.update(chunk);
+      length += chunk.byteLength;
+    }
+    await handle.sync();
+    const { size } = await handle.stat();
+    if (size !== length) throw new Error(`${size} of ${length} bytes reached the disk`);
+    await handle.close();
+    handleOpen = false;
+    const written = await readFile(tmp);
+    if (createHash('sha256').update(written).digest('hex') !== expected.digest('hex')) {
+      throw new Error('the file read back differs from what was written');
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    if (handleOpen) await handle.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw new Error(`could not write ${path} completely: ${(error as Error).message}`, { cause: error });
+  } finally {
+    pendingTemporaryFiles.delete(tmp);
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** Writes all of `chunk`, continuing after short writes; the write that cannot continue throws. */
+async function writeFully(handle: FileHandle, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.byteLength) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+    if (bytesWritten === 0) throw new Error('the disk accepted no more bytes');
+    offset += bytesWritten;
+  }
+}
+
+/** Flushes a rename to disk where the platform allows it (not on Windows, where it is not needed). */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => null);
+  if (!handle) return;
+  await handle.sync().catch(() => {});
   await handle.close();
-  await rename(tmp, path);
 }
 
 /**

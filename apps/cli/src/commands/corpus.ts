@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultCacheDir, fetchTimeMachine } from '@rnnlm/text/node';
 import { CliError, EXIT, messageOf } from '../errors.js';
@@ -33,13 +34,31 @@ export async function corpusInfo(flags: CorpusInfoFlags, { io }: Context): Promi
 
 export async function corpusDownload(flags: CorpusDownloadFlags, { io }: Context): Promise<void> {
   const dir = defaultCacheDir();
-  if (flags.force) await rm(join(dir, 'timemachine.txt'), { force: true });
+  const cached = join(dir, 'timemachine.txt');
+  const url = process.env.RNNLM_TIME_MACHINE_URL || undefined;
   try {
-    const text = await fetchTimeMachine({ cacheDir: dir });
+    // --force downloads into a folder of its own and replaces the cached copy only once the new one is
+    // checked: offline, or on a bad download, the copy there stays.
+    const text = flags.force
+      ? await downloadAndReplace(dir, url)
+      : await fetchTimeMachine({ cacheDir: dir, ...(url ? { url } : {}) });
     io.stdout.write(
-      `the Time Machine is cached at ${join(dir, 'timemachine.txt')} (${formatCount(text.length)} characters, sha1 checked)\n`,
+      `the Time Machine is cached at ${cached} (${formatCount(text.length)} characters, sha1 checked)\n`,
     );
   } catch (error) {
-    throw new CliError(messageOf(error), EXIT.network, { cause: error });
+    const kept = flags.force && existsSync(cached) ? ` (the copy already at ${cached} is kept)` : '';
+    throw new CliError(`${messageOf(error)}${kept}`, EXIT.network, { cause: error });
+  }
+}
+
+async function downloadAndReplace(dir: string, url: string | undefined): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const staging = await mkdtemp(join(dir, '.download-'));
+  try {
+    const text = await fetchTimeMachine({ cacheDir: staging, ...(url ? { url } : {}) });
+    await rename(join(staging, 'timemachine.txt'), join(dir, 'timemachine.txt'));
+    return text;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
 }

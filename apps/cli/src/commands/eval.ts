@@ -17,13 +17,23 @@ export async function evaluate(flags: EvalFlags, { io }: Context): Promise<void>
         `${flags.model} does not say which corpus it was trained on: pass --corpus`,
         EXIT.usage,
       );
+    const maxTokens = flags.maxTokens ?? meta.corpus.maxTokens ?? 0;
     const text = await readCorpus({
       source,
       token: meta.corpus.token,
       clean: meta.corpus.clean,
-      maxTokens: null,
+      // The model's vocabulary reads the text, so only a pipe's read stops early (at --max-tokens).
+      maxTokens: maxTokens || null,
+    }).catch((error: unknown) => {
+      // The reader's advice (--clean) is train's; eval reads text as the model was trained, or not at all.
+      if (error instanceof CliError && /has no \w+ tokens after/.test(error.message)) {
+        throw new CliError(
+          `${source} has no ${meta.corpus.token} tokens after the model's '${meta.corpus.clean}' cleaning (it keeps only the letters A-Z): this model can score only text with letters`,
+          EXIT.input,
+        );
+      }
+      throw error;
     });
-    const maxTokens = flags.maxTokens ?? meta.corpus.maxTokens ?? 0;
     const ids = encodeWith(vocab, text.text, meta, maxTokens || null);
     if (ids.length < 2)
       throw new CliError(

@@ -12,12 +12,13 @@ import {
   restoreCheckpoint,
 } from '@rnnlm/train';
 import { loadCheckpoint } from '@rnnlm/train/node';
+import { readStreamCorpus } from '../bounded-read.js';
 import { CliError, during, EXIT, messageOf } from '../errors.js';
 
 /** Reads a corpus; a failed or corrupted download exits 7, every other problem 3. */
 export async function readCorpus(options: LoadCorpusOptions): Promise<LoadedCorpus> {
   try {
-    return await loadCorpus(options);
+    return (await readStreamCorpus(options)) ?? (await loadCorpus(options));
   } catch (error) {
     const message = messageOf(error);
     const network = options.source === 'timemachine' && /download/.test(message);
@@ -78,6 +79,11 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       let vocab: Vocab;
       try {
         vocab = Vocab.fromJSON(restored.meta.vocab);
+        if (vocab.size !== restored.model.config.vocabSize) {
+          throw new Error(
+            `its vocabulary has ${vocab.size} tokens but its model expects ${restored.model.config.vocabSize}: model.json is damaged`,
+          );
+        }
       } catch (error) {
         restored.dispose();
         restored.model.dispose();

@@ -9,12 +9,18 @@ import {
   type Trainer,
   toArtifacts,
 } from '@rnnlm/train';
-import { saveCheckpoint } from '@rnnlm/train/node';
+import { saveCheckpoint, writeAtomically } from '@rnnlm/train/node';
 import { perplexityChartSvg, sparkline } from '../chart.js';
 import { CliError, during, EXIT } from '../errors.js';
 import type { Context, TrainFlags } from '../flags.js';
+import { checkModelFits } from '../model-fits.js';
+import { prepareOutDir } from '../out-dir.js';
 import { epochProgress, formatCount, formatDuration, formatPerplexity } from '../progress.js';
-import { chooseOutDir, startBackend, writeFileAtomic } from '../runtime.js';
+import { checkResumeFlags, corpusSource } from '../resume-flags.js';
+import { startBackend } from '../runtime.js';
+import { shellCommand } from '../shell-quote.js';
+import { catchStopSignals, SIGNAL_EXIT } from '../signals.js';
+import { forTerminal } from '../terminal-safe.js';
 import {
   encodeWith,
   loadModel,
@@ -36,18 +42,30 @@ interface Run {
   valid: Int32Array;
 }
 
-export async function train(flags: TrainFlags, { io, given }: Context): Promise<void> {
-  const out = chooseOutDir({
+export async function train(flags: TrainFlags, context: Context): Promise<void> {
+  if (!flags.resume) checkModelFits(modelConfigOf(flags, 1), 'a vocabulary of 1');
+  const outDir = await prepareOutDir({
     out: flags.out,
-    outGiven: given('out'),
+    outGiven: context.given('out'),
     force: flags.force,
     ...(flags.resume ? { resume: flags.resume } : {}),
   });
+  try {
+    await trainInto(outDir.dir, flags, context);
+  } finally {
+    outDir.release();
+  }
+}
+
+async function trainInto(out: string, flags: TrainFlags, { io, given }: Context): Promise<void> {
   const backend = await startBackend(flags.backend, io, flags.threads);
-  const run = flags.resume ? await resumeRun(flags, given) : await newRun(flags);
+  // What a checkpoint's saved settings or training state make the library refuse is a damaged checkpoint.
+  const run = flags.resume
+    ? await during(EXIT.checkpoint, () => resumeRun(flags, given), `cannot resume from ${flags.resume}`)
+    : await newRun(flags);
   const { model, vocab, corpus, settings, trainer, valid } = run;
   const say = (line: string) => {
-    if (!flags.json) io.stdout.write(`${line}\n`);
+    if (!flags.json) io.stdout.write(`${forTerminal(io.stdout, line)}\n`);
   };
   const { cell, impl, hidden, layers, bidirectional } = model.config;
   say(
@@ -67,9 +85,11 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
       extra: { train: settings, backend: backend.backend },
     });
     await during(EXIT.checkpoint, () => saveCheckpoint(out, artifacts), `cannot save the model to ${out}`);
-    await writeFileAtomic(
-      join(out, 'perplexity.svg'),
-      chart(trainer.history, `${impl} ${cell} ${layers}x${hidden} on ${corpus.source}`),
+    const svg = chart(trainer.history, `${impl} ${cell} ${layers}x${hidden} on ${corpus.source}`);
+    await during(
+      EXIT.checkpoint,
+      () => writeAtomically(join(out, 'perplexity.svg'), [new TextEncoder().encode(svg)]),
+      `saved the model to ${out}, but cannot write its perplexity chart`,
     );
   };
   const sample = (length: number, temperature = 0) =>
@@ -81,9 +101,8 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
           seed: settings.seed,
         }).text;
 
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
+  // Kept until the last save is done: a second signal must not cut it short.
+  const stop = catchStopSignals(io, 'saving the checkpoint');
   let progress = epochProgress(
     io.stderr,
     trainer.epoch + 1,
@@ -94,7 +113,7 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
   try {
     result = await trainer.fit({
       epochs: settings.epochs,
-      signal: controller.signal,
+      signal: stop.signal,
       ...(valid.length > 1 ? { valid } : {}),
       onBatchEnd: (e) => progress.update(e.batch, e),
       onEpochEnd: async (r) => {
@@ -128,6 +147,7 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
     });
   } catch (error) {
     progress.stop();
+    stop.dispose();
     if (error instanceof DivergenceError) {
       throw new CliError(
         `${error.message}. The last saved checkpoint in ${out} is untouched.`,
@@ -136,19 +156,20 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
       );
     }
     throw error;
-  } finally {
-    process.off('SIGINT', onSigint);
   }
   progress.stop();
   if (result.aborted) {
+    // The signals stay caught until the process exits with 128 + n: a later one cannot kill it before
+    // the lock and any temporary file are removed.
     await save();
+    const signal = stop.received ?? 'SIGINT';
     throw new CliError(
-      `interrupted after epoch ${trainer.epoch}${trainer.getState().progress ? ` and ${trainer.getState().progress!.batch} batches of the next` : ''}; ` +
-        `saved a resumable checkpoint to ${out}: continue with rnnlm train --resume ${out}`,
-      EXIT.interrupted,
+      `${signal === 'SIGINT' ? 'interrupted' : `stopped by ${signal}`} after epoch ${trainer.epoch}${trainer.getState().progress ? ` and ${trainer.getState().progress!.batch} batches of the next` : ''}; ` +
+        `saved a resumable checkpoint to ${out}: continue with ${shellCommand(['rnnlm', 'train', '--resume', out])}`,
+      SIGNAL_EXIT[signal],
     );
   }
-  await save();
+  await save().finally(() => stop.dispose());
   const last = trainer.history.at(-1);
   const text = sample(200);
   const sampled = sample(200, SAMPLE_TEMPERATURE);
@@ -181,17 +202,41 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
     say(`\ngreedy (the notebooks' decoding):\n${text}\n`);
     say(`sampled at temperature ${SAMPLE_TEMPERATURE} (rnnlm generate --temperature):\n${sampled}\n`);
   }
-  say(`saved to ${out}: rnnlm generate --model ${out} --prefix "${settings.prefix}"`);
+  say(`saved to ${out}: ${shellCommand(['rnnlm', 'generate', '--model', out, '--prefix', settings.prefix])}`);
+}
+
+/** The model config the flags ask for, with the vocabulary's size. */
+function modelConfigOf(flags: TrainFlags, vocabSize: number) {
+  const { impl, cell, hidden, layers, bidirectional } = flags;
+  return { impl, cell, vocabSize, hidden, layers, bidirectional };
 }
 
 async function newRun(flags: TrainFlags): Promise<Run> {
+  // Stored absolute, so that eval and --resume from another folder read the same file.
+  const source = corpusSource(flags.corpus);
   const loaded = await readCorpus({
-    source: flags.corpus,
+    source,
     token: flags.token,
     clean: flags.clean,
     maxTokens: flags.maxTokens || null,
     minFreq: flags.minFreq,
   });
+  if (loaded.vocab.size <= 1) {
+    throw new CliError(
+      `with --min-freq ${flags.minFreq} every token of ${flags.corpus} is rare enough to become <unk>: the model would learn nothing (its perplexity would be 1). ` +
+        'Use a lower --min-freq (rnnlm corpus info --top 5 shows how often the commonest tokens appear)',
+      EXIT.input,
+    );
+  }
+  const prefix = cleanPrefix(flags.prefix ?? openingWords(loaded), flags.clean);
+  if (prefix.trim() === '' && !flags.bidirectional) {
+    throw new CliError(
+      `--prefix ${JSON.stringify(flags.prefix ?? '')} has nothing left after '${flags.clean}' cleaning: the samples need at least one token to start from`,
+      EXIT.usage,
+    );
+  }
+  const config = modelConfigOf(flags, loaded.vocab.size);
+  checkModelFits(config, `a vocabulary of ${loaded.vocab.size}`);
   const { model, trainer, valid } = startRun(
     {
       ids: loaded.ids,
@@ -201,21 +246,14 @@ async function newRun(flags: TrainFlags): Promise<Run> {
       sampling: flags.sampling,
       seed: flags.seed,
       validFraction: flags.validFraction,
-      model: {
-        impl: flags.impl,
-        cell: flags.cell,
-        vocabSize: loaded.vocab.size,
-        hidden: flags.hidden,
-        layers: flags.layers,
-        bidirectional: flags.bidirectional,
-      },
+      model: config,
       optimizer: { name: flags.optimizer, lr: flags.lr, weightDecay: flags.weightDecay },
       clip: flags.clip === 0 ? null : flags.clip,
     },
     flags.maxTokens > 0 && loaded.ids.length >= flags.maxTokens,
   );
   const settings: SavedTrainSettings = {
-    corpus: flags.corpus,
+    corpus: source,
     token: flags.token,
     clean: flags.clean,
     maxTokens: flags.maxTokens,
@@ -226,11 +264,11 @@ async function newRun(flags: TrainFlags): Promise<Run> {
     epochs: flags.epochs,
     validFraction: flags.validFraction,
     seed: flags.seed,
-    prefix: cleanPrefix(flags.prefix ?? openingWords(loaded), flags.clean),
+    prefix,
     sampleEvery: flags.sampleEvery,
   };
   const corpus: CorpusSettings = {
-    source: flags.corpus,
+    source,
     token: flags.token,
     clean: flags.clean,
     maxTokens: flags.maxTokens || null,
@@ -249,6 +287,19 @@ async function resumeRun(flags: TrainFlags, given: (name: string) => boolean): P
       `${flags.resume} holds a model without its training state (it was not saved by rnnlm train): it cannot resume`,
       EXIT.checkpoint,
     );
+  }
+  try {
+    checkResumeFlags(flags, given, {
+      dir: flags.resume!,
+      settings,
+      model: meta.model,
+      optimizer: meta.training.optimizer.config,
+      clip: meta.training.clip,
+    });
+  } catch (error) {
+    loaded.dispose();
+    loaded.model.dispose();
+    throw error;
   }
   const text = await readCorpus({
     source: settings.corpus,
