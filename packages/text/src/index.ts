@@ -1,4 +1,6 @@
 export { CLEAN_MODES, type CleanMode, cleanLines, cleanPrefix } from './clean.js';
-export { buildCorpus, type Corpus, type CorpusOptions } from './corpus.js';
+export { buildCorpus, type Corpus, type CorpusOptions, encodeWithVocab } from './corpus.js';
+export { idArray, type TokenIds } from './ids.js';
+export { CorpusBuilder } from './stream.js';
 export { joinTokens, TOKEN_MODES, type TokenMode, tokenize } from './tokenize.js';
 export { UNK, Vocab, type VocabJSON, type VocabOptions } from './vocab.js';

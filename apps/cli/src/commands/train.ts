@@ -28,7 +28,7 @@ interface Run {
   corpus: CorpusSettings;
   settings: SavedTrainSettings;
   trainer: Trainer;
-  valid: Int32Array;
+  valid: ArrayLike<number>;
 }
 
 export async function train(flags: TrainFlags, { io, given }: Context): Promise<void> {
@@ -260,7 +260,7 @@ async function resumeRun(flags: TrainFlags, given: (name: string) => boolean): P
     maxTokens: null,
     minFreq: settings.minFreq,
   });
-  const ids = encodeWith(vocab, text.text, meta, settings.maxTokens || null);
+  const ids = encodeWith(vocab, text, settings.maxTokens || null);
   // The same text gives the same vocabulary, token for token and count for count.
   if (JSON.stringify(text.vocab.toJSON()) !== JSON.stringify(vocab.toJSON())) {
     throw new CliError(
