@@ -135,6 +135,7 @@ async function main() {
           load_s: +result.load_s.toFixed(2),
           first_batch_s: +result.first_batch_s.toFixed(2),
         });
+        if (result.id_cache === 'none') break; // that checkout has no token-id cache
       }
     }
   } finally {

@@ -51,7 +51,12 @@ export class CorpusBuilder {
   /** Provisional id of each BMP code unit seen (-1: not yet), and of astral code points. */
   readonly #units = new Int32Array(0x10000).fill(-1);
   readonly #astral = new Map<number, number>();
-  readonly #words = new Map<string, number>();
+  /**
+   * Words by hash, open addressing (provisional id + 1; 0 is empty): a word already seen is found by
+   * hashing and comparing it where it lies in the text, so no string is made for it.
+   */
+  #slots = new Int32Array(1 << 12);
+  #hashes = new Int32Array(1024);
   /** Token and count of each provisional id, in order of first appearance. */
   readonly #tokens: string[] = [];
   #counts = new Float64Array(1024);
@@ -65,7 +70,6 @@ export class CorpusBuilder {
   #pending = '';
   /** The start of a word not yet ended by whitespace, carried from one piece to the next. */
   #partial = '';
-  #partialUpper = false;
   // letters + char: whether the current line has a letter yet, and a space is owed before the next.
   #lineHasLetter = false;
   #spaceOwed = false;
@@ -127,7 +131,8 @@ export class CorpusBuilder {
     this.#pending = '';
     if (this.#partial !== '') {
       this.#n = 0;
-      this.#endWord('');
+      this.#out[this.#n++] = this.#wordOf(this.#partial);
+      this.#partial = '';
       this.#store();
     }
     this.#finished = true;
@@ -199,22 +204,36 @@ export class CorpusBuilder {
   }
 
   #lettersWords(s: string): void {
-    let start = this.#partial === '' ? -1 : 0;
-    let upper = this.#partialUpper;
-    for (let i = 0; i < s.length; i++) {
+    const out = this.#out;
+    let n = this.#n;
+    let i = 0;
+    if (this.#partial !== '') {
+      while (i < s.length && isLetter(s.charCodeAt(i))) i++;
+      if (i === s.length) {
+        this.#partial += s;
+        return;
+      }
+      out[n++] = this.#wordOf(this.#partial + s.slice(0, i));
+      this.#partial = '';
+    }
+    let start = -1;
+    let h = 0;
+    for (; i < s.length; i++) {
       const c = s.charCodeAt(i);
       const lower = c | 0x20;
       if (lower >= 0x61 && lower <= 0x7a) {
-        if (start < 0) start = i;
-        if (c !== lower) upper = true;
+        if (start < 0) {
+          start = i;
+          h = FNV_OFFSET;
+        }
+        h = Math.imul(h ^ lower, FNV_PRIME);
       } else if (start >= 0) {
-        this.#partialUpper = upper;
-        this.#endWord(s.slice(start, i));
+        out[n++] = this.#wordAt(s, start, i, h);
         start = -1;
-        upper = false;
       }
     }
-    this.#carryWord(s, start, upper);
+    this.#n = n;
+    if (start >= 0) this.#partial = s.slice(start);
   }
 
   #unicodeChars(s: string): void {
@@ -246,42 +265,77 @@ export class CorpusBuilder {
   }
 
   #unicodeWords(s: string): void {
-    let start = this.#partial === '' ? -1 : 0;
-    for (let i = 0; i < s.length; i++) {
-      if (isSpace(s.charCodeAt(i))) {
+    const out = this.#out;
+    let n = this.#n;
+    let i = 0;
+    if (this.#partial !== '') {
+      while (i < s.length && !isSpace(s.charCodeAt(i))) i++;
+      if (i === s.length) {
+        this.#partial += s;
+        return;
+      }
+      out[n++] = this.#wordOf(this.#partial + s.slice(0, i));
+      this.#partial = '';
+    }
+    let start = -1;
+    let h = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (isSpace(c)) {
         if (start >= 0) {
-          this.#endWord(s.slice(start, i));
+          out[n++] = this.#wordAt(s, start, i, h);
           start = -1;
         }
-      } else if (start < 0) start = i;
+      } else {
+        if (start < 0) {
+          start = i;
+          h = FNV_OFFSET;
+        }
+        h = Math.imul(h ^ c, FNV_PRIME);
+      }
     }
-    this.#carryWord(s, start, false);
+    this.#n = n;
+    if (start >= 0) this.#partial = s.slice(start);
   }
 
-  /** Keeps a word that runs to the end of the piece, to be ended by a later one. */
-  #carryWord(s: string, start: number, upper: boolean): void {
-    if (start < 0) {
-      this.#partial = '';
-      this.#partialUpper = false;
-    } else {
-      // A carried word restarts at 0 in the next piece, so its text so far is kept whole.
-      this.#partial = start === 0 && this.#partial !== '' ? this.#partial + s : s.slice(start);
-      this.#partialUpper = upper;
-    }
+  /** The id of a word given whole (one that ran across pieces), lower-cased under letters cleaning. */
+  #wordOf(text: string): number {
+    const word = this.#clean === 'letters' ? text.toLowerCase() : text;
+    let h = FNV_OFFSET;
+    for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), FNV_PRIME);
+    return this.#wordAt(word, 0, word.length, h);
   }
 
-  /** Ends the word `#partial + rest` (lower-cased under letters cleaning). */
-  #endWord(rest: string): void {
-    let word = this.#partial === '' ? rest : this.#partial + rest;
-    if (this.#partialUpper) word = word.toLowerCase();
-    this.#partial = '';
-    this.#partialUpper = false;
-    let id = this.#words.get(word);
-    if (id === undefined) {
-      id = this.#newToken(word);
-      this.#words.set(word, id);
+  /**
+   * The id of the word `s[start, end)` whose hash is `h` (under letters cleaning, of its lower-case
+   * form, which is what it is compared and stored as).
+   */
+  #wordAt(s: string, start: number, end: number, h: number): number {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    const fold = this.#clean === 'letters' ? 0x20 : 0;
+    let slot = h & mask;
+    for (let id = slots[slot]! - 1; id >= 0; id = slots[slot]! - 1) {
+      if (this.#hashes[id] === h && sameWord(this.#tokens[id]!, s, start, end, fold)) return id;
+      slot = (slot + 1) & mask;
     }
-    this.#out[this.#n++] = id;
+    const word = fold ? s.slice(start, end).toLowerCase() : s.slice(start, end);
+    const id = this.#newToken(word);
+    this.#hashes[id] = h;
+    slots[slot] = id + 1;
+    if (this.#tokens.length * 2 > slots.length) this.#rehash();
+    return id;
+  }
+
+  #rehash(): void {
+    const slots = new Int32Array(this.#slots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 0; id < this.#tokens.length; id++) {
+      let slot = this.#hashes[id]! & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = id + 1;
+    }
+    this.#slots = slots;
   }
 
   #newUnit(c: number): number {
@@ -303,12 +357,31 @@ export class CorpusBuilder {
     const id = this.#tokens.length;
     this.#tokens.push(token);
     if (id === this.#counts.length) {
-      const grown = new Float64Array(this.#counts.length * 2);
-      grown.set(this.#counts);
-      this.#counts = grown;
+      const counts = new Float64Array(id * 2);
+      counts.set(this.#counts);
+      this.#counts = counts;
+      const hashes = new Int32Array(id * 2);
+      hashes.set(this.#hashes);
+      this.#hashes = hashes;
     }
     return id;
   }
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+function isLetter(c: number): boolean {
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x7a;
+}
+
+/** Whether `token` is `s[start, end)`, its code units OR-ed with `fold` (0x20 lower-cases ASCII letters). */
+function sameWord(token: string, s: string, start: number, end: number, fold: number): boolean {
+  if (token.length !== end - start) return false;
+  for (let k = 0; k < token.length; k++)
+    if ((s.charCodeAt(start + k) | fold) !== token.charCodeAt(k)) return false;
+  return true;
 }
 
 /** `\s` and `String.prototype.trim`'s whitespace: tab to carriage return, space, and Unicode's spaces. */
