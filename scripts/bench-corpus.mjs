@@ -57,16 +57,17 @@ async function writeCorpus(path, megabytes) {
 /** Runs node with `argv` under /usr/bin/time; returns its wall time, peak RSS and stdout. */
 function timed(argv, env = {}) {
   const started = process.hrtime.bigint();
-  const run = spawnSync(TIME, ['-f', '%M', process.execPath, ...argv], {
+  const run = spawnSync(TIME, ['-f', '%M %U %S', process.execPath, ...argv], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     maxBuffer: 1 << 26,
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const lines = run.stderr.trim().split('\n');
-  const maxRssKb = Number(lines.at(-1));
+  const [maxRssKb, user, system] = lines.at(-1).split(' ').map(Number);
   if (run.status !== 0) throw new Error(`${argv.join(' ')} failed (${run.status}):\n${run.stderr}`);
-  return { seconds, peak_rss_mb: Math.round(maxRssKb / 1024), stdout: run.stdout };
+  // CPU seconds as well as wall seconds: on a shared machine the wall clock also counts the others' work.
+  return { seconds, cpu_s: +(user + system).toFixed(2), peak_rss_mb: Math.round(maxRssKb / 1024), stdout: run.stdout };
 }
 
 /** What `rnnlm train` does before its first step, in a child process. */
@@ -112,7 +113,9 @@ async function main() {
         token,
         clean,
         seconds: +info.seconds.toFixed(2),
+        cpu_s: info.cpu_s,
         tokenizer_mb_per_s: +(megabytes / info.seconds).toFixed(1),
+        tokenizer_mb_per_cpu_s: +(megabytes / info.cpu_s).toFixed(1),
         peak_rss_mb: info.peak_rss_mb,
         tokens: summary.tokens,
         vocab_size: summary.vocab_size,
@@ -130,6 +133,7 @@ async function main() {
           token,
           clean,
           seconds: +run.seconds.toFixed(2),
+          cpu_s: run.cpu_s,
           peak_rss_mb: run.peak_rss_mb,
           ...result,
           load_s: +result.load_s.toFixed(2),

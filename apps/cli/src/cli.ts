@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, EXIT_CODES_HELP, messageOf } from './errors.js';
+import { parseDuration } from './long-run.js';
 import { integer, number, tokenCap } from './parse.js';
 
 export interface Io {
@@ -77,6 +78,11 @@ export interface TrainFlags {
   sampleEvery: number;
   prefix?: string;
   json: boolean;
+  /** Long runs (see long-run.ts): 0 turns each off. */
+  checkpointEvery: number;
+  timeBudget: number;
+  validTokens: number;
+  validEvery: number;
 }
 
 export interface GenerateFlags {
@@ -324,6 +330,38 @@ export function buildProgram(
       )
         .argParser(number({ min: 0, max: 0.5 }))
         .default(TRAIN_DEFAULTS.validFraction),
+    )
+    .addOption(
+      new Option(
+        '--valid-tokens <n>',
+        'measure validation perplexity on at most the first n held-out tokens (0: all)',
+      )
+        .argParser(integer(0))
+        .default(0),
+    )
+    .addOption(
+      new Option(
+        '--valid-every <n>',
+        'also measure validation perplexity every n batches (0: only at epoch ends)',
+      )
+        .argParser(integer(0))
+        .default(0),
+    )
+    .addOption(
+      new Option(
+        '--checkpoint-every <minutes>',
+        'also save a resumable checkpoint every so many minutes, mid-epoch (0: at epoch ends)',
+      )
+        .argParser(number({ min: 0 }))
+        .default(0),
+    )
+    .addOption(
+      new Option(
+        '--time-budget <duration>',
+        'stop cleanly with a resumable checkpoint after this long (90s, 10m, 2h)',
+      )
+        .argParser(parseDuration)
+        .default(0),
     )
     .addOption(
       new Option('--seed <n>', 'random seed: the same seed repeats a run exactly')

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import type { LanguageModel } from '@rnnlm/cells';
-import { minCorpusTokens, SeqDataLoader, splitTrainValid } from '@rnnlm/data';
+import { asTokenIds, minCorpusTokens, SeqDataLoader, splitTrainValid } from '@rnnlm/data';
 import { cleanPrefix, type Vocab } from '@rnnlm/text';
 import {
   type CorpusSettings,
   createModel,
   DivergenceError,
   type EpochResult,
+  evaluatePerplexity,
   generate,
   Trainer,
   toArtifacts,
@@ -15,6 +16,7 @@ import { saveCheckpoint } from '@rnnlm/train/node';
 import { perplexityChartSvg, sparkline } from '../chart.js';
 import type { Context, TrainFlags } from '../cli.js';
 import { CliError, during, EXIT } from '../errors.js';
+import { fitWithStops, LongRunClock } from '../long-run.js';
 import { epochProgress, formatCount, formatDuration, formatPerplexity } from '../progress.js';
 import { chooseOutDir, startBackend, writeFileAtomic } from '../runtime.js';
 import { encodeWith, loadModel, openingWords, readCorpus, type SavedTrainSettings } from './shared.js';
@@ -85,12 +87,33 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
     settings.epochs,
     trainer.loader.maxBatchesPerEpoch,
   );
-  let result: Awaited<ReturnType<Trainer['fit']>>;
+  const validIds =
+    flags.validTokens > 0 && valid.length > flags.validTokens
+      ? asTokenIds(valid).subarray(0, flags.validTokens)
+      : valid;
+  const validate = async () => {
+    if (validIds.length < 2) return;
+    const { batchSize, numSteps } = trainer.loader;
+    const validPerplexity = await evaluatePerplexity(model, validIds, { batchSize, numSteps });
+    const at = { epoch: trainer.epoch + 1, batch: trainer.getState().progress?.batch ?? 0 };
+    if (flags.json) io.stdout.write(`${JSON.stringify({ ...at, valid_perplexity: validPerplexity })}\n`);
+    else say(`epoch ${at.epoch} batch ${at.batch}: valid perplexity ${formatPerplexity(validPerplexity)}`);
+  };
+  const stops = {
+    clock: new LongRunClock({
+      checkpointEveryMinutes: flags.checkpointEvery,
+      timeBudgetSeconds: flags.timeBudget,
+      validEvery: flags.validEvery,
+    }),
+    checkpoint: save,
+    validate,
+  };
+  let result: Awaited<ReturnType<typeof fitWithStops>>;
   try {
-    result = await trainer.fit({
+    result = await fitWithStops(trainer, stops, {
       epochs: settings.epochs,
       signal: controller.signal,
-      ...(valid.length > 1 ? { valid } : {}),
+      ...(validIds.length > 1 ? { valid: validIds } : {}),
       onBatchEnd: (e) => progress.update(e.batch, e),
       onEpochEnd: async (r) => {
         progress.stop();
@@ -135,6 +158,18 @@ export async function train(flags: TrainFlags, { io, given }: Context): Promise<
     process.off('SIGINT', onSigint);
   }
   progress.stop();
+  if (result.stopped === 'time-budget') {
+    await save();
+    say(
+      `the time budget is spent after epoch ${trainer.epoch}${trainer.getState().progress ? ` and ${trainer.getState().progress!.batch} batches of the next` : ''}; ` +
+        `saved a resumable checkpoint to ${out}: continue with rnnlm train --resume ${out}`,
+    );
+    if (flags.json)
+      io.stdout.write(
+        `${JSON.stringify({ done: false, out, stopped: 'time-budget', epochs: trainer.epoch })}\n`,
+      );
+    return;
+  }
   if (result.aborted) {
     await save();
     throw new CliError(
