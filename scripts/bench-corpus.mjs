@@ -67,7 +67,12 @@ function timed(argv, env = {}) {
   const [maxRssKb, user, system] = lines.at(-1).split(' ').map(Number);
   if (run.status !== 0) throw new Error(`${argv.join(' ')} failed (${run.status}):\n${run.stderr}`);
   // CPU seconds as well as wall seconds: on a shared machine the wall clock also counts the others' work.
-  return { seconds, cpu_s: +(user + system).toFixed(2), peak_rss_mb: Math.round(maxRssKb / 1024), stdout: run.stdout };
+  return {
+    seconds,
+    cpu_s: +(user + system).toFixed(2),
+    peak_rss_mb: Math.round(maxRssKb / 1024),
+    stdout: run.stdout,
+  };
 }
 
 /** What `rnnlm train` does before its first step, in a child process. */
