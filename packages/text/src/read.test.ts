@@ -139,10 +139,12 @@ describe('a folder corpus', () => {
     await expect(loadCorpus({ source: empty, token: 'char', clean: 'letters' })).rejects.toThrow(
       `the corpus folder ${empty} has no text files`,
     );
-    writeFileSync(join(empty, 'blank.txt'), ' \r\n\t');
-    await expect(loadCorpus({ source: empty, token: 'char', clean: 'letters' })).rejects.toThrow(
-      `${empty} is empty: the corpus has no text but whitespace`,
-    );
+    writeFileSync(join(empty, 'blank.txt'), '\ufeff \r\n\t\u3000\u00a0');
+    for (const clean of ['letters', 'unicode'] as const) {
+      await expect(loadCorpus({ source: empty, token: 'char', clean, chunkBytes: 4 })).rejects.toThrow(
+        `${empty} is empty: the corpus has no text but whitespace`,
+      );
+    }
     await expect(
       loadCorpus({ source: join(empty, 'nope'), token: 'char', clean: 'letters' }),
     ).rejects.toThrow(/corpus file not found/);

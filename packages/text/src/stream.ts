@@ -105,10 +105,14 @@ export class CorpusBuilder {
     return this.#total;
   }
 
-  /** The next piece of text. Pieces may split a line, a word, a `\r\n` or a surrogate pair anywhere. */
-  push(text: string): void {
+  /**
+   * The next piece of text. Pieces may split a line, a word, a `\r\n` or a surrogate pair anywhere.
+   * `characters` is the piece's true text when `text` is a Latin-1 reading of its UTF-8 bytes (which
+   * `letters` cleaning tokenizes the same): it is only needed while the corpus is still blank.
+   */
+  push(text: string, characters: string = text): void {
     if (this.#finished) throw new Error('CorpusBuilder: push after finish');
-    if (this.#blank && !isBlank(text)) this.#blank = false;
+    if (this.#blank && !isBlank(characters)) this.#blank = false;
     if (this.#clean === 'letters') {
       this.#scan(text);
       return;
