@@ -1,3 +1,4 @@
+export { corpusFromBlobs, type NamedBlob, type ReadBlobsOptions } from './blobs.js';
 export { CLEAN_MODES, type CleanMode, cleanLines, cleanPrefix } from './clean.js';
 export { buildCorpus, type Corpus, type CorpusOptions, encodeWithVocab } from './corpus.js';
 export { idArray, type TokenIds } from './ids.js';
