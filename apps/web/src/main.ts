@@ -28,6 +28,7 @@ import {
   PointElement,
   Tooltip,
 } from 'chart.js';
+import { corpusFromFiles } from './load-files.js';
 import { SAMPLE_CORPUS, SAMPLE_CORPUS_NAME } from './sample-corpus.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip);
@@ -108,7 +109,7 @@ async function sha1Hex(bytes: ArrayBuffer): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function corpusText(): Promise<{ text: string; source: string }> {
+async function corpusText(): Promise<{ text: string; source: string; files?: File[] }> {
   const source = select('corpus').value;
   if (source === 'sample') return { text: SAMPLE_CORPUS, source: SAMPLE_CORPUS_NAME };
   if (source === 'timemachine') {
@@ -128,18 +129,9 @@ async function corpusText(): Promise<{ text: string; source: string }> {
     return { text: new TextDecoder().decode(bytes), source: 'timemachine' };
   }
   if (source === 'file') {
-    const file = input('file').files?.[0];
-    if (!file) throw new Error('choose a .txt file first');
-    if (!file.name.endsWith('.txt') && file.type !== 'text/plain')
-      throw new Error(`${file.name} is not a .txt file: give a plain text file`);
-    try {
-      return {
-        text: new TextDecoder('utf-8', { fatal: true }).decode(await file.arrayBuffer()),
-        source: file.name,
-      };
-    } catch {
-      throw new Error(`${file.name} is not UTF-8 text: save it as UTF-8 and try again`);
-    }
+    const files = Array.from(input('file').files ?? []);
+    if (files.length === 0) throw new Error('choose a .txt file first');
+    return { text: '', files, source: files.map((f) => f.name).join(', ') };
   }
   return { text: input('paste').value, source: 'pasted text' };
 }
@@ -164,13 +156,15 @@ function prepare(prefix: string, s: Session): string {
 
 async function train(): Promise<void> {
   showError(null);
-  const { text, source } = await corpusText();
+  const { text, source, files } = await corpusText();
   const token = select('token').value as TokenMode;
   const clean = select('clean').value as CleanMode;
   const maxTokens = positiveInt('max-tokens', 'Max tokens');
   const batchSize = positiveInt('batch-size', 'Batch size');
   const numSteps = positiveInt('num-steps', 'Steps');
-  const corpus = buildCorpus(text, { token, clean, maxTokens });
+  const corpus = files
+    ? await corpusFromFiles(files, { token, clean, maxTokens }, $('load-progress'), status)
+    : buildCorpus(text, { token, clean, maxTokens });
   const needed = minCorpusTokens(batchSize, numSteps);
   if (corpus.ids.length < needed) {
     throw new Error(
