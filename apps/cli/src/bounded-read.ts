@@ -55,7 +55,7 @@ export async function readStreamCorpus(options: LoadCorpusOptions): Promise<Load
   }
   const bytes = Buffer.concat(chunks);
   const text = decodeText(ended ? bytes : completeUtf8(bytes), source);
-  return { ...buildCorpus(text, options), source, text };
+  return { ...buildCorpus(text, options), source, files: [source], idCache: 'off' };
 }
 
 /** The bytes up to the last complete UTF-8 sequence (a chunk can end in the middle of one). */

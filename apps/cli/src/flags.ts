@@ -86,6 +86,11 @@ export interface TrainFlags extends BackendFlags {
   sampleEvery: number;
   prefix?: string;
   json: boolean;
+  /** Long runs (see long-run.ts): 0 turns each off. */
+  checkpointEvery: number;
+  timeBudget: number;
+  validTokens: number;
+  validEvery: number;
 }
 
 export interface GenerateFlags extends BackendFlags {

@@ -17,7 +17,7 @@ function valued<T>(flags: string, description: string, parse: (value: string) =>
 export const corpusOption = (fallback?: string) =>
   new Option(
     '--corpus <source>',
-    'timemachine (downloaded once, then cached), moby-dick (ships with npm, works offline), or the path of a UTF-8 text file',
+    'timemachine (downloaded once, then cached), moby-dick (ships with npm, works offline), the path of a UTF-8 text file, or a folder of them (read in byte-wise order of their paths)',
   ).default(fallback);
 
 export const tokenOption = (fallback: string) =>

@@ -18,6 +18,7 @@ import {
   type Io,
   TRAIN_DEFAULTS,
 } from './flags.js';
+import { parseDuration } from './long-run.js';
 import {
   backendOptions,
   batchSizeOption,
@@ -120,6 +121,30 @@ export function buildProgram(io: Io, run: RunCommand): Command {
       )
         .argParser(number({ min: 0, max: 0.5 }))
         .default(TRAIN_DEFAULTS.validFraction),
+      new Option(
+        '--valid-tokens <n>',
+        'measure validation perplexity on at most the first n held-out tokens (0: all)',
+      )
+        .argParser(integer(0))
+        .default(0),
+      new Option(
+        '--valid-every <n>',
+        'also measure validation perplexity every n batches (0: only at epoch ends)',
+      )
+        .argParser(integer(0))
+        .default(0),
+      new Option(
+        '--checkpoint-every <minutes>',
+        'also save a resumable checkpoint every so many minutes, mid-epoch (0: at epoch ends)',
+      )
+        .argParser(number({ min: 0 }))
+        .default(0),
+      new Option(
+        '--time-budget <duration>',
+        'stop cleanly with a resumable checkpoint after this long (90s, 10m, 2h)',
+      )
+        .argParser(parseDuration)
+        .default(0),
       seedOption('random seed: the same seed repeats a run exactly', TRAIN_DEFAULTS.seed),
       ...backendOptions(),
       new Option('--out <dir>', 'directory to save the model to').default(TRAIN_DEFAULTS.out),

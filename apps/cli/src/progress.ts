@@ -1,5 +1,9 @@
-/** The per-epoch progress bar (on stderr, only when it is a terminal) and number formatting. */
+/** The per-epoch progress bar (on stderr when it is a terminal, else a line every 10 s) and number formatting. */
 import cliProgress from 'cli-progress';
+import { formatCount, formatPerplexity } from './format.js';
+import { progressLines } from './progress-lines.js';
+
+export { formatCount, formatDuration, formatPerplexity } from './format.js';
 
 export interface EpochProgress {
   /** Called after each batch. */
@@ -8,14 +12,14 @@ export interface EpochProgress {
   stop(): void;
 }
 
-/** A bar for one epoch of `totalBatches`, or a no-op when stderr is not a terminal. */
+/** A bar for one epoch of `totalBatches`, or a line every 10 s when stderr is not a terminal (a log file). */
 export function epochProgress(
   stream: NodeJS.WritableStream & { isTTY?: boolean },
   epoch: number,
   epochs: number,
   totalBatches: number,
 ): EpochProgress {
-  if (!stream.isTTY) return { update() {}, stop() {} };
+  if (!stream.isTTY) return progressLines(stream, epoch, epochs, totalBatches);
   const bar = new cliProgress.SingleBar(
     {
       stream,
@@ -40,22 +44,4 @@ export function epochProgress(
       bar.stop();
     },
   };
-}
-
-export function formatPerplexity(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
-  return value >= 1000 ? value.toExponential(2) : value.toFixed(2);
-}
-
-export function formatCount(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
-}
-
-export function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${seconds.toFixed(1)}s`;
-  const m = Math.floor(seconds / 60);
-  const s = Math.round(seconds - m * 60);
-  return m < 60
-    ? `${m}m ${String(s).padStart(2, '0')}s`
-    : `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }

@@ -9,9 +9,9 @@ import type { ModelConfig } from '@rnnlm/cells';
 import { cleanPrefix } from '@rnnlm/text';
 import { CORPUS_NAMES } from '@rnnlm/text/node';
 import type { OptimizerConfig } from '@rnnlm/train';
-import type { TrainFlags } from './flags.js';
 import type { SavedTrainSettings } from './commands/shared.js';
 import { CliError, EXIT } from './errors.js';
+import type { TrainFlags } from './flags.js';
 
 export interface SavedRun {
   dir: string;

@@ -4,8 +4,9 @@
  * and the command exits with the conventional 128 + the signal's number. A second signal while that
  * happens is acknowledged and otherwise ignored, so that it cannot cut a save short.
  */
-import type { Io } from './flags.js';
+
 import { EXIT, type ExitCode } from './errors.js';
+import type { Io } from './flags.js';
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];

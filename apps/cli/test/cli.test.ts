@@ -41,7 +41,9 @@ describe('rnnlm', () => {
     expect(top.stdout).toMatch(/Exit codes:[\s\S]*130/);
     const trainHelp = await runCli(['train', '--help']);
     expect(trainHelp.stdout).toMatch(/--corpus <source>[\s\S]*?\(default: "moby-dick"\)/);
-    expect(trainHelp.stdout).toMatch(/--cell <kind>[\s\S]*?choices: "rnn", "gru", "lstm", default:\s+"lstm"/);
+    expect(trainHelp.stdout).toMatch(
+      /--cell <kind>[\s\S]*?choices: "rnn", "gru", "lstm",\s+default:\s+"lstm"/,
+    );
     for (const command of [['generate'], ['eval'], ['corpus', 'info'], ['corpus', 'download']]) {
       const help = await runCli([...command, '--help']);
       expect(help.code).toBe(0);

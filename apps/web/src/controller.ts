@@ -4,7 +4,7 @@
  * `assembleRun` from @rnnlm/train, as the CLI's are.
  */
 import type { LanguageModel } from '@rnnlm/cells';
-import { buildCorpus, cleanPrefix, Vocab } from '@rnnlm/text';
+import { cleanPrefix, Vocab } from '@rnnlm/text';
 import {
   assembleRun,
   type CorpusSettings,
@@ -14,7 +14,7 @@ import {
   toArtifacts,
 } from '@rnnlm/train';
 import type * as tf from '@tensorflow/tfjs-core';
-import { loadCorpusText } from './corpus.js';
+import { loadChosenCorpus } from './corpus.js';
 import { downloadTfjsLayers } from './export-tfjs.js';
 import { exportFiles, importFiles } from './files.js';
 import * as storage from './storage.js';
@@ -40,10 +40,14 @@ export class Controller {
   async train(): Promise<void> {
     const { view } = this;
     view.showError(null);
-    const { text, source } = await loadCorpusText(view.corpusChoice(), (message) => view.status(message));
     const form = view.trainForm();
     const { token, clean, maxTokens } = form;
-    const corpus = buildCorpus(text, { token, clean, maxTokens });
+    const { corpus, source } = await loadChosenCorpus(
+      view.corpusChoice(),
+      { token, clean, maxTokens },
+      view.element<HTMLProgressElement>('load-progress'),
+      (message) => view.status(message),
+    );
     if (!(form.lr > 0)) throw new Error('the learning rate must be a positive number');
     const run = assembleRun({
       ids: corpus.ids,

@@ -1,35 +1,53 @@
-/** The text to train on: the bundled sample, the Time Machine (downloaded and checked), a file or pasted text. */
-import { TIME_MACHINE_SHA1, TIME_MACHINE_URL } from '@rnnlm/text';
+/**
+ * The corpus to train on: the bundled sample, the Time Machine (downloaded and checked), text files
+ * (read a chunk at a time, see load-files.ts) or pasted text.
+ */
+import {
+  buildCorpus,
+  type Corpus,
+  type CorpusOptions,
+  TIME_MACHINE_SHA1,
+  TIME_MACHINE_URL,
+} from '@rnnlm/text';
+import { corpusFromFiles } from './load-files.js';
 import { SAMPLE_CORPUS, SAMPLE_CORPUS_NAME } from './sample-corpus.js';
 
 /** What the page's "Text" section chose. */
 export type CorpusChoice =
   | { kind: 'sample' }
   | { kind: 'timemachine' }
-  | { kind: 'file'; file: File | undefined }
+  | { kind: 'file'; files: File[] }
   | { kind: 'paste'; text: string };
 
-export interface CorpusText {
-  text: string;
+export interface ChosenCorpus {
+  corpus: Corpus;
   /** How the text is named in checkpoints and messages. */
   source: string;
 }
 
-/** Reads the chosen text; `progress` hears about the download, the one slow case. */
-export async function loadCorpusText(
+/**
+ * Reads the chosen text and builds its ids and vocabulary; `progress` hears about the slow parts (the
+ * download, reading files), and `bar` shows how much of the files is read.
+ */
+export async function loadChosenCorpus(
   choice: CorpusChoice,
+  options: CorpusOptions,
+  bar: HTMLProgressElement,
   progress: (message: string) => void = () => {},
-): Promise<CorpusText> {
+): Promise<ChosenCorpus> {
   switch (choice.kind) {
     case 'sample':
-      return { text: SAMPLE_CORPUS, source: SAMPLE_CORPUS_NAME };
+      return { corpus: buildCorpus(SAMPLE_CORPUS, options), source: SAMPLE_CORPUS_NAME };
     case 'timemachine':
       progress('downloading the Time Machine…');
-      return { text: await downloadTimeMachine(), source: 'timemachine' };
-    case 'file':
-      return { text: await readTextFile(choice.file), source: choice.file!.name };
+      return { corpus: buildCorpus(await downloadTimeMachine(), options), source: 'timemachine' };
+    case 'file': {
+      if (choice.files.length === 0) throw new Error('choose a .txt file first');
+      const corpus = await corpusFromFiles(choice.files, options, bar, progress);
+      return { corpus, source: choice.files.map((f) => f.name).join(', ') };
+    }
     case 'paste':
-      return { text: choice.text, source: 'pasted text' };
+      return { corpus: buildCorpus(choice.text, options), source: 'pasted text' };
   }
 }
 
@@ -52,15 +70,4 @@ async function downloadTimeMachine(): Promise<string> {
 async function sha1Hex(bytes: ArrayBuffer): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-1', bytes);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-async function readTextFile(file: File | undefined): Promise<string> {
-  if (!file) throw new Error('choose a .txt file first');
-  if (!file.name.endsWith('.txt') && file.type !== 'text/plain')
-    throw new Error(`${file.name} is not a .txt file: give a plain text file`);
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(await file.arrayBuffer());
-  } catch {
-    throw new Error(`${file.name} is not UTF-8 text: save it as UTF-8 and try again`);
-  }
 }

@@ -100,7 +100,7 @@ export class View {
   corpusChoice(): CorpusChoice {
     const kind = this.select('corpus').value;
     if (kind === 'sample' || kind === 'timemachine') return { kind };
-    if (kind === 'file') return { kind, file: this.input('file').files?.[0] };
+    if (kind === 'file') return { kind, files: Array.from(this.input('file').files ?? []) };
     return { kind: 'paste', text: this.input('paste').value };
   }
 

@@ -229,6 +229,24 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
       .poll(() => page.textContent('#error'))
       .toMatch(/the text has \d+ char tokens, too few for batches of 16 x 32 steps \(\d+ needed\)/);
 
+    // Several files read in chunks as one text (in name order, each ending a line); bad bytes name the file.
+    await page.selectOption('#corpus', 'file');
+    await page.setInputFiles('#file', [
+      { name: 'b.txt', mimeType: 'text/plain', buffer: Buffer.from('three four five') },
+      { name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('one two') },
+    ]);
+    await page.click('#train');
+    await expect
+      .poll(() => page.textContent('#error'))
+      .toMatch(/the text has 22 char tokens, too few for batches/); // 'one twothree four five': lines run together
+    await page.setInputFiles('#file', [
+      { name: 'bad.txt', mimeType: 'text/plain', buffer: Buffer.from([0x61, 0x62, 0xff]) },
+    ]);
+    await page.click('#train');
+    await expect
+      .poll(() => page.textContent('#error'))
+      .toMatch(/bad\.txt is not valid UTF-8 text \(invalid byte 0xff at byte offset 2\)/);
+
     expect(errors).toEqual([]);
   }, 300_000);
 });

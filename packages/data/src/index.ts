@@ -8,9 +8,11 @@ export {
   seqDataIterSequential,
 } from './iterators.js';
 export {
+  asTokenIds,
   SeqDataLoader,
   type SeqDataLoaderOptions,
   type SeqDataLoaderState,
   splitTrainValid,
+  type TokenIdArray,
 } from './loader.js';
 export { Random } from './random.js';

@@ -125,4 +125,30 @@ describe('splitTrainValid', () => {
     expect(Array.from(train).concat(Array.from(valid))).toEqual(Array.from(corpus));
     expect(() => splitTrainValid(corpus, 1)).toThrow(/validFraction must be in \[0, 1\)/);
   });
+
+  it('splits compact typed ids into views of the same memory, never a copy', () => {
+    for (const ids of [
+      Uint8Array.from(corpus, (v) => v % 256),
+      Uint16Array.from(corpus),
+      Uint32Array.from(corpus),
+    ]) {
+      const { train, valid } = splitTrainValid(ids, 0.25);
+      expect(train.buffer).toBe(ids.buffer);
+      expect(valid.buffer).toBe(ids.buffer);
+      expect(train.constructor).toBe(ids.constructor);
+      expect([train.length, valid.length]).toEqual([152, 51]);
+      expect(valid[0]).toBe(ids[152]);
+      // The loader reads the view in place and serves the same batches as from a plain copy.
+      const loader = new SeqDataLoader(train, { batchSize: 4, numSteps: 5, sampling: 'sequential', seed: 2 });
+      expect(loader.ids).toBe(train);
+      const copy = new SeqDataLoader(Array.from(train), {
+        batchSize: 4,
+        numSteps: 5,
+        sampling: 'sequential',
+        seed: 2,
+      });
+      expect(copy.ids).toBeInstanceOf(Int32Array);
+      expect([...loader]).toEqual([...copy]);
+    }
+  });
 });

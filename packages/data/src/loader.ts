@@ -17,6 +17,22 @@ export interface SeqDataLoaderOptions {
   seed?: number;
 }
 
+/** Token ids as the loaders keep them: any integer typed array, used in place (never copied). */
+export type TokenIdArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
+
+/** `ids` itself when it is an integer typed array, else its values in an `Int32Array`. */
+export function asTokenIds(ids: ArrayLike<number>): TokenIdArray {
+  if (
+    ids instanceof Uint8Array ||
+    ids instanceof Uint16Array ||
+    ids instanceof Uint32Array ||
+    ids instanceof Int32Array
+  ) {
+    return ids;
+  }
+  return Int32Array.from(ids);
+}
+
 /** What a checkpoint keeps of a loader so that a resumed run sees the same batches. */
 export interface SeqDataLoaderState {
   rng: number[];
@@ -27,7 +43,8 @@ export interface SeqDataLoaderState {
  * with a new random start offset, drawn from a seeded generator so runs repeat exactly.
  */
 export class SeqDataLoader implements Iterable<Batch> {
-  readonly ids: Int32Array;
+  /** The ids batches are read from: the array given (a view, not a copy) when it is a typed array. */
+  readonly ids: TokenIdArray;
   readonly batchSize: number;
   readonly numSteps: number;
   readonly sampling: Sampling;
@@ -39,7 +56,7 @@ export class SeqDataLoader implements Iterable<Batch> {
       throw new Error(`unknown sampling ${JSON.stringify(sampling)}; use one of ${SAMPLINGS.join(', ')}`);
     }
     assertBatchShape(ids.length, batchSize, numSteps);
-    this.ids = Int32Array.from(ids);
+    this.ids = asTokenIds(ids);
     this.batchSize = batchSize;
     this.numSteps = numSteps;
     this.sampling = sampling;
@@ -73,16 +90,25 @@ export class SeqDataLoader implements Iterable<Batch> {
 
 /**
  * Splits ids into a training part and a validation part (the last `validFraction` of the text), so
- * the validation text is unseen and contiguous.
+ * the validation text is unseen and contiguous. Both parts are views of `ids` when it is a typed
+ * array, so a corpus of any size is never copied.
  */
+export function splitTrainValid<T extends TokenIdArray>(
+  ids: T,
+  validFraction: number,
+): { train: T; valid: T };
 export function splitTrainValid(
   ids: ArrayLike<number>,
   validFraction: number,
-): { train: Int32Array; valid: Int32Array } {
+): { train: TokenIdArray; valid: TokenIdArray };
+export function splitTrainValid(
+  ids: ArrayLike<number>,
+  validFraction: number,
+): { train: TokenIdArray; valid: TokenIdArray } {
   if (!(validFraction >= 0 && validFraction < 1)) {
     throw new Error(`validFraction must be in [0, 1), got ${validFraction}`);
   }
-  const all = Int32Array.from(ids);
+  const all = asTokenIds(ids);
   const cut = all.length - Math.round(all.length * validFraction);
-  return { train: all.slice(0, cut), valid: all.slice(cut) };
+  return { train: all.subarray(0, cut), valid: all.subarray(cut) };
 }

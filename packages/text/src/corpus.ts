@@ -1,45 +1,32 @@
-import { type CleanMode, cleanLines } from './clean.js';
-import { type TokenMode, tokenize } from './tokenize.js';
-import { Vocab } from './vocab.js';
+import { idArray } from './ids.js';
+import { type Corpus, CorpusBuilder, type CorpusOptions } from './stream.js';
+import type { Vocab } from './vocab.js';
 
-/** Options of `buildCorpus`: how to tokenize and clean, and which tokens to keep. */
-export interface CorpusOptions {
-  token: TokenMode;
-  clean: CleanMode;
-  /** Keep only the first `maxTokens` ids, as d2l's `corpus[:max_tokens]` (its benchmark uses 10,000). */
-  maxTokens?: number | null;
-  minFreq?: number;
-  reservedTokens?: readonly string[];
-}
+export type { Corpus, CorpusOptions } from './stream.js';
 
-/** A corpus ready for training: its token ids and the vocabulary that maps them. */
-export interface Corpus {
-  ids: Int32Array;
-  vocab: Vocab;
-  token: TokenMode;
-  clean: CleanMode;
-}
+/** Pieces `buildCorpus` feeds the streaming tokenizer, so that NFC never copies a whole large text. */
+const PIECE = 1 << 22;
 
 /**
  * Text to ids and vocabulary, as the PyTorch reference's `load_corpus`: clean into lines, tokenize,
  * build the vocabulary from all of the text, then flatten the lines' tokens into one sequence (no
  * separator between lines: under `letters` the Time Machine's lines run together) and cut it to
- * `maxTokens`.
+ * `maxTokens`. The same streaming tokenizer reads files chunk by chunk (`@rnnlm/text/node`).
  */
 export function buildCorpus(text: string, options: CorpusOptions): Corpus {
-  const { token, clean, maxTokens, minFreq, reservedTokens } = options;
-  if (maxTokens !== undefined && maxTokens !== null && (!Number.isInteger(maxTokens) || maxTokens < 1)) {
-    throw new Error(`maxTokens must be a positive integer (or left out for all tokens), got ${maxTokens}`);
-  }
-  if (text.trim() === '') throw new Error('the corpus is empty: it has no text but whitespace');
-  const tokens = tokenize(cleanLines(text, clean), token);
-  const vocab = new Vocab(tokens, { minFreq: minFreq ?? 0, reservedTokens: reservedTokens ?? [] });
-  const all = tokens.flat();
-  if (all.length === 0) {
-    throw new Error(
-      `the corpus has no ${token} tokens after '${clean}' cleaning (letters cleaning keeps only A-Z); try --clean unicode`,
-    );
-  }
-  const kept = maxTokens ? all.slice(0, maxTokens) : all;
-  return { ids: Int32Array.from(vocab.lookup(kept)), vocab, token, clean };
+  const builder = new CorpusBuilder(options);
+  for (let i = 0; i < text.length; i += PIECE) builder.push(text.slice(i, i + PIECE));
+  return builder.finish();
+}
+
+/**
+ * A corpus's ids under another vocabulary (a saved model's): each token keeps its text and gets the
+ * other vocabulary's id, `<unk>` where it has none. `corpus` should be built with `minFreq` 0, so that
+ * no token was already folded into `<unk>`.
+ */
+export function encodeWithVocab(corpus: Corpus, vocab: Vocab): Corpus['ids'] {
+  const table = Uint32Array.from(corpus.vocab.toJSON().tokens, (token) => vocab.indexOf(token));
+  const ids = idArray(vocab.size, corpus.ids.length);
+  for (let i = 0; i < ids.length; i++) ids[i] = table[corpus.ids[i]!]!;
+  return ids;
 }

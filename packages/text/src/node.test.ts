@@ -123,7 +123,6 @@ describe('loadCorpus', () => {
     const file = await loadCorpus({ source: TIME_MACHINE, token: 'word', clean: 'letters' });
     expect(file.vocab.size).toBeGreaterThan(4000);
     const moby = await loadCorpus({ source: 'moby-dick', token: 'char', clean: 'letters', maxTokens: 5000 });
-    expect(moby.text.startsWith('Loomings. Call me Ishmael.')).toBe(true);
     expect(moby.vocab.toTokens(moby.ids.slice(0, 24)).join('')).toBe('loomings call me ishmael');
     expect(moby.vocab.size).toBe(28);
   });

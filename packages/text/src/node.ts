@@ -8,10 +8,15 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CleanMode } from './clean.js';
-import { buildCorpus, type Corpus } from './corpus.js';
+import { buildCorpus } from './corpus.js';
+import { idCachePath, identify, readIdCache, writeIdCache } from './id-cache.js';
+import { corpusFiles, firstInvalidUtf8, streamFiles } from './read.js';
 import { TIME_MACHINE_SHA1, TIME_MACHINE_URL } from './sources.js';
+import { type Corpus, CorpusBuilder } from './stream.js';
 import type { TokenMode } from './tokenize.js';
 
+export { ID_CACHE_VERSION, idCachePath } from './id-cache.js';
+export { type CorpusFile, corpusFiles, firstInvalidUtf8, streamFiles } from './read.js';
 export { TIME_MACHINE_SHA1, TIME_MACHINE_URL };
 
 /** Named corpora: `timemachine` (downloaded and cached) and `moby-dick` (offline). */
@@ -52,33 +57,6 @@ export function decodeText(bytes: Uint8Array, name: string): string {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw new Error(`${name} is empty: the corpus has no text but whitespace`);
   return text;
-}
-
-/** Offset of the first byte that breaks UTF-8 (overlongs, surrogates and values past U+10FFFF included), or -1. */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i]!;
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let min: number;
-    if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
-    else if (b >= 0xe0 && b <= 0xef) [need, min] = [2, 0x800];
-    else if (b >= 0xf0 && b <= 0xf4) [need, min] = [3, 0x10000];
-    else return i;
-    let cp = b & (0x3f >> need);
-    for (let k = 1; k <= need; k++) {
-      const c = bytes[i + k];
-      if (c === undefined || (c & 0xc0) !== 0x80) return i; // a truncated sequence: report where it starts
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += need + 1;
-  }
-  return -1;
 }
 
 /** Options of `fetchTimeMachine`: where to cache the file and, for tests, another URL, checksum or fetch. */
@@ -160,13 +138,22 @@ export function mobyDickText(): string {
 
 /** Options of `loadCorpus`: the source, and `buildCorpus`'s tokenizing and cleaning options. */
 export interface LoadCorpusOptions {
-  /** `timemachine`, `moby-dick`, or a path to a UTF-8 text file. */
+  /** `timemachine`, `moby-dick`, the path of a UTF-8 text file, or a folder of them. */
   source: string;
   token: TokenMode;
   clean: CleanMode;
   maxTokens?: number | null;
   minFreq?: number;
+  reservedTokens?: readonly string[];
+  /** Where downloads (and, with `idCache`, token ids) are cached; default `defaultCacheDir()`. */
   cacheDir?: string;
+  /**
+   * Keep a file's or folder's ids and vocabulary under `cacheDir/corpus-ids`, and read them back on
+   * later runs while the files are unchanged. Default false.
+   */
+  idCache?: boolean;
+  /** Bytes read at a time from files (default 4 MiB). */
+  chunkBytes?: number;
   /** The `fetch` to download with (default: the global one; tests pass their own). */
   fetch?: typeof fetch;
 }
@@ -174,22 +161,67 @@ export interface LoadCorpusOptions {
 /** A `Corpus` read by `loadCorpus`, with where it came from and its raw text. */
 export interface LoadedCorpus extends Corpus {
   source: string;
-  /** The corpus's raw text. */
-  text: string;
+  /** The files read, in order (none for the named corpora). */
+  files: string[];
+  /** `hit`: the ids came from the cache; `written`: they were built and cached; `off`: no cache. */
+  idCache: 'hit' | 'written' | 'off';
 }
 
-/** Reads a corpus from a named source or a file, and builds its ids and vocabulary. */
+/**
+ * Reads a corpus from a named source, a file or a folder, and builds its ids and vocabulary. Files
+ * are read in chunks by the streaming tokenizer, so memory stays near one to four bytes a token.
+ */
 export async function loadCorpus(options: LoadCorpusOptions): Promise<LoadedCorpus> {
   const { source } = options;
-  const text =
-    source === 'timemachine'
-      ? await fetchTimeMachine({
-          ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-        })
-      : source === 'moby-dick'
-        ? mobyDickText()
-        : await readTextFile(source);
-  const corpus = buildCorpus(text, options);
-  return { ...corpus, source, text };
+  if (source === 'timemachine' || source === 'moby-dick') {
+    const text =
+      source === 'timemachine'
+        ? await fetchTimeMachine({
+            ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+            ...(options.fetch ? { fetch: options.fetch } : {}),
+          })
+        : mobyDickText();
+    return { ...buildCorpus(text, options), source, files: [], idCache: 'off' };
+  }
+  const { files } = await corpusFiles(source);
+  const paths = files.map((file) => file.path);
+  if (!options.idCache)
+    return { ...(await tokenizeFiles(source, files, options)), source, files: paths, idCache: 'off' };
+  const entry = idCachePath(options.cacheDir ?? defaultCacheDir(), source, options);
+  const before = await identify(files);
+  const cached = await readIdCache(entry, before, options);
+  if (cached) return { ...cached, source, files: paths, idCache: 'hit' };
+  const corpus = await tokenizeFiles(source, files, options);
+  // A file that changed while it was read is not cached under either version's identity.
+  const after = await identify((await corpusFiles(source)).files);
+  const written =
+    JSON.stringify(after) === JSON.stringify(before) && (await writeIdCache(entry, before, options, corpus));
+  return { ...corpus, source, files: paths, idCache: written ? 'written' : 'off' };
+}
+
+async function tokenizeFiles(
+  source: string,
+  files: Parameters<typeof streamFiles>[0],
+  options: LoadCorpusOptions,
+): Promise<Corpus> {
+  const builder = new CorpusBuilder(options);
+  if (options.clean === 'letters') {
+    // Latin-1 gives letters cleaning the same tokens, faster (see Decoding); only the check for a
+    // text of nothing but (possibly non-ASCII) whitespace needs the real characters.
+    await streamFiles(
+      files,
+      (text) => builder.push(text, builder.blank ? latin1AsUtf8(text) : undefined),
+      options.chunkBytes,
+      'latin1',
+    );
+  } else {
+    await streamFiles(files, (text) => builder.push(text), options.chunkBytes);
+  }
+  if (builder.blank) throw new Error(`${source} is empty: the corpus has no text but whitespace`);
+  return builder.finish();
+}
+
+/** The UTF-8 reading of a Latin-1 decoded piece (whole UTF-8 sequences: the reader cuts between them). */
+function latin1AsUtf8(text: string): string {
+  return Buffer.from(text, 'latin1').toString('utf8');
 }

@@ -28,20 +28,44 @@ export class Vocab {
   readonly #index = new Map<string, number>();
 
   constructor(tokens: readonly string[] | readonly (readonly string[])[] = [], options: VocabOptions = {}) {
-    const { minFreq = 0, reservedTokens = [] } = options;
     const counter = new Map<string, number>();
     for (const item of tokens) {
       if (typeof item === 'string') counter.set(item, (counter.get(item) ?? 0) + 1);
       else for (const token of item) counter.set(token, (counter.get(token) ?? 0) + 1);
     }
-    // Array.prototype.sort is stable, so equal counts keep the Map's first-appearance order.
-    const byFreq = [...counter.entries()].sort((a, b) => b[1] - a[1]);
     this.#tokens = [];
     this.#counts = [];
-    for (const token of [UNK, ...reservedTokens]) this.#add(token, counter.get(token) ?? 0);
-    for (const [token, count] of byFreq) {
-      if (count < minFreq) break;
-      this.#add(token, count);
+    this.#build([...counter.keys()], [...counter.values()], options);
+  }
+
+  /**
+   * A vocabulary from tokens already counted: `tokens[i]` was seen `counts[i]` times, and `tokens` lists
+   * each distinct token once in order of first appearance (what a streaming tokenizer collects).
+   * Gives the same vocabulary as the constructor on the token sequence itself.
+   */
+  static fromCounts(tokens: readonly string[], counts: ArrayLike<number>, options: VocabOptions = {}): Vocab {
+    if (tokens.length !== counts.length) {
+      throw new Error(`Vocab.fromCounts: ${tokens.length} tokens but ${counts.length} counts`);
+    }
+    const vocab = new Vocab();
+    vocab.#tokens.length = 0;
+    vocab.#counts.length = 0;
+    vocab.#index.clear();
+    vocab.#build(tokens, counts, options);
+    return vocab;
+  }
+
+  #build(tokens: readonly string[], counts: ArrayLike<number>, options: VocabOptions): void {
+    const { minFreq = 0, reservedTokens = [] } = options;
+    // Array.prototype.sort is stable, so equal counts keep first-appearance order.
+    const byFreq = Array.from({ length: tokens.length }, (_, i) => i).sort((a, b) => counts[b]! - counts[a]!);
+    for (const token of [UNK, ...reservedTokens]) {
+      const i = tokens.indexOf(token);
+      this.#add(token, i < 0 ? 0 : counts[i]!);
+    }
+    for (const i of byFreq) {
+      if (counts[i]! < minFreq) break;
+      this.#add(tokens[i]!, counts[i]!);
     }
   }
 

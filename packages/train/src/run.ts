@@ -5,7 +5,13 @@
  * the order of those steps and say the same thing when a text is too short. Browser-safe.
  */
 import type { LanguageModel, ModelConfig } from '@rnnlm/cells';
-import { minCorpusTokens, type Sampling, SeqDataLoader, splitTrainValid } from '@rnnlm/data';
+import {
+  minCorpusTokens,
+  type Sampling,
+  SeqDataLoader,
+  splitTrainValid,
+  type TokenIdArray,
+} from '@rnnlm/data';
 import type { RestoredCheckpoint } from './checkpoint.js';
 import { createModel } from './create-model.js';
 import type { OptimizerConfig } from './optimizers.js';
@@ -65,7 +71,7 @@ export interface Run {
   loader: SeqDataLoader;
   trainer: Trainer;
   /** The held-out ids (empty without a validation fraction). */
-  valid: Int32Array;
+  valid: TokenIdArray;
   /** Frees the trainer's and the model's tensors. */
   dispose(): void;
 }
@@ -137,7 +143,7 @@ export function assembleRun(options: RunOptions): Run {
   return runOf(model, loader, trainer, valid);
 }
 
-function runOf(model: LanguageModel, loader: SeqDataLoader, trainer: Trainer, valid: Int32Array): Run {
+function runOf(model: LanguageModel, loader: SeqDataLoader, trainer: Trainer, valid: TokenIdArray): Run {
   return {
     model,
     loader,

@@ -18,12 +18,13 @@ export async function corpusInfo(flags: CorpusInfoFlags, { io }: Context): Promi
   const top = corpus.vocab.tokenFreqs.slice(0, flags.top);
   if (flags.json) {
     io.stdout.write(
-      `${JSON.stringify({ corpus: flags.corpus, token: flags.token, clean: flags.clean, tokens: corpus.ids.length, vocab_size: corpus.vocab.size, top })}\n`,
+      `${JSON.stringify({ corpus: flags.corpus, token: flags.token, clean: flags.clean, tokens: corpus.ids.length, vocab_size: corpus.vocab.size, top, files: corpus.files.length, id_cache: corpus.idCache })}\n`,
     );
     return;
   }
   io.stdout.write(
-    `${flags.corpus}: ${formatCount(corpus.ids.length)} ${flags.token} tokens, vocabulary of ${formatCount(corpus.vocab.size)} (with <unk>)\n`,
+    `${flags.corpus}: ${formatCount(corpus.ids.length)} ${flags.token} tokens, vocabulary of ${formatCount(corpus.vocab.size)} (with <unk>)` +
+      `${corpus.files.length > 1 ? `, from ${formatCount(corpus.files.length)} files` : ''}${corpus.idCache === 'hit' ? ' (token ids from the cache)' : ''}\n`,
   );
   if (top.length) {
     io.stdout.write(

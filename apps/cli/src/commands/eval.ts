@@ -34,13 +34,14 @@ export async function evaluate(flags: EvalFlags, { io }: Context): Promise<void>
       }
       throw error;
     });
-    const ids = encodeWith(vocab, text.text, meta, maxTokens || null);
+    const ids = encodeWith(vocab, text, maxTokens || null);
     if (ids.length < 2)
       throw new CliError(
         `${source} has fewer than 2 ${meta.corpus.token} tokens: nothing to evaluate`,
         EXIT.input,
       );
-    const unknown = ids.reduce((n, id) => n + (id === vocab.unk ? 1 : 0), 0);
+    let unknown = 0;
+    for (const id of ids) if (id === vocab.unk) unknown++;
     const perplexity = await evaluatePerplexity(model, ids, {
       batchSize: flags.batchSize,
       numSteps: flags.numSteps ?? settings?.numSteps ?? 35,

@@ -1,10 +1,9 @@
 /** Steps several commands share: reading a corpus, loading a saved model, preparing a prefix. */
 
-import { cleanLines, type TokenMode, tokenize, Vocab } from '@rnnlm/text';
+import { encodeWithVocab, type TokenIds, type TokenMode, Vocab } from '@rnnlm/text';
 import { type LoadCorpusOptions, type LoadedCorpus, loadCorpus } from '@rnnlm/text/node';
 import {
   assembleRun,
-  type CheckpointMeta,
   CorpusTooShortError,
   type RestoredCheckpoint,
   type Run,
@@ -15,10 +14,13 @@ import { loadCheckpoint } from '@rnnlm/train/node';
 import { readStreamCorpus } from '../bounded-read.js';
 import { CliError, during, EXIT, messageOf } from '../errors.js';
 
-/** Reads a corpus; a failed or corrupted download exits 7, every other problem 3. */
+/**
+ * Reads a corpus; a failed or corrupted download exits 7, every other problem 3. A file's or folder's
+ * token ids are cached (under RNNLM_CACHE_DIR, see defaultCacheDir) so the next run starts at once.
+ */
 export async function readCorpus(options: LoadCorpusOptions): Promise<LoadedCorpus> {
   try {
-    return (await readStreamCorpus(options)) ?? (await loadCorpus(options));
+    return (await readStreamCorpus(options)) ?? (await loadCorpus({ idCache: true, ...options }));
   } catch (error) {
     const message = messageOf(error);
     const network = options.source === 'timemachine' && /download/.test(message);
@@ -96,15 +98,10 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   );
 }
 
-/** Encodes a corpus's text with an existing vocabulary, as it was read for training. */
-export function encodeWith(
-  vocab: Vocab,
-  text: string,
-  meta: Pick<CheckpointMeta, 'corpus'>,
-  maxTokens: number | null,
-): Int32Array {
-  const tokens = tokenize(cleanLines(text, meta.corpus.clean), meta.corpus.token).flat();
-  return Int32Array.from(vocab.lookup(maxTokens ? tokens.slice(0, maxTokens) : tokens));
+/** A corpus's ids under an existing (a saved model's) vocabulary, cut to `maxTokens`. */
+export function encodeWith(vocab: Vocab, corpus: LoadedCorpus, maxTokens: number | null): TokenIds {
+  const ids = encodeWithVocab(corpus, vocab);
+  return maxTokens ? ids.subarray(0, maxTokens) : ids;
 }
 
 /** The corpus's first words, as a default prefix. */

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import type { LanguageModel } from '@rnnlm/cells';
+import { asTokenIds } from '@rnnlm/data';
 import { cleanPrefix, type Vocab } from '@rnnlm/text';
 import {
   type CorpusSettings,
   DivergenceError,
   type EpochResult,
+  evaluatePerplexity,
   generate,
   type Trainer,
   toArtifacts,
@@ -13,6 +15,7 @@ import { saveCheckpoint, writeAtomically } from '@rnnlm/train/node';
 import { perplexityChartSvg, sparkline } from '../chart.js';
 import { CliError, during, EXIT } from '../errors.js';
 import type { Context, TrainFlags } from '../flags.js';
+import { fitWithStops, LongRunClock } from '../long-run.js';
 import { checkModelFits } from '../model-fits.js';
 import { prepareOutDir } from '../out-dir.js';
 import { epochProgress, formatCount, formatDuration, formatPerplexity } from '../progress.js';
@@ -39,7 +42,7 @@ interface Run {
   corpus: CorpusSettings;
   settings: SavedTrainSettings;
   trainer: Trainer;
-  valid: Int32Array;
+  valid: ArrayLike<number>;
 }
 
 export async function train(flags: TrainFlags, context: Context): Promise<void> {
@@ -109,12 +112,33 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
     settings.epochs,
     trainer.loader.maxBatchesPerEpoch,
   );
-  let result: Awaited<ReturnType<Trainer['fit']>>;
+  const validIds =
+    flags.validTokens > 0 && valid.length > flags.validTokens
+      ? asTokenIds(valid).subarray(0, flags.validTokens)
+      : valid;
+  const validate = async () => {
+    if (validIds.length < 2) return;
+    const { batchSize, numSteps } = trainer.loader;
+    const validPerplexity = await evaluatePerplexity(model, validIds, { batchSize, numSteps });
+    const at = { epoch: trainer.epoch + 1, batch: trainer.getState().progress?.batch ?? 0 };
+    if (flags.json) io.stdout.write(`${JSON.stringify({ ...at, valid_perplexity: validPerplexity })}\n`);
+    else say(`epoch ${at.epoch} batch ${at.batch}: valid perplexity ${formatPerplexity(validPerplexity)}`);
+  };
+  const stops = {
+    clock: new LongRunClock({
+      checkpointEveryMinutes: flags.checkpointEvery,
+      timeBudgetSeconds: flags.timeBudget,
+      validEvery: flags.validEvery,
+    }),
+    checkpoint: save,
+    validate,
+  };
+  let result: Awaited<ReturnType<typeof fitWithStops>>;
   try {
-    result = await trainer.fit({
+    result = await fitWithStops(trainer, stops, {
       epochs: settings.epochs,
       signal: stop.signal,
-      ...(valid.length > 1 ? { valid } : {}),
+      ...(validIds.length > 1 ? { valid: validIds } : {}),
       onBatchEnd: (e) => progress.update(e.batch, e),
       onEpochEnd: async (r) => {
         progress.stop();
@@ -158,6 +182,18 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
     throw error;
   }
   progress.stop();
+  if (result.stopped === 'time-budget') {
+    await save().finally(() => stop.dispose());
+    say(
+      `the time budget is spent after epoch ${trainer.epoch}${trainer.getState().progress ? ` and ${trainer.getState().progress!.batch} batches of the next` : ''}; ` +
+        `saved a resumable checkpoint to ${out}: continue with ${shellCommand(['rnnlm', 'train', '--resume', out])}`,
+    );
+    if (flags.json)
+      io.stdout.write(
+        `${JSON.stringify({ done: false, out, stopped: 'time-budget', epochs: trainer.epoch })}\n`,
+      );
+    return;
+  }
   if (result.aborted) {
     // The signals stay caught until the process exits with 128 + n: a later one cannot kill it before
     // the lock and any temporary file are removed.
@@ -308,7 +344,7 @@ async function resumeRun(flags: TrainFlags, given: (name: string) => boolean): P
     maxTokens: null,
     minFreq: settings.minFreq,
   });
-  const ids = encodeWith(vocab, text.text, meta, settings.maxTokens || null);
+  const ids = encodeWith(vocab, text, settings.maxTokens || null);
   // The same text gives the same vocabulary, token for token and count for count.
   if (JSON.stringify(text.vocab.toJSON()) !== JSON.stringify(vocab.toJSON())) {
     throw new CliError(
