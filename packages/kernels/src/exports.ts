@@ -47,7 +47,7 @@ export type JobFunction = keyof typeof JOB_PARAMETERS;
 export const JOB_FUNCTIONS = Object.keys(JOB_PARAMETERS) as JobFunction[];
 
 /** The parameters that are `bool` in AssemblyScript (0 or 1 on the wire). */
-type FlagParameter = 'reverse' | 'accumulate' | 'splitRows';
+export type FlagParameter = 'reverse' | 'accumulate' | 'splitRows';
 
 /**
  * A job's arguments by name: byte addresses into the kernels' memory and sizes as numbers, flags as

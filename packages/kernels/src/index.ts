@@ -1,5 +1,5 @@
 export { CELL_KINDS, type CellKind, gatesPerCell, LSTM_GATE_ORDERS, type LstmGateOrder } from './cells.js';
-export { JOB_PARAMETERS, type JobArgs, type JobFunction } from './exports.js';
+export { type FlagParameter, JOB_PARAMETERS, type JobArgs, type JobFunction } from './exports.js';
 export {
   type KernelsStatus,
   kernelRuntime,

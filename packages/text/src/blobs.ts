@@ -7,12 +7,15 @@
 import { type Corpus, CorpusBuilder, type CorpusOptions } from './stream.js';
 import { firstInvalidUtf8 } from './utf8.js';
 
+/** What `corpusFromBlobs` reads: a `File`, or any `Blob` with a name (the files' order is by name). */
 export interface NamedBlob {
   readonly name: string;
   readonly size: number;
+  /** A piece of the bytes, as `Blob.slice`. */
   slice(start?: number, end?: number): Blob;
 }
 
+/** Options of `corpusFromBlobs`: chunk size, progress, and how to yield to the page. */
 export interface ReadBlobsOptions {
   /** Bytes read at a time; default 4 MiB. */
   chunkBytes?: number;
@@ -22,6 +25,11 @@ export interface ReadBlobsOptions {
   yieldToPage?: () => Promise<void>;
 }
 
+/**
+ * Builds a corpus from files chosen in a browser, a chunk at a time, as the Node reader does for a
+ * folder: in byte-wise order of their names, each file's end a line break. Bytes that are not UTF-8
+ * are an error naming the file and the byte offset.
+ */
 export async function corpusFromBlobs(
   blobs: readonly NamedBlob[],
   options: CorpusOptions,

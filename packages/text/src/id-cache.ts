@@ -24,6 +24,7 @@ import type { Corpus, CorpusOptions } from './stream.js';
 import { Vocab, type VocabJSON } from './vocab.js';
 
 const MAGIC = Buffer.from('RNNLMIDS');
+/** The token-id cache's format version: an entry of another version is rebuilt, never read. */
 export const ID_CACHE_VERSION = 1;
 const PREFIX = 16; // magic, version, header length
 const CHECKSUM = 20; // SHA-1

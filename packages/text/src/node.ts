@@ -16,7 +16,7 @@ import { type Corpus, CorpusBuilder } from './stream.js';
 import type { TokenMode } from './tokenize.js';
 
 export { ID_CACHE_VERSION, idCachePath } from './id-cache.js';
-export { type CorpusFile, corpusFiles, firstInvalidUtf8, streamFiles } from './read.js';
+export { type CorpusFile, corpusFiles, type Decoding, firstInvalidUtf8, streamFiles } from './read.js';
 export { TIME_MACHINE_SHA1, TIME_MACHINE_URL };
 
 /** Named corpora: `timemachine` (downloaded and cached) and `moby-dick` (offline). */

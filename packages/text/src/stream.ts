@@ -16,6 +16,7 @@ import { IdBlocks, type TokenIds } from './ids.js';
 import { TOKEN_MODES, type TokenMode } from './tokenize.js';
 import { Vocab } from './vocab.js';
 
+/** How `buildCorpus` and `CorpusBuilder` turn text into ids: tokens, cleaning, and which tokens to keep. */
 export interface CorpusOptions {
   token: TokenMode;
   clean: CleanMode;
@@ -25,6 +26,7 @@ export interface CorpusOptions {
   reservedTokens?: readonly string[];
 }
 
+/** A corpus ready for training: its token ids and the vocabulary that maps them. */
 export interface Corpus {
   /** One id a token, as narrow as the vocabulary allows (1, 2 or 4 bytes). */
   ids: TokenIds;
@@ -41,6 +43,10 @@ export interface Corpus {
  */
 const MAX_PENDING = 1 << 20;
 
+/**
+ * Text in pieces of any size in, `Corpus` out: `push` each piece in order, then `finish` once. The ids
+ * equal those of the whole text given to `buildCorpus` at once, wherever the pieces are cut.
+ */
 export class CorpusBuilder {
   readonly #token: TokenMode;
   readonly #clean: CleanMode;

@@ -59,6 +59,7 @@ export {
   type ResumedRunOptions,
   type Run,
   type RunOptions,
+  type RunOptionsBase,
   type RunSettingNames,
 } from './run.js';
 export {

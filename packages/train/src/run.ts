@@ -35,7 +35,8 @@ const PLAIN_NAMES: RunSettingNames = {
   validFraction: 'validation fraction',
 };
 
-interface RunOptionsBase {
+/** What every run needs, new or resumed: the ids and how to cut them into minibatches. */
+export interface RunOptionsBase {
   /** The whole corpus as token ids (already cut to any token cap); the last `validFraction` is held out. */
   ids: ArrayLike<number>;
   /** What a token is (`char` or `word`), for messages. */
@@ -64,8 +65,10 @@ export interface ResumedRunOptions extends RunOptionsBase {
   checkpoint: RestoredCheckpoint;
 }
 
+/** What `assembleRun` takes: a new run's model and optimizer settings, or a checkpoint to continue. */
 export type RunOptions = NewRunOptions | ResumedRunOptions;
 
+/** A run ready to train: the model, its loader and trainer, and the held-out ids. */
 export interface Run {
   model: LanguageModel;
   loader: SeqDataLoader;
