@@ -1,5 +1,6 @@
 // bench/torch_reference.py, the PyTorch reference that `pnpm bench:compare` runs, checked against
-// `rnnlm bench` where PyTorch is installed (Debian's python3-torch; CI has none, so there this skips).
+// `rnnlm bench` where PyTorch is installed (Debian's python3-torch). CI installs it (.ci/run), so there a
+// missing torch fails instead of skipping; on a developer's machine without torch these tests skip.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,12 @@ const ENV = {
   OPENBLAS_NUM_THREADS: '1',
 };
 const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { env: ENV }).status === 0;
+
+describe.runIf(process.env.CI)('in CI', () => {
+  it('has torch, so the reference below runs rather than skips', () => {
+    expect(hasTorch, `${PYTHON} cannot import torch: .ci/run installs python3-torch`).toBe(true);
+  });
+});
 
 function reference(args: string[]) {
   const run = spawnSync(PYTHON, [REFERENCE, ...args, '--threads', '1'], { env: ENV, encoding: 'utf8' });
