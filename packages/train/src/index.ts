@@ -33,6 +33,7 @@ export {
   type GenerateResult,
   generate,
   generateTokens,
+  readPrefix,
   samplingDistribution,
   type TokenVocab,
 } from './generate.js';
@@ -75,3 +76,5 @@ export {
   type TrainerOptions,
   type TrainerState,
 } from './trainer.js';
+// Inference for apps: streaming generation, loading a saved model, scoring text.
+export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
