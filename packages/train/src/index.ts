@@ -78,3 +78,10 @@ export {
 } from './trainer.js';
 // Inference for apps: streaming generation, loading a saved model, scoring text.
 export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
+export {
+  fromArtifacts,
+  type LoadedLanguageModel,
+  type LoadOptions,
+  loadLanguageModel,
+  type ModelSource,
+} from './load.js';
