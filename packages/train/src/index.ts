@@ -85,3 +85,4 @@ export {
   loadLanguageModel,
   type ModelSource,
 } from './load.js';
+export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';

@@ -3,6 +3,7 @@
  * stays responsive), stops on an `AbortSignal`, at a maximum length, or at a stop string.
  */
 import type { LanguageModel } from '@rnnlm/cells';
+import { yieldToEventLoop } from './event-loop.js';
 import { type GenerateOptions, generateTokens, readPrefix, type TokenVocab } from './generate.js';
 
 /** Options of `generateStream`: sampling as `generate`, plus when to stop. */
@@ -83,20 +84,4 @@ function longestPartialStop(text: string, stop: readonly string[]): number {
     }
   }
   return longest;
-}
-
-/**
- * One turn of the event loop, without a timer's delay: setTimeout(0) waits at least 1 ms in Node and
- * 4 ms in a browser once nested, which at thousands of tokens a second would be most of the time.
- */
-function yieldToEventLoop(): Promise<void> {
-  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
 }
