@@ -43,7 +43,9 @@ describe('loadLanguageModel', () => {
   it('loads in-memory artifacts and a tf.io handler, dropping training tensors and leaking none', async () => {
     const before = tf.memory().numTensors;
     expectSameModel(await loadAnywhere(await toArtifacts({ model: original, vocab, corpus })));
-    expectSameModel(await loadAnywhere(tf.io.fromMemory(await toArtifacts({ model: original, vocab, corpus }))));
+    expectSameModel(
+      await loadAnywhere(tf.io.fromMemory(await toArtifacts({ model: original, vocab, corpus }))),
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -55,7 +57,12 @@ describe('loadLanguageModel', () => {
 
   it('loads from an http URL of model.json', async () => {
     const server = createServer((request, response) => {
-      const file = request.url === '/m/model.json' ? 'model.json' : request.url === '/m/weights.bin' ? 'weights.bin' : null;
+      const file =
+        request.url === '/m/model.json'
+          ? 'model.json'
+          : request.url === '/m/weights.bin'
+            ? 'weights.bin'
+            : null;
       if (!file) {
         response.writeHead(404).end();
         return;
@@ -77,7 +84,11 @@ describe('loadLanguageModel', () => {
 
   it('says what to do with a source it cannot read', async () => {
     await expect(loadAnywhere('some/folder')).rejects.toThrow(/@rnnlm\/train\/node/);
-    await expect(loadAnywhere('indexeddb://rnnlm')).rejects.toThrow(/cannot load the model at indexeddb:\/\/rnnlm/);
-    await expect(loadAnywhere({ modelTopology: { format: 'other' } })).rejects.toThrow(/not an rnnlm checkpoint/);
+    await expect(loadAnywhere('indexeddb://rnnlm')).rejects.toThrow(
+      /cannot load the model at indexeddb:\/\/rnnlm/,
+    );
+    await expect(loadAnywhere({ modelTopology: { format: 'other' } })).rejects.toThrow(
+      /not an rnnlm checkpoint/,
+    );
   });
 });

@@ -46,7 +46,7 @@ async function readArtifacts(source: ModelSource, options: LoadOptions): Promise
   const where = source;
   try {
     if (/^https?:\/\//i.test(source)) {
-      return await tf.io.http(source, options.fetchFunc ? { fetchFunc: options.fetchFunc } : {}).load();
+      return await tf.io.http(source, options.fetchFunc ? { fetchFunc: options.fetchFunc } : {}).load!();
     }
     if (source.startsWith('indexeddb://')) {
       const [handler] = tf.io.getLoadHandlers(source);

@@ -64,7 +64,9 @@ export async function scoreText(
     );
   }
   if (vocab.size !== model.config.vocabSize) {
-    throw new Error(`the vocabulary has ${vocab.size} tokens but the model expects ${model.config.vocabSize}`);
+    throw new Error(
+      `the vocabulary has ${vocab.size} tokens but the model expects ${model.config.vocabSize}`,
+    );
   }
   const stepsPerCall = options.stepsPerCall ?? 256;
   if (!Number.isInteger(stepsPerCall) || stepsPerCall < 1)

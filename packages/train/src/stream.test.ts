@@ -55,7 +55,9 @@ describe('generateStream', () => {
     expect(next.value).toMatchObject({ reason: 'stop', stop, prefixTokens: ['a', 'b'] });
     // The first letter of a stop string occurs, the rest never follows: every token comes out.
     const never = `${text[0]}z`;
-    expect((await collect(generateStream(m, vocab, 'ab', { ...options, maxTokens: 60, stop: [never] }))).join('')).toBe(text);
+    expect(
+      (await collect(generateStream(m, vocab, 'ab', { ...options, maxTokens: 60, stop: [never] }))).join(''),
+    ).toBe(text);
     m.dispose();
   });
 
@@ -69,8 +71,13 @@ describe('generateStream', () => {
     const generated = generate(m, words, 'the cat', 30, options).generated;
     const stop = `${generated[6]} ${generated[7]}`;
     const joined = ` ${generated.join(' ')}`;
-    const expected = joined.slice(0, joined.indexOf(` ${stop}`)).split(' ').filter((w) => w !== '');
-    const streamed = await collect(generateStream(m, words, 'the cat', { ...options, maxTokens: 30, stop: [` ${stop}`] }));
+    const expected = joined
+      .slice(0, joined.indexOf(` ${stop}`))
+      .split(' ')
+      .filter((w) => w !== '');
+    const streamed = await collect(
+      generateStream(m, words, 'the cat', { ...options, maxTokens: 30, stop: [` ${stop}`] }),
+    );
     expect(streamed).toEqual(expected);
     m.dispose();
   });
@@ -108,11 +115,18 @@ describe('generateStream', () => {
     const m = model();
     const before = tf.memory().numTensors;
     let n = 0;
-    for await (const _ of generateStream(m, vocab, 'ab', { token: 'char', maxTokens: 100 })) if (++n === 3) break;
+    for await (const _ of generateStream(m, vocab, 'ab', { token: 'char', maxTokens: 100 }))
+      if (++n === 3) break;
     expect(tf.memory().numTensors).toBe(before);
-    await expect(collect(generateStream(m, vocab, 'ab', { token: 'char', maxTokens: -1 }))).rejects.toThrow(/maxTokens/);
-    await expect(collect(generateStream(m, vocab, 'ab', { token: 'char', maxTokens: 5, stop: [''] }))).rejects.toThrow(/stop strings/);
-    await expect(collect(generateStream(m, vocab, '', { token: 'char', maxTokens: 5 }))).rejects.toThrow(/prefix is empty/);
+    await expect(collect(generateStream(m, vocab, 'ab', { token: 'char', maxTokens: -1 }))).rejects.toThrow(
+      /maxTokens/,
+    );
+    await expect(
+      collect(generateStream(m, vocab, 'ab', { token: 'char', maxTokens: 5, stop: [''] })),
+    ).rejects.toThrow(/stop strings/);
+    await expect(collect(generateStream(m, vocab, '', { token: 'char', maxTokens: 5 }))).rejects.toThrow(
+      /prefix is empty/,
+    );
     expect(tf.memory().numTensors).toBe(before);
     m.dispose();
   });
