@@ -33,10 +33,16 @@ export {
   type GenerateResult,
   generate,
   generateTokens,
-  readPrefix,
   samplingDistribution,
   type TokenVocab,
 } from './generate.js';
+export {
+  fromArtifacts,
+  type LoadedLanguageModel,
+  type LoadOptions,
+  loadLanguageModel,
+  type ModelSource,
+} from './load.js';
 export { crossEntropy, perplexity, timeMajor } from './loss.js';
 export {
   formatGiB,
@@ -63,6 +69,8 @@ export {
   type RunOptionsBase,
   type RunSettingNames,
 } from './run.js';
+export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';
+export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
 export {
   type BatchEndEvent,
   DIVERGENCE_MARGIN,
@@ -76,13 +84,3 @@ export {
   type TrainerOptions,
   type TrainerState,
 } from './trainer.js';
-// Inference for apps: streaming generation, loading a saved model, scoring text.
-export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
-export {
-  fromArtifacts,
-  type LoadedLanguageModel,
-  type LoadOptions,
-  loadLanguageModel,
-  type ModelSource,
-} from './load.js';
-export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toArtifacts } from './checkpoint.js';
 import { generate } from './generate.js';
-import { loadLanguageModel as loadAnywhere, type LoadedLanguageModel } from './load.js';
+import { type LoadedLanguageModel, loadLanguageModel as loadAnywhere } from './load.js';
 import { loadLanguageModel, saveCheckpoint } from './node.js';
 
 const vocab = new Vocab(Array.from('the quick brown fox'));
