@@ -22,6 +22,7 @@ export interface LoadedLanguageModel {
   dispose(): void;
 }
 
+/** Options of `loadLanguageModel`. */
 export interface LoadOptions {
   /** The fetch an http(s) URL is read with (default: the runtime's). */
   fetchFunc?: typeof fetch;

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { yieldToEventLoop } from './event-loop.js';
 import type { TokenVocab } from './generate.js';
 
+/** Options of `scoreText`: how to read the text, as the model's corpus was read. */
 export interface ScoreOptions {
   /** How the text splits into tokens: as the model's corpus did. */
   token: 'char' | 'word';
@@ -28,6 +29,7 @@ export interface TokenScore {
   surprisal: number;
 }
 
+/** What `scoreText` returns: the text's totals and each predicted token's surprisal. */
 export interface TextScore {
   /** The first token: the context of the first prediction, not scored itself. */
   context: string;
