@@ -101,11 +101,16 @@ export interface GenerateFlags extends BackendFlags {
   topK: number;
   topP: number;
   seed?: number;
+  numSamples: number;
+  json: boolean;
 }
 
 export interface EvalFlags extends BackendFlags {
   model: string;
   corpus?: string;
+  /** Score this one text (or the text of `file`) instead of a corpus. */
+  text?: string;
+  file?: string;
   maxTokens?: number;
   batchSize: number;
   numSteps?: number;

@@ -174,17 +174,30 @@ export function buildProgram(io: Io, run: RunCommand): Command {
     new Option('--top-p <p>', 'sample only among the most likely tokens whose probabilities add up to p')
       .argParser(number({ min: 0, max: 1, exclusiveMin: true }))
       .default(1),
-    seedOption('random seed for sampling (default: a new one each run)'),
+    seedOption('random seed for sampling (default: a new one each run); sample i uses seed + i'),
+    new Option('--num-samples <n>', 'texts to generate, each with its own seed')
+      .argParser(integer(1))
+      .default(1),
+    jsonOption('print one JSON object per sample (its text, seed and tokens) instead of streaming text'),
     ...backendOptions(),
   ]);
 
   command(
     program,
     'eval',
-    'Perplexity of a saved model on a corpus (by default the one it was trained on), with its vocabulary.',
+    'Perplexity of a saved model on a corpus (by default the one it was trained on), with its vocabulary;\n' +
+      'or, with --text or --file, the log-likelihood, perplexity and per-token surprisal of one text.',
     [
       modelDirOption(),
       corpusOption(),
+      new Option(
+        '--text <text>',
+        "score this text, read as the model's corpus was (with --json: each token's surprisal in bits)",
+      ).conflicts(['corpus', 'file']),
+      new Option('--file <path>', 'score the text of this UTF-8 file, as --text').conflicts([
+        'corpus',
+        'text',
+      ]),
       maxTokensOption('use the first n tokens (0: all; default: as in training)'),
       batchSizeOption(32),
       numStepsOption('time steps per sequence (default: as in training)'),

@@ -84,16 +84,9 @@ export function* generateTokens(
   if (!Number.isInteger(length) || length < 0)
     throw new Error(`length must be a whole number, got ${length}`);
   const sampler = makeSampler(options);
-  const prefixTokens =
-    options.token === 'char' ? Array.from(prefix) : prefix.split(/\s+/).filter((t) => t !== '');
+  const { prefixTokens, unknownTokens, ids } = readPrefix(vocab, prefix, options.token);
   if (prefixTokens.length === 0)
     throw new Error('the prefix is empty: give at least one token to start from');
-  const unknownTokens: string[] = [];
-  const ids = prefixTokens.map((token) => {
-    const id = vocab.indexOf(token);
-    if (id === vocab.unk && !unknownTokens.includes(token)) unknownTokens.push(token);
-    return id;
-  });
 
   // Warm up on all prefix tokens but the last in one call; the last one is the first input below.
   let state = model.beginState(1);
@@ -122,6 +115,22 @@ export function* generateTokens(
     tf.dispose(state);
   }
   return { prefixTokens, unknownTokens };
+}
+
+/** The prefix's tokens, their ids, and the distinct ones missing from the vocabulary. */
+export function readPrefix(
+  vocab: TokenVocab,
+  prefix: string,
+  token: 'char' | 'word',
+): { prefixTokens: string[]; unknownTokens: string[]; ids: number[] } {
+  const prefixTokens = token === 'char' ? Array.from(prefix) : prefix.split(/\s+/).filter((t) => t !== '');
+  const unknownTokens: string[] = [];
+  const ids = prefixTokens.map((t) => {
+    const id = vocab.indexOf(t);
+    if (id === vocab.unk && !unknownTokens.includes(t)) unknownTokens.push(t);
+    return id;
+  });
+  return { prefixTokens, unknownTokens, ids };
 }
 
 type Sampler = (logits: Float32Array) => number;

@@ -36,6 +36,13 @@ export {
   samplingDistribution,
   type TokenVocab,
 } from './generate.js';
+export {
+  fromArtifacts,
+  type LoadedLanguageModel,
+  type LoadOptions,
+  loadLanguageModel,
+  type ModelSource,
+} from './load.js';
 export { crossEntropy, perplexity, timeMajor } from './loss.js';
 export {
   formatGiB,
@@ -62,6 +69,8 @@ export {
   type RunOptionsBase,
   type RunSettingNames,
 } from './run.js';
+export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';
+export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
 export {
   type BatchEndEvent,
   DIVERGENCE_MARGIN,

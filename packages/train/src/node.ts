@@ -14,6 +14,13 @@ import { dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { CHECKPOINT_FORMAT, fromModelJson, readMeta, toModelJson, weightsFilesOf } from './checkpoint.js';
 import { layersModelJson, type TfjsLayersExport } from './export.js';
+import {
+  fromArtifacts,
+  type LoadedLanguageModel,
+  type LoadOptions,
+  loadLanguageModel as loadLanguageModelAnywhere,
+  type ModelSource,
+} from './load.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHT_FILES = ['weights.bin', 'weights.b.bin'];
@@ -301,4 +308,18 @@ export async function saveTfjsLayersExport(
     written.push(`${STEP_DIR}/${MODEL_JSON}`, `${STEP_DIR}/${EXPORT_WEIGHTS}`);
   }
   return written;
+}
+
+/**
+ * `loadLanguageModel` of @rnnlm/train, plus a checkpoint folder (or its model.json) on disk: any string
+ * that is not an http(s):// or indexeddb:// URL is a path.
+ */
+export async function loadLanguageModel(
+  source: ModelSource,
+  options: LoadOptions = {},
+): Promise<LoadedLanguageModel> {
+  if (typeof source === 'string' && !/^(https?|indexeddb):\/\//i.test(source)) {
+    return fromArtifacts(await loadCheckpoint(source.replace(/^file:\/\//, '')));
+  }
+  return loadLanguageModelAnywhere(source, options);
 }

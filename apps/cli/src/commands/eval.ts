@@ -3,6 +3,7 @@ import { CliError, EXIT } from '../errors.js';
 import type { Context, EvalFlags } from '../flags.js';
 import { formatCount, formatPerplexity } from '../progress.js';
 import { startBackend } from '../runtime.js';
+import { scoreOneText } from './score.js';
 import { encodeWith, loadModel, readCorpus } from './shared.js';
 
 export async function evaluate(flags: EvalFlags, { io }: Context): Promise<void> {
@@ -11,6 +12,10 @@ export async function evaluate(flags: EvalFlags, { io }: Context): Promise<void>
   const { model, vocab, meta, settings } = loaded;
   loaded.dispose();
   try {
+    if (flags.text !== undefined || flags.file !== undefined) {
+      await scoreOneText(flags, { io }, loaded, backend.backend);
+      return;
+    }
     const source = flags.corpus ?? meta.corpus.source;
     if (!source)
       throw new CliError(
