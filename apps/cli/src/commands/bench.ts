@@ -1,5 +1,5 @@
 /**
- * `rnnlm bench`: the PyTorch reference benchmark (torch_reference.py) run on rnnlm, with the same
+ * `rnnlm bench`: the PyTorch reference benchmark (bench/torch_reference.py) run on rnnlm, with the same
  * settings, training and summary line, so the two can be compared number for number.
  */
 import { availableParallelism } from 'node:os';
@@ -33,7 +33,7 @@ export interface BenchConfig {
 
 type SuiteEntry = Pick<BenchConfig, 'model' | 'layers' | 'token' | 'lr' | 'epochs' | 'maxTokens'>;
 
-/** The reference's table (its run_all.sh and results/openblas/*.json), in order of cost. */
+/** The reference's table (the configurations bench/README.md lists with their figures), in order of cost. */
 const REFERENCE_SUITE: SuiteEntry[] = [
   { model: 'rnn-scratch', layers: 1, token: 'char', lr: 1, epochs: 500, maxTokens: 10000 },
   { model: 'gru-scratch', layers: 1, token: 'char', lr: 1, epochs: 500, maxTokens: 10000 },
