@@ -60,6 +60,8 @@ export const TRAIN_DEFAULTS = {
 
 /** Options of the train command as commander parses them. */
 export interface TrainFlags extends BackendFlags {
+  /** `--backend auto` measures training steps on each backend (`--no-measure`: the static order). */
+  measure: boolean;
   corpus: string;
   token: TokenMode;
   clean: CleanMode;

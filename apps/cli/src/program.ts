@@ -147,6 +147,10 @@ export function buildProgram(io: Io, run: RunCommand): Command {
         .default(0),
       seedOption('random seed: the same seed repeats a run exactly', TRAIN_DEFAULTS.seed),
       ...backendOptions(),
+      new Option(
+        '--no-measure',
+        'with --backend auto, take the first backend that starts instead of timing a few training steps of the model on each (the fastest is remembered per device and model shape)',
+      ),
       new Option('--out <dir>', 'directory to save the model to').default(TRAIN_DEFAULTS.out),
       flag('--force', 'overwrite a model already saved in --out'),
       new Option('--resume <dir>', 'continue training the model saved in <dir> (settings come from it)'),

@@ -132,6 +132,37 @@ describe('rnnlm', () => {
     expect(result.perplexity).toBeLessThan(28);
   });
 
+  it('--backend auto times training steps on wasm and cpu, takes the fastest and remembers it', async () => {
+    const env = { RNNLM_CACHE_DIR: join(dir, 'measure-cache') };
+    const args = ['train', '--corpus', corpus, ...tiny.slice(2), '--epochs', '1', '--sample-every', '0'];
+    const measured = await runCli([...args, '--out', join(dir, 'auto-1')], { env });
+    expect(measured.code, measured.stderr).toBe(0);
+    const line =
+      /^backend (wasm|cpu) \(.*; measured: (wasm|cpu) ([\d,]+) tokens\/s, (wasm|cpu) ([\d,]+) tokens\/s;.*$/m.exec(
+        measured.stderr,
+      );
+    expect(line, measured.stderr).not.toBeNull();
+    const [, winner, first, firstSpeed, second, secondSpeed] = line!;
+    expect(new Set([first, second])).toEqual(new Set(['wasm', 'cpu']));
+    expect(winner).toBe(first); // fastest first, and the fastest runs
+    const speed = (s: string) => Number(s.replace(/,/g, ''));
+    expect(speed(firstSpeed!)).toBeGreaterThanOrEqual(speed(secondSpeed!));
+    expect(line![0]).toContain('tensorflow: @tensorflow/tfjs-node is not installed');
+    const saved = JSON.parse(readFileSync(join(dir, 'auto-1', 'model.json'), 'utf8'));
+    expect(JSON.stringify(saved)).toContain(`"backend":"${winner}"`);
+
+    const remembered = await runCli([...args, '--out', join(dir, 'auto-2')], { env });
+    expect(remembered.code, remembered.stderr).toBe(0);
+    expect(remembered.stderr).toMatch(
+      new RegExp(`^backend ${winner} \\(.*tokens/s \\(remembered\\)\\)`, 'm'),
+    );
+
+    const unmeasured = await runCli([...args, '--no-measure', '--out', join(dir, 'auto-3')], { env });
+    expect(unmeasured.code, unmeasured.stderr).toBe(0);
+    expect(unmeasured.stderr).toMatch(/^backend wasm \(CPU \(WebAssembly[^;]*\); skipped tensorflow-gpu/m);
+    expect(unmeasured.stderr).not.toContain('measured');
+  });
+
   it('stops on Ctrl-C with a resumable checkpoint (exit 130); resuming equals an uninterrupted run', async () => {
     const args = ['train', '--corpus', corpus, ...tiny, '--epochs', '3', '--json', '--seed', '5'];
     const straight = await runCli([...args, '--out', join(dir, 'straight')]);

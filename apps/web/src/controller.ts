@@ -17,6 +17,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { loadChosenCorpus } from './corpus.js';
 import { downloadTfjsLayers } from './export-tfjs.js';
 import { exportFiles, importFiles } from './files.js';
+import type { TrainShape } from './measure-backend.js';
 import * as storage from './storage.js';
 import type { View } from './view.js';
 
@@ -34,7 +35,14 @@ export class Controller {
   #session: Session | null = null;
   #training: AbortController | null = null;
 
-  constructor(readonly view: View) {}
+  constructor(
+    readonly view: View,
+    /**
+     * Runs before a new model is built, with its shape: with `auto`, main.ts measures the backends
+     * there (tfjs cannot move a live model between backends, so the held one is freed first).
+     */
+    readonly beforeBuild?: (shape: TrainShape) => Promise<void>,
+  ) {}
 
   /** Trains a new model on the chosen text with the form's settings, then saves it in the browser. */
   async train(): Promise<void> {
@@ -49,6 +57,26 @@ export class Controller {
       (message) => view.status(message),
     );
     if (!(form.lr > 0)) throw new Error('the learning rate must be a positive number');
+    const model = {
+      impl: form.impl,
+      cell: form.cell,
+      vocabSize: corpus.vocab.size,
+      hidden: form.hidden,
+      layers: form.layers,
+      bidirectional: form.bidirectional,
+    };
+    const optimizer = { name: form.optimizer, lr: form.lr };
+    if (this.beforeBuild) {
+      this.#hold(null); // it is saved in the browser; its tensors cannot follow a backend switch
+      view.status('timing a few training steps on each backend…');
+      await this.beforeBuild({
+        model,
+        batchSize: form.batchSize,
+        numSteps: form.numSteps,
+        optimizer,
+        clip: 1,
+      });
+    }
     const run = assembleRun({
       ids: corpus.ids,
       token,
@@ -56,15 +84,8 @@ export class Controller {
       numSteps: form.numSteps,
       sampling: form.sampling,
       names: corpus.ids.length >= maxTokens ? { maxTokens: 'max tokens' } : {},
-      model: {
-        impl: form.impl,
-        cell: form.cell,
-        vocabSize: corpus.vocab.size,
-        hidden: form.hidden,
-        layers: form.layers,
-        bidirectional: form.bidirectional,
-      },
-      optimizer: { name: form.optimizer, lr: form.lr },
+      model,
+      optimizer,
       clip: 1,
     });
     const { cell, hidden } = run.model.config;

@@ -8,11 +8,24 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { Controller } from './controller.js';
+import { selectMeasuredBackend } from './measure-backend.js';
 import { View } from './view.js';
 
 const view = new View();
-const controller = new Controller(view);
 const forcedBackend = new URLSearchParams(location.search).get('backend');
+const wasmPaths = {
+  'tfjs-backend-wasm.wasm': wasmPlain,
+  'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
+};
+// `auto` (no ?backend=) starts the first backend that starts at load, then before each new model
+// times its training steps on every backend and switches to the fastest (remembered per shape).
+const controller = new Controller(
+  view,
+  forcedBackend
+    ? undefined
+    : async (shape) => view.showBackend(await selectMeasuredBackend(shape, wasmPaths)),
+);
 
 // Switching backends reloads the page with ?backend=...: models are kept in IndexedDB, and a fresh
 // start is the one switch tfjs makes without moving live tensors between backends.
@@ -42,11 +55,7 @@ view.on('delete', () => controller.deleteSaved());
 
 selectBackend({
   ...(forcedBackend ? { backend: forcedBackend as 'webgl' | 'wasm' | 'cpu' } : {}),
-  wasmPaths: {
-    'tfjs-backend-wasm.wasm': wasmPlain,
-    'tfjs-backend-wasm-simd.wasm': wasmSimd,
-    'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
-  },
+  wasmPaths,
 })
   .then((selection) => {
     view.showBackend(selection);

@@ -2,7 +2,7 @@
  * The page's DOM: reading the form, and showing status, errors, the chart, samples, generated text
  * and the saved models. It holds no model state; the controller tells it what to show.
  */
-import type { BackendSelection } from '@rnnlm/backend/browser';
+import { type BackendSelection, describeMeasurements } from '@rnnlm/backend/browser';
 import type { CellKind, ModelImpl } from '@rnnlm/cells';
 import type { Sampling } from '@rnnlm/data';
 import type { CleanMode, TokenMode } from '@rnnlm/text';
@@ -150,9 +150,12 @@ export class View {
 
   showBackend(selection: BackendSelection<string>): void {
     this.element('backend-name').textContent = selection.backend;
-    this.element('backend-reason').textContent = selection.reasons.length
-      ? `(${selection.reasons.join('; ')})`
-      : '';
+    // A measured choice says every speed (fastest first) before why the others were skipped.
+    const measured = selection.measurements
+      ? [describeMeasurements(selection.measurements, selection.remembered === true)]
+      : [];
+    const said = [...measured, ...selection.reasons];
+    this.element('backend-reason').textContent = said.length ? `(${said.join('; ')})` : '';
     // On wasm and cpu the recurrent layers run in the fused kernels, on as many threads as the page may use.
     this.element('backend-kernels').textContent = selection.fusedKernels
       ? `recurrent layers: ${selection.fusedKernels.message}`

@@ -249,4 +249,35 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
 
     expect(errors).toEqual([]);
   }, 300_000);
+
+  it('with auto, times training steps on each backend before a new model and remembers the fastest', async () => {
+    await page.goto(`${base}index.html`);
+    await expect
+      .poll(() => page.textContent('#backend-name'), { timeout: 60_000 })
+      .toMatch(/^(webgl|wasm|cpu)$/);
+    await page.selectOption('#corpus', 'sample');
+    for (const [id, value] of Object.entries({
+      hidden: '8',
+      epochs: '1',
+      'batch-size': '4',
+      'num-steps': '8',
+    })) {
+      await page.fill(`#${id}`, value);
+    }
+    const speeds =
+      /^\(measured: (webgl|wasm|cpu) [\d,.]+ tokens\/s, (webgl|wasm|cpu) [\d,.]+ tokens\/s, (webgl|wasm|cpu) [\d,.]+ tokens\/s\)$/;
+    await page.click('#train');
+    await expect.poll(() => page.textContent('#status'), { timeout: 120_000 }).toMatch(/done after epoch 1/);
+    const reason = (await page.textContent('#backend-reason')) ?? '';
+    const measured = speeds.exec(reason);
+    expect(measured, reason).not.toBeNull();
+    expect(new Set(measured!.slice(1))).toEqual(new Set(['webgl', 'wasm', 'cpu']));
+    expect(await page.textContent('#backend-name')).toBe(measured![1]); // the fastest, listed first
+
+    await page.click('#train');
+    await expect.poll(() => page.textContent('#status'), { timeout: 120_000 }).toMatch(/done after epoch 1/);
+    expect(await page.textContent('#backend-reason')).toMatch(/ tokens\/s \(remembered\)\)$/);
+    expect(await page.textContent('#backend-name')).toBe(measured![1]);
+    expect(errors).toEqual([]);
+  }, 300_000);
 });

@@ -13,6 +13,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+import type { ChoiceMemory, MeasureOptions, RememberedChoice } from './measure.js';
 import {
   type Activation,
   type BackendCandidate,
@@ -20,6 +21,7 @@ import {
   BackendUnavailableError,
   selectFrom,
 } from './select.js';
+import { selectMeasured } from './select-measured.js';
 import { withFusedKernels } from './start-fused-kernels.js';
 import { wasmActivation } from './wasm-device.js';
 import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
@@ -45,7 +47,7 @@ export type WasmPaths = string | Partial<Record<WasmBinaryName, string>>;
 
 /** Options of the browser `selectBackend`. */
 export interface BrowserSelectOptions {
-  /** A backend name to force, or `auto` (default) to take the first that starts. */
+  /** A backend name to force, or `auto` (default): the fastest measured with `measure`, else the first that starts. */
   backend?: BrowserBackendName | 'auto';
   /** Where the wasm binaries are served (set once, before the wasm backend first starts). */
   wasmPaths?: WasmPaths;
@@ -54,6 +56,12 @@ export interface BrowserSelectOptions {
    * (at most 8) when the page is cross-origin isolated (threads need SharedArrayBuffer), else 1.
    */
   threads?: number;
+  /**
+   * With `auto`: time the app's training steps on each backend that starts and take the fastest
+   * (remembered in `measure.memory`, for example `localStorageChoiceMemory()`). Without it `auto`
+   * takes the first that starts.
+   */
+  measure?: MeasureOptions<BrowserBackendName>;
 }
 
 let wasmPathsSet: string | undefined;
@@ -101,9 +109,53 @@ export async function selectBackend(
     },
     { name: 'cpu', activate: activateCpu, installHint: 'The cpu backend ships with tfjs.' },
   ];
-  const selection = await selectFrom(candidates, options.backend ?? 'auto');
-  await tf.ready();
-  return withFusedKernels(selection, options.threads ?? defaultThreads());
+  const requested = options.backend ?? 'auto';
+  const threads = options.threads ?? defaultThreads();
+  const startKernels = async (selection: BackendSelection<BrowserBackendName>) => {
+    await tf.ready();
+    return withFusedKernels(selection, threads);
+  };
+  const selection =
+    requested === 'auto' && options.measure
+      ? await selectMeasured(candidates, options.measure, startKernels)
+      : await selectFrom(candidates, requested);
+  return startKernels(selection);
+}
+
+/**
+ * Measured choices kept in the page's localStorage (one entry per device and model shape key); when
+ * storage is blocked the choice is simply measured again next time.
+ */
+export function localStorageChoiceMemory(prefix = 'rnnlm-backend-choice:'): ChoiceMemory {
+  const storage = (globalThis as { localStorage?: Storage }).localStorage;
+  return {
+    async read(key) {
+      try {
+        const text = storage?.getItem(prefix + key);
+        return text ? (JSON.parse(text) as RememberedChoice) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async write(key, choice) {
+      try {
+        storage?.setItem(prefix + key, JSON.stringify(choice));
+      } catch {
+        // Storage full or blocked: nothing is lost but the shortcut.
+      }
+    },
+  };
+}
+
+/** What makes a measurement in this browser valid next time: its user agent, cores and kernel threads. */
+export function browserFingerprint(threads = defaultThreads()): Record<string, string | number> {
+  const nav = (globalThis as { navigator?: { userAgent?: string; hardwareConcurrency?: number } }).navigator;
+  return {
+    agent: nav?.userAgent ?? 'unknown',
+    cores: nav?.hardwareConcurrency ?? 1,
+    threads,
+    tfjs: tf.version_core,
+  };
 }
 
 function defaultThreads(): number {

@@ -11,6 +11,7 @@
 import '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
+import type { MeasureOptions } from './measure.js';
 import { NODE_BACKENDS, type NodeBackendName } from './names.js';
 import {
   type Activation,
@@ -19,10 +20,12 @@ import {
   BackendUnavailableError,
   selectFrom,
 } from './select.js';
+import { selectMeasured } from './select-measured.js';
 import { withFusedKernels } from './start-fused-kernels.js';
 import { wasmActivation } from './wasm-device.js';
 import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
 
+export { deviceFingerprint, fileChoiceMemory } from './choice-file.js';
 export { NODE_BACKENDS, type NodeBackendName } from './names.js';
 export * from './shared-exports.js';
 
@@ -38,7 +41,7 @@ export type NativeLoader = () => Promise<unknown>;
 
 /** Options of the Node `selectBackend`. */
 export interface SelectBackendOptions {
-  /** A backend name to force, or `auto` (default) to take the first that starts. */
+  /** A backend name to force, or `auto` (default): the fastest measured with `measure`, else the first that starts. */
   backend?: NodeBackendName | 'auto';
   /**
    * How to import the native packages. Defaults to a dynamic `import()` of the package from here;
@@ -51,6 +54,11 @@ export interface SelectBackendOptions {
    * worker threads sharing its memory). Default: the machine's cores, at most 8.
    */
   threads?: number;
+  /**
+   * With `auto`: time the app's training steps on each backend that starts and take the fastest
+   * (remembered in `measure.memory` under `measure.key`). Without it `auto` takes the first that starts.
+   */
+  measure?: MeasureOptions<NodeBackendName>;
 }
 
 /**
@@ -101,9 +109,16 @@ export async function selectBackend(
       installHint: 'It ships with @tensorflow/tfjs: reinstall.',
     },
   ];
-  const selection = await selectFrom(candidates, requested);
-  await tf.ready();
-  return withFusedKernels(selection, options.threads ?? Math.min(8, availableParallelism()));
+  const threads = options.threads ?? Math.min(8, availableParallelism());
+  const startKernels = async (selection: BackendSelection<NodeBackendName>) => {
+    await tf.ready();
+    return withFusedKernels(selection, threads);
+  };
+  const selection =
+    requested === 'auto' && options.measure
+      ? await selectMeasured(candidates, options.measure, startKernels)
+      : await selectFrom(candidates, requested);
+  return startKernels(selection);
 }
 
 function defaultLoader(name: keyof typeof NATIVE_PACKAGES): NativeLoader {

@@ -4,6 +4,7 @@
  * install it. Browser-safe (no tfjs import at all: the candidates do the tfjs work).
  */
 import type { KernelsStatus } from '@rnnlm/kernels';
+import type { Measurement } from './measure.js';
 
 /** What a candidate reports when it starts. */
 export interface Activation<Name extends string = string> {
@@ -52,6 +53,10 @@ export interface BackendSelection<Name extends string = string> {
    * how many threads they use, or why they do not run. Absent on other backends.
    */
   fusedKernels?: KernelsStatus;
+  /** When `auto` chose by measuring: every backend's measured tokens/s, fastest first. */
+  measurements?: Measurement<Name>[];
+  /** True when the measurements come from an earlier run with the same device and model shape. */
+  remembered?: boolean;
 }
 
 /** A backend that was asked for by name and cannot start. The message says how to install it. */
@@ -121,7 +126,8 @@ export async function selectFrom<Name extends string>(
   );
 }
 
-function finish<Name extends string>(
+/** The selection for the backend that runs (internal: shared with select-measured.ts). */
+export function finish<Name extends string>(
   backend: Name,
   activation: Activation<Name>,
   forced: boolean,
@@ -142,7 +148,8 @@ function finish<Name extends string>(
   };
 }
 
-function reasonOf(error: unknown): string {
+/** One line saying why a candidate failed (internal: shared with select-measured.ts). */
+export function reasonOf(error: unknown): string {
   if (error instanceof BackendUnavailableError) return error.reason;
   const text = error instanceof Error ? error.message : String(error);
   // Native loaders throw multi-line messages; the first line says what happened.

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { BackendSelection, NodeBackendName } from '@rnnlm/backend';
 import type { LanguageModel } from '@rnnlm/cells';
 import { asTokenIds } from '@rnnlm/data';
 import { cleanPrefix, type Vocab } from '@rnnlm/text';
@@ -16,6 +17,7 @@ import { perplexityChartSvg, sparkline } from '../chart.js';
 import { CliError, during, EXIT } from '../errors.js';
 import type { Context, TrainFlags } from '../flags.js';
 import { fitWithStops, LongRunClock } from '../long-run.js';
+import { measureTraining, type TrainShape } from '../measure-backends.js';
 import { checkModelFits } from '../model-fits.js';
 import { prepareOutDir } from '../out-dir.js';
 import { epochProgress, formatCount, formatDuration, formatPerplexity } from '../progress.js';
@@ -61,11 +63,19 @@ export async function train(flags: TrainFlags, context: Context): Promise<void> 
 }
 
 async function trainInto(out: string, flags: TrainFlags, { io, given }: Context): Promise<void> {
-  const backend = await startBackend(flags.backend, io, flags.threads);
+  const started: { backend?: BackendSelection<NodeBackendName> } = {};
+  // A new run's `auto` measures the backends on its model's shape, known once the corpus is read and
+  // before the model is built; --resume keeps the static order (see README).
+  const startFor = async (shape?: TrainShape) => {
+    const measure = shape && flags.measure ? measureTraining(shape, flags.threads) : undefined;
+    started.backend = await startBackend(flags.backend, io, flags.threads, measure);
+  };
+  if (flags.resume) await startFor();
   // What a checkpoint's saved settings or training state make the library refuse is a damaged checkpoint.
   const run = flags.resume
     ? await during(EXIT.checkpoint, () => resumeRun(flags, given), `cannot resume from ${flags.resume}`)
-    : await newRun(flags);
+    : await newRun(flags, startFor);
+  const backend = started.backend!; // both paths start it before the model is built
   const { model, vocab, corpus, settings, trainer, valid } = run;
   const say = (line: string) => {
     if (!flags.json) io.stdout.write(`${forTerminal(io.stdout, line)}\n`);
@@ -247,7 +257,10 @@ function modelConfigOf(flags: TrainFlags, vocabSize: number) {
   return { impl, cell, vocabSize, hidden, layers, bidirectional };
 }
 
-async function newRun(flags: TrainFlags): Promise<Run> {
+async function newRun(
+  flags: TrainFlags,
+  startBackendFor: (shape: TrainShape) => Promise<void>,
+): Promise<Run> {
   // Stored absolute, so that eval and --resume from another folder read the same file.
   const source = corpusSource(flags.corpus);
   const loaded = await readCorpus({
@@ -273,6 +286,15 @@ async function newRun(flags: TrainFlags): Promise<Run> {
   }
   const config = modelConfigOf(flags, loaded.vocab.size);
   checkModelFits(config, `a vocabulary of ${loaded.vocab.size}`);
+  const optimizer = { name: flags.optimizer, lr: flags.lr, weightDecay: flags.weightDecay };
+  const clip = flags.clip === 0 ? null : flags.clip;
+  await startBackendFor({
+    model: config,
+    batchSize: flags.batchSize,
+    numSteps: flags.numSteps,
+    optimizer,
+    clip,
+  });
   const { model, trainer, valid } = startRun(
     {
       ids: loaded.ids,
@@ -283,8 +305,8 @@ async function newRun(flags: TrainFlags): Promise<Run> {
       seed: flags.seed,
       validFraction: flags.validFraction,
       model: config,
-      optimizer: { name: flags.optimizer, lr: flags.lr, weightDecay: flags.weightDecay },
-      clip: flags.clip === 0 ? null : flags.clip,
+      optimizer,
+      clip,
     },
     flags.maxTokens > 0 && loaded.ids.length >= flags.maxTokens,
   );
