@@ -84,3 +84,9 @@ export {
   type TrainerOptions,
   type TrainerState,
 } from './trainer.js';
+export {
+  measureTrainingSpeed,
+  type TrainingStepTimer,
+  type TrainShape,
+  trainShapeKey,
+} from './training-speed.js';
