@@ -2,13 +2,17 @@
 // name; the aliases point those names at their sources, so tests run against the code as written,
 // without a build first. Convention: a subpath export `@rnnlm/x/sub` is built from `packages/x/src/sub.ts`.
 // Plain JavaScript: vitest loads a config's imports from packages with Node, which does not read TypeScript.
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const packagesDir = join(here, '..', '..', 'packages');
+// Downloads, token-id caches and remembered backend choices go to a folder of the test run's own, never
+// into the user's cache (tests that need a particular cache pass RNNLM_CACHE_DIR themselves).
+const cacheDir = mkdtempSync(join(tmpdir(), 'rnnlm-test-cache-'));
 const aliases = readdirSync(packagesDir).flatMap((name) => [
   { find: new RegExp(`^@rnnlm/${name}$`), replacement: join(packagesDir, name, 'src', 'index.ts') },
   { find: new RegExp(`^@rnnlm/${name}/([\\w-]+)$`), replacement: join(packagesDir, name, 'src', '$1.ts') },
@@ -32,6 +36,7 @@ export function packageConfig(name, options = {}) {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       environment: 'node',
       setupFiles: options.tfjs ? [join(here, 'setup-tfjs.ts')] : [],
+      env: { RNNLM_CACHE_DIR: cacheDir },
       testTimeout: 120_000,
       hookTimeout: 120_000,
     },
