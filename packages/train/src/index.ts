@@ -72,6 +72,17 @@ export {
 export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';
 export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
 export {
+  LrSchedule,
+  resolveScheduleConfig,
+  SCHEDULE_NAMES,
+  type ScheduleConfig,
+  type ScheduleName,
+  type ScheduleState,
+  type ScheduleStep,
+  ValidationWatch,
+  type WatchState,
+} from './schedule.js';
+export {
   type BatchEndEvent,
   DIVERGENCE_MARGIN,
   DivergenceError,
