@@ -6,14 +6,13 @@ import { cleanPrefix, type Vocab } from '@rnnlm/text';
 import {
   type CorpusSettings,
   DivergenceError,
-  type EpochResult,
   evaluatePerplexity,
   generate,
   type Trainer,
   toArtifacts,
 } from '@rnnlm/train';
 import { saveCheckpoint, writeAtomically } from '@rnnlm/train/node';
-import { perplexityChartSvg, sparkline } from '../chart.js';
+import { sparkline } from '../chart.js';
 import { CliError, during, EXIT } from '../errors.js';
 import type { Context, TrainFlags } from '../flags.js';
 import { fitWithStops, LongRunClock } from '../long-run.js';
