@@ -113,6 +113,17 @@ describe('rnnlm train: schedules, model size, early stopping', () => {
     );
   });
 
+  it('refuses --patience and the plateau schedule without validation text, saying what to change', async () => {
+    const corpus = join(dir, 'fox.txt');
+    const args = ['train', '--corpus', corpus, ...tiny, '--valid-fraction', '0', '--out', join(dir, 'none')];
+    const run = await runCli([...args, '--patience', '2', '--lr-schedule', 'plateau']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /--patience and --lr-schedule plateau watch the validation perplexity, and --valid-fraction 0 holds no text out.*--valid-fraction above 0/,
+    );
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('refuses a different schedule on --resume, naming the saved one', async () => {
     const corpus = join(dir, 'fox.txt');
     const out = join(dir, 'resume');

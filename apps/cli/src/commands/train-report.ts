@@ -5,6 +5,7 @@
 import type { ModelConfig } from '@rnnlm/cells';
 import { type EpochResult, parameterCount, type ScheduleConfig } from '@rnnlm/train';
 import { perplexityChartSvg } from '../chart.js';
+import { CliError, EXIT } from '../errors.js';
 import type { TrainFlags } from '../flags.js';
 import { formatBytes, formatCount } from '../progress.js';
 
@@ -16,6 +17,22 @@ export function modelSizeOf(config: ModelConfig) {
     text: `${formatCount(parameters)} parameters, ${formatBytes(bytes)} of float32 weights`,
     json: { parameters, weight_bytes: bytes },
   };
+}
+
+/** Early stopping and reduce-on-plateau watch validation perplexity: without held-out text they would do nothing. */
+export function checkValidationNeeded(flags: TrainFlags): void {
+  if (flags.validFraction > 0) return;
+  const needs = [
+    flags.patience > 0 ? '--patience' : '',
+    flags.lrSchedule === 'plateau' ? '--lr-schedule plateau' : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  if (needs)
+    throw new CliError(
+      `${needs} watch the validation perplexity, and --valid-fraction 0 holds no text out to measure it: use a --valid-fraction above 0 (such as 0.1)`,
+      EXIT.usage,
+    );
 }
 
 /** The learning-rate schedule the flags ask for. */

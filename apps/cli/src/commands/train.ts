@@ -33,7 +33,7 @@ import {
   type SavedTrainSettings,
   startRun,
 } from './shared.js';
-import { chart, epochJson, modelSizeOf, scheduleOf } from './train-report.js';
+import { chart, checkValidationNeeded, epochJson, modelSizeOf, scheduleOf } from './train-report.js';
 
 /** The temperature of the sampled text printed at the end, next to the greedy one. */
 const SAMPLE_TEMPERATURE = 0.8;
@@ -49,6 +49,7 @@ interface Run {
 
 export async function train(flags: TrainFlags, context: Context): Promise<void> {
   if (!flags.resume) checkModelFits(modelConfigOf(flags, 1), 'a vocabulary of 1');
+  if (!flags.resume) checkValidationNeeded(flags);
   const outDir = await prepareOutDir({
     out: flags.out,
     outGiven: context.given('out'),
