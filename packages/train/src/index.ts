@@ -69,8 +69,6 @@ export {
   type RunOptionsBase,
   type RunSettingNames,
 } from './run.js';
-export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';
-export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
 export {
   LrSchedule,
   resolveScheduleConfig,
@@ -82,6 +80,8 @@ export {
   ValidationWatch,
   type WatchState,
 } from './schedule.js';
+export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';
+export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
 export {
   type BatchEndEvent,
   DIVERGENCE_MARGIN,
