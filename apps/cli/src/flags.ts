@@ -7,7 +7,7 @@ import { NODE_BACKENDS } from '@rnnlm/backend/names';
 import { CELL_KINDS, type CellKind, type ModelImpl } from '@rnnlm/cells/names';
 import type { Sampling } from '@rnnlm/data';
 import type { CleanMode, TokenMode } from '@rnnlm/text';
-import type { OptimizerName } from '@rnnlm/train/names';
+import type { OptimizerName, ScheduleName } from '@rnnlm/train/names';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -51,6 +51,12 @@ export const TRAIN_DEFAULTS = {
   optimizer: 'adam',
   weightDecay: 0,
   clip: 1,
+  lrSchedule: 'constant',
+  lrStepEvery: 1,
+  lrGamma: 0.5,
+  warmupSteps: 0,
+  lrMin: 0,
+  lrPatience: 2,
   validFraction: 0.1,
   seed: 0,
   backend: 'auto',
@@ -80,6 +86,15 @@ export interface TrainFlags extends BackendFlags {
   optimizer: OptimizerName;
   weightDecay: number;
   clip: number;
+  /** The learning-rate schedule and its settings (each used by the schedules its help names). */
+  lrSchedule: ScheduleName;
+  lrStepEvery: number;
+  lrGamma: number;
+  warmupSteps: number;
+  lrMin: number;
+  lrPatience: number;
+  /** Early stopping: epochs without a better validation perplexity (0: off). */
+  patience: number;
   validFraction: number;
   seed: number;
   out: string;

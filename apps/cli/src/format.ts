@@ -5,6 +5,23 @@ export function formatPerplexity(value: number): string {
   return value >= 1000 ? value.toExponential(2) : value.toFixed(2);
 }
 
+/** A learning rate to three significant digits (`0.01`, `0.000123`, `1e-7`); `-` when unknown. */
+export function formatRate(value: number | undefined): string {
+  return value === undefined ? '-' : String(Number(value.toPrecision(3)));
+}
+
+/** Bytes in the unit that reads best: B, KB, MB, GB (powers of 1,000). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toPrecision(3)} ${units[unit]}`;
+}
+
 export function formatCount(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }

@@ -108,7 +108,8 @@ export async function fitWithStops(
       options.signal?.removeEventListener('abort', abort);
     }
     epochs.push(...result.epochs);
-    if (!result.aborted) return { epochs, aborted: false, stopped: null };
+    if (!result.aborted)
+      return { epochs, aborted: false, stopped: null, stoppedEarly: result.stoppedEarly === true };
     if (options.signal?.aborted) return { epochs, aborted: true, stopped: 'interrupted' };
     if (due.includes('time-budget')) return { epochs, aborted: true, stopped: 'time-budget' };
     if (due.includes('checkpoint')) {

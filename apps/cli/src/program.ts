@@ -6,7 +6,7 @@
  */
 import { CELL_KINDS, MODEL_IMPLS } from '@rnnlm/cells/names';
 import { SAMPLINGS } from '@rnnlm/data';
-import { OPTIMIZER_NAMES } from '@rnnlm/train/names';
+import { OPTIMIZER_NAMES, SCHEDULE_NAMES } from '@rnnlm/train/names';
 import { Command, Option } from 'commander';
 import { EXIT_CODES_HELP } from './errors.js';
 import {
@@ -115,6 +115,36 @@ export function buildProgram(io: Io, run: RunCommand): Command {
       new Option('--clip <theta>', 'clip gradients to this global L2 norm (0: off)')
         .argParser(number({ min: 0 }))
         .default(TRAIN_DEFAULTS.clip),
+      new Option(
+        '--lr-schedule <name>',
+        'learning rate over the run: constant; step (times --lr-gamma every --lr-step-every epochs); cosine (down to --lr-min over the run); plateau (times --lr-gamma after --lr-patience epochs without a better valid perplexity)',
+      )
+        .choices(SCHEDULE_NAMES)
+        .default(TRAIN_DEFAULTS.lrSchedule),
+      new Option('--lr-step-every <epochs>', 'step schedule: epochs between decays')
+        .argParser(integer(1))
+        .default(TRAIN_DEFAULTS.lrStepEvery),
+      new Option('--lr-gamma <factor>', 'step and plateau schedules: what each decay multiplies the rate by')
+        .argParser(number({ min: 0, exclusiveMin: true, max: 1 }))
+        .default(TRAIN_DEFAULTS.lrGamma),
+      new Option(
+        '--lr-patience <epochs>',
+        'plateau schedule: epochs without a better valid perplexity before a decay',
+      )
+        .argParser(integer(1))
+        .default(TRAIN_DEFAULTS.lrPatience),
+      new Option('--lr-min <rate>', 'no schedule takes the rate below this')
+        .argParser(number({ min: 0 }))
+        .default(TRAIN_DEFAULTS.lrMin),
+      new Option('--warmup-steps <n>', 'raise the rate linearly over the first n batches (any schedule)')
+        .argParser(integer(0))
+        .default(TRAIN_DEFAULTS.warmupSteps),
+      new Option(
+        '--patience <epochs>',
+        'stop early after this many epochs without a better valid perplexity (0: never); the best model is kept in <out>/best either way',
+      )
+        .argParser(integer(0))
+        .default(0),
       new Option(
         '--valid-fraction <f>',
         'fraction of the corpus (its end) held out to measure validation perplexity',

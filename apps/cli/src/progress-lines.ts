@@ -3,7 +3,7 @@
  * one plain line every `everyMs` instead (batches, loss, perplexity, tokens/s, the epoch's ETA), and
  * a log shows that the run is alive and how far it has come.
  */
-import { formatCount, formatDuration, formatPerplexity } from './format.js';
+import { formatCount, formatDuration, formatPerplexity, formatRate } from './format.js';
 import type { EpochProgress } from './progress.js';
 
 export interface ProgressLinesOptions {
@@ -23,7 +23,7 @@ export function progressLines(
   const started = now();
   let last = started;
   return {
-    update(batch, { perplexity, tokensPerSecond }) {
+    update(batch, { perplexity, tokensPerSecond, lr }) {
       const time = now();
       if (time - last < everyMs) return;
       last = time;
@@ -33,6 +33,7 @@ export function progressLines(
       stream.write(
         `epoch ${epoch}/${epochs} batch ${formatCount(batch)}/${formatCount(totalBatches)}${percent} | ` +
           `loss ${Math.log(perplexity).toFixed(3)} | ppl ${formatPerplexity(perplexity)} | ` +
+          (lr === undefined ? '' : `lr ${formatRate(lr)} | `) +
           `${formatCount(tokensPerSecond)} tok/s | epoch ETA ${formatDuration(eta)}\n`,
       );
     },

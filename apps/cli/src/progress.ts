@@ -1,13 +1,13 @@
 /** The per-epoch progress bar (on stderr when it is a terminal, else a line every 10 s) and number formatting. */
 import cliProgress from 'cli-progress';
-import { formatCount, formatPerplexity } from './format.js';
+import { formatCount, formatPerplexity, formatRate } from './format.js';
 import { progressLines } from './progress-lines.js';
 
-export { formatCount, formatDuration, formatPerplexity } from './format.js';
+export { formatBytes, formatCount, formatDuration, formatPerplexity, formatRate } from './format.js';
 
 export interface EpochProgress {
   /** Called after each batch. */
-  update(batch: number, values: { perplexity: number; tokensPerSecond: number }): void;
+  update(batch: number, values: { perplexity: number; tokensPerSecond: number; lr?: number }): void;
   /** Removes the bar (the caller prints the epoch's summary line instead). */
   stop(): void;
 }
@@ -23,7 +23,7 @@ export function epochProgress(
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: `epoch ${epoch}/${epochs} {bar} {value}/{total} batches | ppl {ppl} | {speed} tok/s | ETA {eta_formatted}`,
+      format: `epoch ${epoch}/${epochs} {bar} {value}/{total} batches | ppl {ppl} | lr {lr} | {speed} tok/s | ETA {eta_formatted}`,
       barsize: 24,
       hideCursor: true,
       clearOnComplete: true,
@@ -32,11 +32,12 @@ export function epochProgress(
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(totalBatches, 0, { ppl: '-', speed: '-' });
+  bar.start(totalBatches, 0, { ppl: '-', lr: '-', speed: '-' });
   return {
     update(batch, values) {
       bar.update(batch, {
         ppl: formatPerplexity(values.perplexity),
+        lr: formatRate(values.lr),
         speed: formatCount(values.tokensPerSecond),
       });
     },

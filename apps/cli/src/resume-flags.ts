@@ -8,10 +8,10 @@ import { resolve } from 'node:path';
 import type { ModelConfig } from '@rnnlm/cells';
 import { cleanPrefix } from '@rnnlm/text';
 import { CORPUS_NAMES } from '@rnnlm/text/node';
-import type { OptimizerConfig } from '@rnnlm/train';
+import type { OptimizerConfig, ScheduleConfig } from '@rnnlm/train';
 import type { SavedTrainSettings } from './commands/shared.js';
 import { CliError, EXIT } from './errors.js';
-import type { TrainFlags } from './flags.js';
+import { TRAIN_DEFAULTS, type TrainFlags } from './flags.js';
 
 export interface SavedRun {
   dir: string;
@@ -19,6 +19,9 @@ export interface SavedRun {
   model: ModelConfig;
   optimizer: OptimizerConfig;
   clip: number | null;
+  /** Absent in checkpoints saved before schedules and early stopping. */
+  schedule?: ScheduleConfig | undefined;
+  patience?: number | null | undefined;
 }
 
 /** The corpus as it is stored: named corpora by name, files by absolute path. */
@@ -28,6 +31,15 @@ export function corpusSource(source: string): string {
 
 export function checkResumeFlags(flags: TrainFlags, given: (name: string) => boolean, saved: SavedRun): void {
   const { settings, model, optimizer } = saved;
+  // A checkpoint from before schedules trained at a constant rate.
+  const schedule = saved.schedule ?? {
+    name: 'constant',
+    stepEvery: TRAIN_DEFAULTS.lrStepEvery,
+    gamma: TRAIN_DEFAULTS.lrGamma,
+    patience: TRAIN_DEFAULTS.lrPatience,
+    minLr: TRAIN_DEFAULTS.lrMin,
+    warmupSteps: TRAIN_DEFAULTS.warmupSteps,
+  };
   const checks: Array<[keyof TrainFlags, unknown, unknown]> = [
     ['corpus', corpusSource(settings.corpus), corpusSource(flags.corpus)],
     ['token', settings.token, flags.token],
@@ -46,6 +58,13 @@ export function checkResumeFlags(flags: TrainFlags, given: (name: string) => boo
     ['optimizer', optimizer.name, flags.optimizer],
     ['weightDecay', optimizer.weightDecay ?? 0, flags.weightDecay],
     ['clip', saved.clip ?? 0, flags.clip],
+    ['lrSchedule', schedule.name, flags.lrSchedule],
+    ['lrStepEvery', schedule.stepEvery, flags.lrStepEvery],
+    ['lrGamma', schedule.gamma, flags.lrGamma],
+    ['lrPatience', schedule.patience, flags.lrPatience],
+    ['lrMin', schedule.minLr, flags.lrMin],
+    ['warmupSteps', schedule.warmupSteps, flags.warmupSteps],
+    ['patience', saved.patience ?? 0, flags.patience],
     ['validFraction', settings.validFraction, flags.validFraction],
     ['seed', settings.seed, flags.seed],
     ['sampleEvery', settings.sampleEvery, flags.sampleEvery],

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -72,7 +72,9 @@ describe('rnnlm', () => {
     expect(trained.stdout).toMatch(/epoch 1\/2: perplexity [\d.]+, valid [\d.]+/);
     expect(trained.stdout).toMatch(/perplexity by epoch: [▁-█]{2}/);
     expect(trained.stdout).toMatch(/\nthe .{50,}\n/);
+    // beside the last model, the best by validation perplexity (a whole checkpoint folder)
     expect(readdirSync(out).sort()).toEqual([
+      'best',
       'model.json',
       'perplexity.svg',
       expect.stringMatching(/^weights(\.b)?\.bin$/),
@@ -239,13 +241,17 @@ describe('rnnlm', () => {
     }
   });
 
+  /** Every file under a model's folder (the best model's too), by relative path. */
+  const savedFiles = (out: string) =>
+    (readdirSync(out, { recursive: true }) as string[]).filter((f) => statSync(join(out, f)).isFile());
+
   it('stops a diverging run with exit 6 and leaves the saved model untouched', async () => {
     const out = join(dir, 'keep');
     expect((await runCli(['train', '--corpus', corpus, ...tiny, '--epochs', '1', '--out', out])).code).toBe(
       0,
     );
     const before = Object.fromEntries(
-      readdirSync(out).map((f) => [f, readFileSync(join(out, f)).toString('base64')]),
+      savedFiles(out).map((f) => [f, readFileSync(join(out, f)).toString('base64')]),
     );
     const diverged = await runCli([
       'train',
@@ -268,7 +274,7 @@ describe('rnnlm', () => {
     expect(diverged.stderr).toMatch(/training diverged at epoch 1, batch \d+.*lower learning rate/);
     noStack(diverged.stderr);
     const after = Object.fromEntries(
-      readdirSync(out).map((f) => [f, readFileSync(join(out, f)).toString('base64')]),
+      savedFiles(out).map((f) => [f, readFileSync(join(out, f)).toString('base64')]),
     );
     expect(after).toEqual(before);
     const taken = await runCli(['train', '--corpus', corpus, ...tiny, '--epochs', '1', '--out', out]);

@@ -87,6 +87,7 @@ export class Controller {
       model,
       optimizer,
       clip: 1,
+      schedule: form.schedule,
     });
     const { cell, hidden } = run.model.config;
     this.#hold({
@@ -121,13 +122,13 @@ export class Controller {
           if (now - lastPaint < 200) return;
           lastPaint = now;
           view.status(
-            `epoch ${e.epoch}, batch ${e.batch}/${e.batchesPerEpoch}: perplexity ${e.perplexity.toFixed(2)}, ${Math.round(e.tokensPerSecond)} tokens/s`,
+            `epoch ${e.epoch}, batch ${e.batch}/${e.batchesPerEpoch}: perplexity ${e.perplexity.toFixed(2)}, lr ${e.lr.toPrecision(3)}, ${Math.round(e.tokensPerSecond)} tokens/s`,
           );
         },
         onEpochEnd: (r) => {
           view.showHistory(trainer.history);
           view.status(
-            `epoch ${r.epoch}: perplexity ${r.perplexity.toFixed(3)}, ${Math.round(r.tokensPerSecond)} tokens/s`,
+            `epoch ${r.epoch}: perplexity ${r.perplexity.toFixed(3)}, lr ${r.lr?.toPrecision(3) ?? '-'}, ${Math.round(r.tokensPerSecond)} tokens/s`,
           );
           if (r.epoch % sampleEvery === 0 && !s.model.config.bidirectional) {
             const prefix = this.#prefix(s, view.prefix()) || (s.vocab.toTokens([1])[0] ?? '');

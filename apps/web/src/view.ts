@@ -6,7 +6,7 @@ import { type BackendSelection, describeMeasurements } from '@rnnlm/backend/brow
 import type { CellKind, ModelImpl } from '@rnnlm/cells';
 import type { Sampling } from '@rnnlm/data';
 import type { CleanMode, TokenMode } from '@rnnlm/text';
-import type { EpochResult, OptimizerName } from '@rnnlm/train';
+import type { EpochResult, OptimizerName, ScheduleConfig, ScheduleName } from '@rnnlm/train';
 import {
   CategoryScale,
   Chart,
@@ -32,6 +32,8 @@ export interface TrainForm {
   bidirectional: boolean;
   optimizer: OptimizerName;
   lr: number;
+  /** The page offers the schedules that need no validation text (it holds none out). */
+  schedule: ScheduleConfig;
   epochs: number;
   batchSize: number;
   numSteps: number;
@@ -120,7 +122,27 @@ export class View {
       sampling: this.select('sampling').value as Sampling,
       optimizer: this.select('optimizer').value as OptimizerName,
       lr: Number(this.input('lr').value),
+      schedule: this.schedule(),
       epochs: this.positiveInt('epochs', 'Epochs'),
+    };
+  }
+
+  /**
+   * The learning-rate schedule: step halves the rate every epoch; cosine ends at a tenth of it, so that
+   * Continue after the run trains on at that rate rather than at none.
+   */
+  schedule(): ScheduleConfig {
+    const name = this.select('lr-schedule').value as ScheduleName;
+    const lr = Number(this.input('lr').value);
+    const warm = this.input('warmup-steps').value.trim();
+    const warmupSteps = warm === '' ? 0 : Number(warm);
+    if (!Number.isInteger(warmupSteps) || warmupSteps < 0)
+      throw new Error(`Warm-up batches must be a whole number (0 for none), got ${JSON.stringify(warm)}`);
+    return {
+      name,
+      warmupSteps,
+      ...(name === 'step' ? { gamma: 0.5, stepEvery: 1 } : {}),
+      ...(name === 'cosine' ? { minLr: lr / 10 } : {}),
     };
   }
 

@@ -148,8 +148,9 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     await page.click('#open');
     await expect.poll(() => page.textContent('#status')).toMatch(/^opened lstm-8-.*: scratch lstm, 1 x 8/);
 
-    // Training runs there too, its layers in the kernels' threads.
+    // Training runs there too, its layers in the kernels' threads, here with the rate halved every epoch.
     await page.fill('#epochs', '2');
+    await page.selectOption('#lr-schedule', 'step');
     await page.click('#train');
     await expect
       .poll(() => page.textContent('#status'), { timeout: 120_000 })
@@ -167,6 +168,11 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     await Promise.all(downloads);
     const fromPage = cli(['generate', '--model', exported, '--prefix', 'once upon a ', '--length', '20']);
     expect(fromPage).toMatch(/^once upon a .{20}\n$/s);
+    // The schedule the form chose trained the model and travels in its checkpoint, to resume from.
+    const training = JSON.parse(readFileSync(join(exported, 'model.json'), 'utf8')).modelTopology.training;
+    expect(training.schedule.config).toMatchObject({ name: 'step', gamma: 0.5, stepEvery: 1 });
+    // (the reload onto wasm put the form's default rate, 0.01, back)
+    expect(training.history.map((h: { lr: number }) => h.lr)).toEqual([0.01, 0.005]);
 
     // "Export for tf.loadLayersModel" downloads what `rnnlm export` writes from that checkpoint: the same
     // topology, the same weight bytes, the same vocabulary (the CLI's export is checked against tfjs).

@@ -69,6 +69,17 @@ export {
   type RunOptionsBase,
   type RunSettingNames,
 } from './run.js';
+export {
+  LrSchedule,
+  resolveScheduleConfig,
+  SCHEDULE_NAMES,
+  type ScheduleConfig,
+  type ScheduleName,
+  type ScheduleState,
+  type ScheduleStep,
+  ValidationWatch,
+  type WatchState,
+} from './schedule.js';
 export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';
 export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
 export {

@@ -7,3 +7,11 @@
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 /** Every `OptimizerName`, for validating input and listing choices. */
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['sgd', 'adam', 'adamw'];
+
+/**
+ * A learning-rate schedule: constant, step decay (every few epochs times gamma), cosine decay over the
+ * run's batches, or reduce-on-plateau of the validation perplexity.
+ */
+export type ScheduleName = 'constant' | 'step' | 'cosine' | 'plateau';
+/** Every `ScheduleName`, for validating input and listing choices. */
+export const SCHEDULE_NAMES: readonly ScheduleName[] = ['constant', 'step', 'cosine', 'plateau'];

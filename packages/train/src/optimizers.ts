@@ -33,6 +33,8 @@ export interface OptimizerState {
 export class Optimizer {
   readonly config: Required<OptimizerConfig>;
   #step = 0;
+  /** The rate of the next update: `config.lr` until a schedule sets another. */
+  #lr: number;
   /** Adam's first and second moments, one pair per variable. */
   #m: tf.Variable[] = [];
   #v: tf.Variable[] = [];
@@ -42,6 +44,7 @@ export class Optimizer {
     readonly variables: tf.Variable[],
   ) {
     this.config = resolveOptimizerConfig(config);
+    this.#lr = this.config.lr;
     if (this.config.name !== 'sgd') {
       // tidy frees the zeros; the variables are not tracked by it and keep their own copies.
       this.#m = tf.tidy(() => variables.map((w) => tf.variable(tf.zerosLike(w), false)));
@@ -54,12 +57,28 @@ export class Optimizer {
     return this.#step;
   }
 
+  /** The learning rate the next update uses. */
+  get lr(): number {
+    return this.#lr;
+  }
+
+  /**
+   * Sets the rate of the next updates (a schedule calls this before each one). The rate is a number
+   * read at each step, so changing it keeps every slot (Adam's moments, its step count) as it is.
+   */
+  setLearningRate(lr: number): void {
+    if (!(lr >= 0) || !Number.isFinite(lr))
+      throw new Error(`learning rate must be zero or positive, got ${lr}`);
+    this.#lr = lr;
+  }
+
   /** Applies one update with `grads[i]` the gradient of `variables[i]`. */
   apply(grads: tf.Tensor[]): void {
     if (grads.length !== this.variables.length) {
       throw new Error(`optimizer: ${grads.length} gradients for ${this.variables.length} variables`);
     }
-    const { name, lr, weightDecay, beta1, beta2, epsilon } = this.config;
+    const { name, weightDecay, beta1, beta2, epsilon } = this.config;
+    const lr = this.#lr;
     this.#step++;
     const t = this.#step;
     tf.tidy(() => {

@@ -15,6 +15,7 @@ import {
 import type { RestoredCheckpoint } from './checkpoint.js';
 import { createModel } from './create-model.js';
 import type { OptimizerConfig } from './optimizers.js';
+import type { ScheduleConfig } from './schedule.js';
 import { Trainer } from './trainer.js';
 
 /**
@@ -57,6 +58,10 @@ export interface NewRunOptions extends RunOptionsBase {
   optimizer: OptimizerConfig;
   /** Global-norm clipping threshold; `null` turns clipping off. */
   clip: number | null;
+  /** The learning-rate schedule; default constant. */
+  schedule?: ScheduleConfig;
+  /** Early stopping after this many epochs without a better validation perplexity; default never. */
+  patience?: number | null;
 }
 
 /** A run that continues a checkpoint: its model, optimizer, clipping and training state. */
@@ -125,6 +130,8 @@ export function assembleRun(options: RunOptions): Run {
     const trainer = new Trainer(checkpoint.model, loader, {
       optimizer: training!.optimizer.config,
       clip: training!.clip,
+      ...(training!.schedule ? { schedule: training!.schedule.config } : {}),
+      patience: training!.patience ?? null,
     });
     try {
       trainer.restore(training!, checkpoint.trainingTensors);
@@ -138,7 +145,12 @@ export function assembleRun(options: RunOptions): Run {
   const model = createModel(options.model, { seed });
   let trainer: Trainer;
   try {
-    trainer = new Trainer(model, loader, { optimizer: options.optimizer, clip: options.clip });
+    trainer = new Trainer(model, loader, {
+      optimizer: options.optimizer,
+      clip: options.clip,
+      ...(options.schedule ? { schedule: options.schedule } : {}),
+      patience: options.patience ?? null,
+    });
   } catch (error) {
     model.dispose(); // a bad optimizer or clip setting
     throw error;

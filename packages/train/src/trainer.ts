@@ -1,9 +1,18 @@
+// Over 400 lines for a reason: the trainer, its state and the perplexity it reports belong together,
+// and the schedule and early stopping it applies live beside it in schedule.ts.
 import { assertIdsInRange, type LanguageModel, type State } from '@rnnlm/cells';
 import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
 import { crossEntropy, perplexity, timeMajor } from './loss.js';
 import { Optimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
+import {
+  LrSchedule,
+  type ScheduleConfig,
+  type ScheduleState,
+  ValidationWatch,
+  type WatchState,
+} from './schedule.js';
 
 /** Options of `Trainer`: the optimizer and gradient clipping. */
 export interface TrainerOptions {
@@ -11,6 +20,10 @@ export interface TrainerOptions {
   optimizer?: OptimizerConfig;
   /** Global-norm clipping threshold theta; default 1, `null` turns clipping off. */
   clip?: number | null;
+  /** The learning-rate schedule; default constant. */
+  schedule?: ScheduleConfig;
+  /** Early stopping: `fit` stops after this many epochs without a better validation perplexity; default never. */
+  patience?: number | null;
 }
 
 /** What `FitOptions.onBatchEnd` receives after each minibatch. */
@@ -24,6 +37,8 @@ export interface BatchEndEvent {
   /** Perplexity of the epoch so far. */
   perplexity: number;
   tokensPerSecond: number;
+  /** The learning rate this batch's update used. */
+  lr: number;
 }
 
 /** One epoch's numbers, as `FitOptions.onEpochEnd` receives them and `FitResult` lists them. */
@@ -36,6 +51,8 @@ export interface EpochResult {
   seconds: number;
   tokensPerSecond: number;
   validPerplexity?: number;
+  /** The learning rate of the epoch's last update (absent in checkpoints saved before schedules). */
+  lr?: number;
 }
 
 /** Options of `Trainer.fit`. */
@@ -57,6 +74,8 @@ export interface FitResult {
   epochs: EpochResult[];
   /** True when the signal stopped training before `epochs` were complete. */
   aborted: boolean;
+  /** True when early stopping ended training: `patience` epochs passed without a better validation perplexity. */
+  stoppedEarly?: boolean;
 }
 
 /** Where an unfinished epoch stands (for resuming in the middle of one). */
@@ -76,6 +95,11 @@ export interface TrainerState {
   clip: number | null;
   history: EpochResult[];
   carriedStateSize: number;
+  /** The schedule and its state (absent in checkpoints saved before schedules: constant). */
+  schedule?: ScheduleState;
+  /** Early stopping's patience and its watch on validation perplexity (absent before early stopping). */
+  patience?: number | null;
+  best?: WatchState;
 }
 
 /**
@@ -119,6 +143,12 @@ export class DivergenceError extends Error {
 export class Trainer {
   readonly optimizer: Optimizer;
   readonly clip: number | null;
+  readonly schedule: LrSchedule;
+  readonly patience: number | null;
+  /** The best validation perplexity by epoch, and the epochs since it (early stopping counts them). */
+  readonly #best = new ValidationWatch();
+  /** The run's total updates as the current `fit` counts them (cosine decays over them). */
+  #totalSteps = 1;
   readonly history: EpochResult[] = [];
   #epoch = 0;
   #progress: EpochProgress | null = null;
@@ -134,13 +164,24 @@ export class Trainer {
     if (this.clip !== null && !(this.clip > 0)) {
       throw new Error(`clip must be a positive number (or null for no clipping), got ${this.clip}`);
     }
+    this.patience = options.patience ?? null;
+    if (this.patience !== null && !(Number.isInteger(this.patience) && this.patience >= 1)) {
+      throw new Error(`patience must be a whole number of epochs, at least 1, got ${this.patience}`);
+    }
     this.optimizer = new Optimizer(options.optimizer ?? { name: 'sgd', lr: 1 }, model.variables);
+    this.schedule = new LrSchedule(options.schedule ?? { name: 'constant' }, this.optimizer.config.lr);
     this.#epochStartLoader = loader.getState();
   }
 
   /** Completed epochs. */
   get epoch(): number {
     return this.#epoch;
+  }
+
+  /** The best validation perplexity of an epoch end so far and its epoch, or null before any. */
+  get best(): { validPerplexity: number; epoch: number } | null {
+    const { best, bestEpoch } = this.#best.state;
+    return best === null || bestEpoch === null ? null : { validPerplexity: best, epoch: bestEpoch };
   }
 
   /**
@@ -154,6 +195,8 @@ export class Trainer {
     const results: EpochResult[] = [];
     const { batchSize, numSteps } = this.loader;
     const tokensPerBatch = batchSize * numSteps;
+    this.#totalSteps = Math.max(1, epochs * this.loader.maxBatchesPerEpoch);
+    this.schedule.fixTotalSteps(this.#totalSteps);
     while (this.#epoch < epochs) {
       if (signal?.aborted) return { epochs: results, aborted: true };
       if (this.#progress === null) {
@@ -180,6 +223,7 @@ export class Trainer {
           loss,
           perplexity: perplexity(progress.lossSum / progress.tokens),
           tokensPerSecond: progress.tokens / progress.seconds,
+          lr: this.optimizer.lr,
         });
         await yieldToEventLoop(); // lets a signal, a progress bar or a page repaint get a turn
         if (signal?.aborted) return { epochs: results, aborted: true };
@@ -192,9 +236,12 @@ export class Trainer {
         tokens: progress.tokens,
         seconds: progress.seconds,
         tokensPerSecond: progress.tokens / progress.seconds,
+        lr: this.optimizer.lr,
       };
       if (valid && valid.length > 1) {
         result.validPerplexity = await evaluatePerplexity(this.model, valid, { batchSize, numSteps });
+        this.schedule.observe(result.validPerplexity, result.epoch);
+        this.#best.observe(result.validPerplexity, result.epoch);
       }
       this.#epoch++;
       this.#progress = null;
@@ -202,6 +249,9 @@ export class Trainer {
       this.history.push(result);
       results.push(result);
       await onEpochEnd?.(result);
+      if (this.patience !== null && this.#best.state.since >= this.patience) {
+        return { epochs: results, aborted: false, stoppedEarly: true };
+      }
     }
     return { epochs: results, aborted: false };
   }
@@ -257,6 +307,9 @@ export class Trainer {
           `over a thousand times worse than guessing among the ${vocabSize} tokens uniformly`,
       );
     }
+    this.optimizer.setLearningRate(
+      this.schedule.rate({ epoch: epoch - 1, step: this.optimizer.step, totalSteps: this.#totalSteps }),
+    );
     this.optimizer.apply(grads);
     tf.dispose(grads);
     if (sequential) {
@@ -278,6 +331,9 @@ export class Trainer {
       clip: this.clip,
       history: this.history.map((h) => ({ ...h })),
       carriedStateSize: this.#carried?.length ?? 0,
+      schedule: this.schedule.getState(),
+      patience: this.patience,
+      best: this.#best.state,
     };
   }
 
@@ -292,6 +348,8 @@ export class Trainer {
   /** Restores what `getState()` and `tensors()` saved (the model's weights are restored separately). */
   restore(state: TrainerState, tensors: Map<string, tf.Tensor>): void {
     this.optimizer.setState(state.optimizer, tensors);
+    if (state.schedule) this.schedule.setState(state.schedule);
+    if (state.best) this.#best.state = state.best;
     this.loader.setState(state.loader);
     this.#epochStartLoader = state.loader;
     this.#epoch = state.epoch;

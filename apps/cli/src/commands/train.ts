@@ -6,21 +6,20 @@ import { cleanPrefix, type Vocab } from '@rnnlm/text';
 import {
   type CorpusSettings,
   DivergenceError,
-  type EpochResult,
   evaluatePerplexity,
   generate,
   type Trainer,
   toArtifacts,
 } from '@rnnlm/train';
 import { saveCheckpoint, writeAtomically } from '@rnnlm/train/node';
-import { perplexityChartSvg, sparkline } from '../chart.js';
+import { sparkline } from '../chart.js';
 import { CliError, during, EXIT } from '../errors.js';
 import type { Context, TrainFlags } from '../flags.js';
 import { fitWithStops, LongRunClock } from '../long-run.js';
 import { measureTraining, type TrainShape } from '../measure-backends.js';
 import { checkModelFits } from '../model-fits.js';
 import { prepareOutDir } from '../out-dir.js';
-import { epochProgress, formatCount, formatDuration, formatPerplexity } from '../progress.js';
+import { epochProgress, formatCount, formatDuration, formatPerplexity, formatRate } from '../progress.js';
 import { checkResumeFlags, corpusSource } from '../resume-flags.js';
 import { startBackend } from '../runtime.js';
 import { shellCommand } from '../shell-quote.js';
@@ -34,6 +33,7 @@ import {
   type SavedTrainSettings,
   startRun,
 } from './shared.js';
+import { chart, checkValidationNeeded, epochJson, modelSizeOf, scheduleOf } from './train-report.js';
 
 /** The temperature of the sampled text printed at the end, next to the greedy one. */
 const SAMPLE_TEMPERATURE = 0.8;
@@ -49,6 +49,7 @@ interface Run {
 
 export async function train(flags: TrainFlags, context: Context): Promise<void> {
   if (!flags.resume) checkModelFits(modelConfigOf(flags, 1), 'a vocabulary of 1');
+  if (!flags.resume) checkValidationNeeded(flags);
   const outDir = await prepareOutDir({
     out: flags.out,
     outGiven: context.given('out'),
@@ -86,17 +87,25 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
       `on ${corpus.source} (${corpus.token}s, vocabulary ${vocab.size}, ${formatCount(trainer.loader.ids.length)} training tokens) ` +
       `for epochs ${trainer.epoch + 1}-${settings.epochs}; saving to ${out}`,
   );
+  const size = modelSizeOf(model.config);
+  say(`model: ${size.text}`);
+  if (flags.json) io.stdout.write(`${JSON.stringify(size.json)}\n`);
   if (bidirectional)
     say('note: a bidirectional model sees the future: its perplexity says little, and it cannot generate');
 
+  const bestDir = join(out, 'best');
+  const artifactsNow = () =>
+    toArtifacts({ model, vocab, corpus, trainer, extra: { train: settings, backend: backend.backend } });
+  const saveBest = async () => {
+    const artifacts = await artifactsNow();
+    await during(
+      EXIT.checkpoint,
+      () => saveCheckpoint(bestDir, artifacts),
+      `cannot save the best model to ${bestDir}`,
+    );
+  };
   const save = async () => {
-    const artifacts = await toArtifacts({
-      model,
-      vocab,
-      corpus,
-      trainer,
-      extra: { train: settings, backend: backend.backend },
-    });
+    const artifacts = await artifactsNow();
     await during(EXIT.checkpoint, () => saveCheckpoint(out, artifacts), `cannot save the model to ${out}`);
     const svg = chart(trainer.history, `${impl} ${cell} ${layers}x${hidden} on ${corpus.source}`);
     await during(
@@ -158,7 +167,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
           const validText =
             r.validPerplexity === undefined ? '' : `, valid ${formatPerplexity(r.validPerplexity)}`;
           say(
-            `epoch ${r.epoch}/${settings.epochs}: perplexity ${formatPerplexity(r.perplexity)}${validText}, ${formatCount(r.tokensPerSecond)} tokens/s`,
+            `epoch ${r.epoch}/${settings.epochs}: perplexity ${formatPerplexity(r.perplexity)}${validText}, lr ${formatRate(r.lr)}, ${formatCount(r.tokensPerSecond)} tokens/s`,
           );
           if (
             settings.sampleEvery > 0 &&
@@ -169,6 +178,8 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
             say(`  sample: ${sample(60)}`);
           }
         }
+        // The best by validation first: an interruption between the two saves loses no best.
+        if (r.validPerplexity !== undefined && trainer.best?.epoch === r.epoch) await saveBest();
         await save();
         if (r.epoch < settings.epochs)
           progress = epochProgress(
@@ -217,6 +228,15 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   }
   await save().finally(() => stop.dispose());
   const last = trainer.history.at(-1);
+  const best = trainer.best;
+  if (result.stoppedEarly)
+    say(
+      `stopped early after epoch ${trainer.epoch}: ${trainer.patience} epochs without a better valid perplexity (--patience)`,
+    );
+  if (best)
+    say(
+      `best valid perplexity ${formatPerplexity(best.validPerplexity)} at epoch ${best.epoch}, saved to ${bestDir}`,
+    );
   const text = sample(200);
   const sampled = sample(200, SAMPLE_TEMPERATURE);
   if (flags.json) {
@@ -227,6 +247,10 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
         backend: backend.backend,
         epochs: trainer.epoch,
         ...(last ? { perplexity: last.perplexity, valid_perplexity: last.validPerplexity ?? null } : {}),
+        lr: last?.lr ?? null,
+        stopped_early: result.stoppedEarly === true,
+        best: best ? { valid_perplexity: best.validPerplexity, epoch: best.epoch, out: bestDir } : null,
+        ...size.json,
         tokens_per_s: last ? Math.round(last.tokensPerSecond) : null,
         seconds: Number(trainer.history.reduce((s, h) => s + h.seconds, 0).toFixed(2)),
         sample: bidirectional ? null : text,
@@ -307,6 +331,8 @@ async function newRun(
       model: config,
       optimizer,
       clip,
+      schedule: scheduleOf(flags),
+      patience: flags.patience || null,
     },
     flags.maxTokens > 0 && loaded.ids.length >= flags.maxTokens,
   );
@@ -353,6 +379,8 @@ async function resumeRun(flags: TrainFlags, given: (name: string) => boolean): P
       model: meta.model,
       optimizer: meta.training.optimizer.config,
       clip: meta.training.clip,
+      schedule: meta.training.schedule?.config,
+      patience: meta.training.patience,
     });
   } catch (error) {
     loaded.dispose();
@@ -392,25 +420,4 @@ async function resumeRun(flags: TrainFlags, given: (name: string) => boolean): P
     );
   }
   return { model, vocab, corpus: meta.corpus, settings: { ...settings, epochs }, trainer, valid };
-}
-
-function epochJson(r: EpochResult) {
-  return {
-    epoch: r.epoch,
-    loss: r.loss,
-    perplexity: r.perplexity,
-    valid_perplexity: r.validPerplexity ?? null,
-    tokens_per_s: Math.round(r.tokensPerSecond),
-    seconds: Number(r.seconds.toFixed(3)),
-  };
-}
-
-function chart(history: EpochResult[], title: string): string {
-  return perplexityChartSvg(
-    [
-      { label: 'training', values: history.map((h) => h.perplexity), color: '#2f5bd3' },
-      { label: 'validation', values: history.map((h) => h.validPerplexity ?? Number.NaN), color: '#d9822b' },
-    ],
-    title,
-  );
 }

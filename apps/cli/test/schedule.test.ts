@@ -1,0 +1,157 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+const tiny = ['--backend', 'cpu', '--cell', 'gru', '--hidden', '8', '--batch-size', '4', '--num-steps', '8'];
+let dir = '';
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rnnlm-schedule-'));
+});
+
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+/** The bytes of a checkpoint's weights (and training state), wherever model.json points. */
+function weights(out: string): Buffer {
+  const model = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+  const paths: string[] = model.weightsManifest.flatMap((group: { paths: string[] }) => group.paths);
+  return Buffer.concat(paths.map((path) => readFileSync(join(out, path))));
+}
+
+describe('rnnlm train: schedules, model size, early stopping', () => {
+  it('prints the model size first and each epoch at its scheduled rate (step decay)', async () => {
+    const corpus = join(dir, 'fox.txt');
+    writeFileSync(corpus, 'the quick brown fox jumps over the lazy dog. '.repeat(30));
+    const out = join(dir, 'step');
+    const args = ['train', '--corpus', corpus, ...tiny, '--epochs', '3', '--lr', '0.02'];
+    const run = await runCli([...args, '--lr-schedule', 'step', '--lr-gamma', '0.5', '--out', out, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = jsonLines(run.stdout);
+    // A GRU layer: input [V, 3h], recurrent [h, 3h], bias [3h]; the head [h, V] and its bias.
+    const V = 28; // the pangram's 26 letters, the space and <unk>
+    const h = 8;
+    const parameters = V * 3 * h + h * 3 * h + 3 * h + h * V + V;
+    expect(lines[0]).toEqual({ parameters, weight_bytes: 4 * parameters });
+    expect(lines.filter((l) => 'epoch' in l && !('done' in l)).map((l) => l.lr)).toEqual([0.02, 0.01, 0.005]);
+    expect(lines.at(-1)).toMatchObject({ done: true, lr: 0.005, parameters });
+
+    const text = await runCli([
+      ...args,
+      '--lr-schedule',
+      'cosine',
+      '--warmup-steps',
+      '3',
+      '--out',
+      join(dir, 'cos'),
+    ]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`model: ${parameters.toLocaleString('en-US')} parameters, `);
+    // cosine falls from 0.02 to its minimum (0) over the run's batches (the last epoch may be one
+    // batch short of the loader's upper bound, so the last rate is near 0 rather than 0)
+    const rate = (epoch: number) =>
+      Number(
+        new RegExp(`epoch ${epoch}/3: perplexity [\\d.]+, valid [\\d.]+, lr ([\\d.e-]+),`).exec(
+          text.stdout,
+        )?.[1],
+      );
+    expect(rate(1)).toBeLessThan(0.02);
+    expect(rate(1)).toBeGreaterThan(rate(2));
+    expect(rate(2)).toBeGreaterThan(rate(3));
+    expect(rate(3)).toBeLessThan(0.02 * 0.01);
+  });
+
+  it('stops early with --patience and keeps the best epoch in <out>/best, equal to a run of that many epochs', async () => {
+    // Train on alternating letters, validate on pairs: as the model learns the training text, its
+    // validation perplexity rises.
+    const corpus = join(dir, 'ab.txt');
+    writeFileSync(corpus, `${'ab'.repeat(450)}${'aabb'.repeat(25)}`);
+    const out = join(dir, 'early');
+    const args = ['train', '--corpus', corpus, ...tiny, '--lr', '0.05', '--seed', '2', '--json'];
+    const run = await runCli([...args, '--epochs', '20', '--patience', '1', '--out', out]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = jsonLines(run.stdout);
+    const epochs = lines.filter((l) => 'epoch' in l && !('done' in l));
+    const valid = epochs.map((l) => l.valid_perplexity as number);
+    const bestValue = Math.min(...valid);
+    const bestEpoch = valid.indexOf(bestValue) + 1;
+    const final = lines.at(-1)!;
+    expect(final).toMatchObject({
+      done: true,
+      stopped_early: true,
+      epochs: bestEpoch + 1,
+      best: { valid_perplexity: bestValue, epoch: bestEpoch, out: join(out, 'best') },
+    });
+    expect(epochs.length).toBeLessThan(20);
+
+    const exact = join(dir, 'exact');
+    const again = await runCli([...args, '--epochs', String(bestEpoch), '--out', exact]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(weights(join(out, 'best')).equals(weights(exact))).toBe(true);
+    expect(weights(join(out, 'best')).equals(weights(out))).toBe(false);
+
+    const evaluated = await runCli(['eval', '--model', join(out, 'best'), '--backend', 'cpu', '--json']);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+
+    const plain = await runCli([
+      ...args.filter((a) => a !== '--json'),
+      '--epochs',
+      '20',
+      '--patience',
+      '1',
+      '--out',
+      join(dir, 'early-text'),
+    ]);
+    expect(plain.stdout).toMatch(/stopped early after epoch \d+: 1 epochs without a better valid perplexity/);
+    expect(plain.stdout).toMatch(
+      new RegExp(`best valid perplexity [\\d.]+ at epoch ${bestEpoch}, saved to .*best`),
+    );
+  });
+
+  it('refuses --patience and the plateau schedule without validation text, saying what to change', async () => {
+    const corpus = join(dir, 'fox.txt');
+    const args = ['train', '--corpus', corpus, ...tiny, '--valid-fraction', '0', '--out', join(dir, 'none')];
+    const run = await runCli([...args, '--patience', '2', '--lr-schedule', 'plateau']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /--patience and --lr-schedule plateau watch the validation perplexity, and --valid-fraction 0 holds no text out.*--valid-fraction above 0/,
+    );
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses a different schedule on --resume, naming the saved one', async () => {
+    const corpus = join(dir, 'fox.txt');
+    const out = join(dir, 'resume');
+    const first = await runCli([
+      'train',
+      '--corpus',
+      corpus,
+      ...tiny,
+      '--epochs',
+      '1',
+      '--lr-schedule',
+      'cosine',
+      '--out',
+      out,
+    ]);
+    expect(first.code, first.stderr).toBe(0);
+    const resumed = await runCli([
+      'train',
+      '--resume',
+      out,
+      '--epochs',
+      '2',
+      '--lr-schedule',
+      'step',
+      '--backend',
+      'cpu',
+    ]);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(/--lr-schedule step \(saved: cosine\)/);
+  });
+});

@@ -1,0 +1,223 @@
+import { SeqDataLoader } from '@rnnlm/data';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { restoreCheckpoint, toArtifacts } from './checkpoint.js';
+import { createModel } from './create-model.js';
+import { LrSchedule, resolveScheduleConfig, type ScheduleConfig } from './schedule.js';
+import { toyVocab } from './test-utils/toy.js';
+import { Trainer } from './trainer.js';
+
+const at = (epoch: number, step: number, totalSteps = 100) => ({ epoch, step, totalSteps });
+
+describe('LrSchedule', () => {
+  it('constant keeps the rate', () => {
+    const s = new LrSchedule({ name: 'constant' }, 0.1);
+    expect([at(0, 0), at(7, 500)].map((a) => s.rate(a))).toEqual([0.1, 0.1]);
+  });
+
+  it('step decay multiplies by gamma every stepEvery epochs, down to minLr', () => {
+    const s = new LrSchedule({ name: 'step', stepEvery: 2, gamma: 0.1, minLr: 0.0005 }, 1);
+    // epochs 0,1: 1; 2,3: 0.1; 4,5: 0.01; 6: 0.001; 8: 0.0001 -> floored at 0.0005
+    const rates = [0, 1, 2, 3, 4, 6, 8].map((e) => s.rate(at(e, e * 10)));
+    expect(rates).toEqual([1, 1, 0.1, 0.1, 0.01, 0.001, 0.0005].map((r) => expect.closeTo(r, 12)));
+  });
+
+  it('cosine rises linearly over the warm-up, then follows half a cosine to minLr at the last step', () => {
+    const s = new LrSchedule({ name: 'cosine', warmupSteps: 4, minLr: 0.1 }, 1.1);
+    // warm-up: lr * (step + 1) / 4
+    expect([0, 1, 2, 3].map((k) => s.rate(at(0, k, 24)))).toEqual(
+      [0.275, 0.55, 0.825, 1.1].map((r) => expect.closeTo(r, 12)),
+    );
+    // after it: 0.1 + 1.0 * (1 + cos(pi * (step - 4) / 20)) / 2; step 14 is half way: 0.6
+    expect(s.rate(at(0, 4, 24))).toBeCloseTo(1.1, 12);
+    expect(s.rate(at(0, 14, 24))).toBeCloseTo(0.6, 12);
+    expect(s.rate(at(0, 9, 24))).toBeCloseTo(0.1 + (1 + Math.SQRT1_2) / 2, 12);
+    expect(s.rate(at(0, 24, 24))).toBeCloseTo(0.1, 12);
+    expect(s.rate(at(0, 40, 24))).toBeCloseTo(0.1, 12);
+    // a config's totalSteps wins over the run's
+    const fixed = new LrSchedule({ name: 'cosine', totalSteps: 10 }, 2);
+    expect(fixed.rate(at(0, 5, 1000))).toBeCloseTo(1, 12);
+  });
+
+  it('plateau decays by gamma after patience validations without a better perplexity, never below minLr', () => {
+    const s = new LrSchedule({ name: 'plateau', gamma: 0.5, patience: 2, minLr: 0.2 }, 1);
+    const seen: number[] = [];
+    for (const [epoch, ppl] of [10, 9, 9.5, 9.2, 9.1, 8, 8.5, 8.5, 8.6, 8.7].entries()) {
+      s.observe(ppl, epoch + 1);
+      seen.push(s.rate(at(epoch + 1, 0)));
+    }
+    // bad validations: 9.5, 9.2 -> decay (0.5); 9.1 bad, 8 best, 8.5, 8.5 -> decay (0.25); 8.6, 8.7 -> 0.125, floored 0.2
+    expect(seen).toEqual([1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.2]);
+    expect(s.getState().watch).toEqual({ best: 8, bestEpoch: 6, since: 0 });
+  });
+
+  it('refuses bad settings with what to change', () => {
+    expect(() => resolveScheduleConfig({ name: 'linear' } as unknown as ScheduleConfig)).toThrow(
+      /unknown learning-rate schedule "linear"; use one of constant, step, cosine, plateau/,
+    );
+    expect(() => resolveScheduleConfig({ name: 'step', gamma: 2 })).toThrow(
+      /gamma must be in \(0, 1\], got 2/,
+    );
+    expect(() => resolveScheduleConfig({ name: 'step', stepEvery: 0 })).toThrow(/at least 1, got 0/);
+    expect(() => resolveScheduleConfig({ name: 'cosine', warmupSteps: 1.5 })).toThrow(/warm-up/);
+    expect(() => resolveScheduleConfig({ name: 'plateau', minLr: -1 })).toThrow(/minimum learning rate/);
+  });
+});
+
+const text = 'the quick brown fox jumps over the lazy dog and the cat sat on the mat '.repeat(6);
+const vocab = toyVocab(Array.from(text));
+const ids = vocab.ids(Array.from(text));
+/** Valid text unlike the training text: as the model fits the training text, its perplexity rises. */
+const unlikeValid = () => vocab.ids(Array.from('eeee eeee eeee '.repeat(4)));
+const weightsOf = (trainer: Trainer) => trainer.model.variables.flatMap((v) => Array.from(v.dataSync()));
+const make = (schedule?: ScheduleConfig, lr = 0.02, patience?: number) => {
+  const model = createModel(
+    { impl: 'scratch', cell: 'gru', vocabSize: vocab.size, hidden: 8, layers: 1, bidirectional: false },
+    { seed: 4 },
+  );
+  const loader = new SeqDataLoader(ids, { batchSize: 4, numSteps: 6, sampling: 'sequential', seed: 9 });
+  return new Trainer(model, loader, {
+    optimizer: { name: 'adam', lr },
+    clip: 1,
+    ...(schedule ? { schedule } : {}),
+    ...(patience ? { patience } : {}),
+  });
+};
+const done = (...trainers: Trainer[]) => {
+  for (const t of trainers) {
+    t.dispose();
+    t.model.dispose();
+  }
+};
+
+describe('Trainer with a schedule', () => {
+  it("sets the optimizer's rate before each update: a warmed-up first batch equals a constant run at that rate", async () => {
+    const stopAfterOne = () => {
+      const controller = new AbortController();
+      return { signal: controller.signal, onBatchEnd: () => controller.abort() };
+    };
+    const warm = make({ name: 'constant', warmupSteps: 4 }, 0.02);
+    const lrs: number[] = [];
+    const one = stopAfterOne();
+    await warm.fit({
+      epochs: 1,
+      signal: one.signal,
+      onBatchEnd: (e) => {
+        lrs.push(e.lr);
+        one.onBatchEnd();
+      },
+    });
+    const plain = make(undefined, 0.005);
+    const two = stopAfterOne();
+    await plain.fit({ epochs: 1, ...two });
+    const base = make(undefined, 0.02);
+    const three = stopAfterOne();
+    await base.fit({ epochs: 1, ...three });
+    expect(lrs).toEqual([0.005]);
+    const [a, b, c] = [weightsOf(warm), weightsOf(plain), weightsOf(base)];
+    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThan(1e-7);
+    expect(Math.max(...a.map((x, i) => Math.abs(x - c[i]!)))).toBeGreaterThan(1e-3);
+    done(warm, plain, base);
+  });
+
+  it('reports each epoch at its own rate (step decay) and frees what it makes', async () => {
+    const trainer = make({ name: 'step', gamma: 0.5 }, 0.02);
+    await trainer.fit({ epochs: 1 });
+    const before = tf.memory().numTensors;
+    const { epochs } = await trainer.fit({ epochs: 3 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(trainer.history.map((h) => h.lr)).toEqual([0.02, 0.01, 0.005]);
+    expect(epochs.map((e) => e.epoch)).toEqual([2, 3]);
+    done(trainer);
+  });
+
+  it.each<ScheduleConfig>([
+    { name: 'cosine', warmupSteps: 3, minLr: 0.001 },
+    { name: 'plateau', patience: 1, gamma: 0.5 },
+  ])('resumed from a checkpoint after 3 epochs equals 6 epochs straight ($name)', async (schedule) => {
+    const valid = unlikeValid();
+    const straight = make(schedule, 0.05);
+    await straight.fit({ epochs: 6, valid });
+    const first = make(schedule, 0.05);
+    // an interrupted 6-epoch run: the first fit fixes the cosine's length
+    const controller = new AbortController();
+    await first.fit({
+      epochs: 6,
+      valid,
+      signal: controller.signal,
+      onEpochEnd: (r) => void (r.epoch === 3 && controller.abort()),
+    });
+    expect(first.epoch).toBe(3);
+    const artifacts = await toArtifacts({
+      model: first.model,
+      vocab,
+      corpus: { token: 'char', clean: 'unicode' },
+      trainer: first,
+    });
+    done(first);
+    const restored = restoreCheckpoint(artifacts);
+    const training = restored.meta.training!;
+    expect(training.schedule?.config.name).toBe(schedule.name);
+    const loader = new SeqDataLoader(ids, { batchSize: 4, numSteps: 6, sampling: 'sequential', seed: 1 });
+    const resumed = new Trainer(restored.model, loader, {
+      optimizer: training.optimizer.config,
+      clip: 1,
+      ...(training.schedule ? { schedule: training.schedule.config } : {}),
+    });
+    resumed.restore(training, restored.trainingTensors);
+    restored.dispose();
+    await resumed.fit({ epochs: 6, valid });
+    expect(resumed.history.map((h) => h.lr)).toEqual(straight.history.map((h) => h.lr));
+    // the schedule did change the rate within the run
+    expect(new Set(straight.history.map((h) => h.lr)).size).toBeGreaterThan(1);
+    const a = weightsOf(straight);
+    const b = weightsOf(resumed);
+    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThan(1e-6);
+    done(straight, resumed);
+  });
+
+  it('a checkpoint from before schedules (no schedule, no best) resumes at a constant rate', async () => {
+    const first = make(undefined, 0.02);
+    await first.fit({ epochs: 1 });
+    const state = first.getState();
+    delete state.schedule;
+    delete state.best;
+    delete state.patience;
+    const tensors = new Map(first.tensors().map(({ name, tensor }) => [name, tensor]));
+    const again = make(undefined, 0.02);
+    again.restore(state, tensors);
+    await again.fit({ epochs: 2 });
+    expect(again.history.map((h) => h.lr)).toEqual([0.02, 0.02]);
+    done(first, again);
+  });
+});
+
+describe('early stopping', () => {
+  it('stops after patience epochs without a better validation perplexity and knows the best epoch', async () => {
+    const valid = unlikeValid();
+    const trainer = make(undefined, 0.05, 1);
+    const weights: number[][] = [];
+    const result = await trainer.fit({
+      epochs: 30,
+      valid,
+      onEpochEnd: () => void weights.push(weightsOf(trainer)),
+    });
+    const curve = result.epochs.map((e) => e.validPerplexity!);
+    expect(result.stoppedEarly).toBe(true);
+    expect(result.epochs.length).toBeLessThan(30);
+    // it stopped at the first epoch that did not beat the best before it
+    const bestValue = Math.min(...curve);
+    const bestEpoch = curve.indexOf(bestValue) + 1;
+    expect(trainer.best).toEqual({ validPerplexity: bestValue, epoch: bestEpoch });
+    expect(curve.length).toBe(bestEpoch + 1);
+    expect(curve.at(-1)!).toBeGreaterThanOrEqual(bestValue);
+    expect(weights).toHaveLength(curve.length);
+    done(trainer);
+  });
+
+  it('refuses a patience that is not a whole number of epochs', () => {
+    expect(() => make(undefined, 0.02, 1.5)).toThrow(
+      /patience must be a whole number of epochs, at least 1, got 1.5/,
+    );
+  });
+});
