@@ -25,7 +25,9 @@ export interface Measurement<Name extends string = string> {
 
 /** Where a measured choice is kept between runs (a JSON file in Node, localStorage in the page). */
 export interface ChoiceMemory {
+  /** The choice remembered under `key`, if any. */
   read(key: string): Promise<RememberedChoice | undefined>;
+  /** Remembers `choice` under `key`. */
   write(key: string, choice: RememberedChoice): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export class StepTimer {
     };
   }
 
+  /** Call before the first step: the clock starts. */
   start(): void {
     this.#steps = 0;
     this.#timedFrom = this.#options.now();

@@ -104,10 +104,12 @@ export class ValidationWatch {
     this.#state = { ...this.#state, since: 0 };
   }
 
+  /** The best so far and the epochs since, as a checkpoint keeps them. */
   get state(): WatchState {
     return { ...this.#state };
   }
 
+  /** Continues from a checkpoint's state. */
   set state(state: WatchState) {
     this.#state = { ...state };
   }
@@ -127,6 +129,7 @@ export class LrSchedule {
     this.#config = resolveScheduleConfig(config);
   }
 
+  /** The settings with every default filled in (a checkpoint stores them). */
   get config(): Required<ScheduleConfig> {
     return { ...this.#config };
   }
@@ -166,10 +169,12 @@ export class LrSchedule {
     }
   }
 
+  /** What a checkpoint keeps to continue the schedule exactly. */
   getState(): ScheduleState {
     return { config: this.config, scale: this.#scale, watch: this.#watch.state };
   }
 
+  /** Continues from a checkpoint's `getState()`. */
   setState(state: ScheduleState): void {
     if (!(state.scale > 0 && state.scale <= 1))
       throw new Error(`schedule scale must be in (0, 1], got ${state.scale}`);

@@ -21,7 +21,9 @@ export interface TrainShape {
  * of the timed ones. `@rnnlm/backend`'s `StepTimer` is one.
  */
 export interface TrainingStepTimer {
+  /** Called before the first step. */
   start(): void;
+  /** Called after each step; true when enough steps are timed. */
   stepDone(): boolean;
   readonly tokensPerSecond: number;
 }
