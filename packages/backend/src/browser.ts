@@ -19,10 +19,8 @@ import {
   type BackendCandidate,
   type BackendSelection,
   BackendUnavailableError,
-  selectFrom,
 } from './select.js';
-import { selectMeasured } from './select-measured.js';
-import { withFusedKernels } from './start-fused-kernels.js';
+import { selectAndStart } from './select-measured.js';
 import { wasmActivation } from './wasm-device.js';
 import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
 
@@ -110,16 +108,7 @@ export async function selectBackend(
     { name: 'cpu', activate: activateCpu, installHint: 'The cpu backend ships with tfjs.' },
   ];
   const requested = options.backend ?? 'auto';
-  const threads = options.threads ?? defaultThreads();
-  const startKernels = async (selection: BackendSelection<BrowserBackendName>) => {
-    await tf.ready();
-    return withFusedKernels(selection, threads);
-  };
-  const selection =
-    requested === 'auto' && options.measure
-      ? await selectMeasured(candidates, options.measure, startKernels)
-      : await selectFrom(candidates, requested);
-  return startKernels(selection);
+  return selectAndStart(candidates, requested, options.measure, options.threads ?? defaultThreads());
 }
 
 /**

@@ -18,10 +18,8 @@ import {
   type BackendCandidate,
   type BackendSelection,
   BackendUnavailableError,
-  selectFrom,
 } from './select.js';
-import { selectMeasured } from './select-measured.js';
-import { withFusedKernels } from './start-fused-kernels.js';
+import { selectAndStart } from './select-measured.js';
 import { wasmActivation } from './wasm-device.js';
 import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
 
@@ -109,16 +107,12 @@ export async function selectBackend(
       installHint: 'It ships with @tensorflow/tfjs: reinstall.',
     },
   ];
-  const threads = options.threads ?? Math.min(8, availableParallelism());
-  const startKernels = async (selection: BackendSelection<NodeBackendName>) => {
-    await tf.ready();
-    return withFusedKernels(selection, threads);
-  };
-  const selection =
-    requested === 'auto' && options.measure
-      ? await selectMeasured(candidates, options.measure, startKernels)
-      : await selectFrom(candidates, requested);
-  return startKernels(selection);
+  return selectAndStart(
+    candidates,
+    requested,
+    options.measure,
+    options.threads ?? Math.min(8, availableParallelism()),
+  );
 }
 
 function defaultLoader(name: keyof typeof NATIVE_PACKAGES): NativeLoader {

@@ -3,6 +3,7 @@
  * model there (on throwaway tensors it disposes: tfjs cannot move live tensors between backends, so
  * this runs before the real model exists), then start the fastest. Browser-safe.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import {
   describeMeasurements,
   type Measurement,
@@ -16,7 +17,30 @@ import {
   BackendUnavailableError,
   finish,
   reasonOf,
+  selectFrom,
 } from './select.js';
+import { withFusedKernels } from './start-fused-kernels.js';
+
+/**
+ * What both entries' `selectBackend` do once they list their candidates: pick one (by `measure` when
+ * `auto` has it, else the first that starts in order), then start the fused kernels with it.
+ */
+export async function selectAndStart<Name extends string>(
+  candidates: readonly BackendCandidate<Name>[],
+  requested: Name | 'auto',
+  measure: MeasureOptions<Name> | undefined,
+  threads: number,
+): Promise<BackendSelection<Name>> {
+  const startKernels = async (selection: BackendSelection<Name>) => {
+    await tf.ready();
+    return withFusedKernels(selection, threads);
+  };
+  const selection =
+    requested === 'auto' && measure
+      ? await selectMeasured(candidates, measure, startKernels)
+      : await selectFrom(candidates, requested);
+  return startKernels(selection);
+}
 
 /**
  * Picks the fastest candidate by `options.measure`, or the remembered answer for `options.key`.

@@ -4,6 +4,7 @@ import { assertIdsInRange, type LanguageModel, type State } from '@rnnlm/cells';
 import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
+import { yieldToEventLoop } from './event-loop.js';
 import { crossEntropy, perplexity, timeMajor } from './loss.js';
 import { Optimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
 import {
@@ -417,20 +418,4 @@ export async function evaluatePerplexity(
   }
   tf.dispose(state);
   return perplexity(lossSum / count);
-}
-
-/**
- * One turn of the event loop, without a timer's delay: setTimeout(0) waits at least 1 ms in Node and
- * 4 ms in a browser once nested, which at tens of batches a second is a tenth of the time.
- */
-function yieldToEventLoop(): Promise<void> {
-  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
 }
