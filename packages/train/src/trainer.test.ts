@@ -52,12 +52,19 @@ describe('Trainer', () => {
     bidirectional: false,
   });
 
-  it.each(['sequential', 'random'] as const)(
-    'training 6 epochs equals 3, save, load into fresh objects, 3 more (%s, Adam)',
-    async (sampling) => {
+  it.each([
+    ['sequential', {}],
+    ['random', {}],
+    // An embedding, and the head tied to it (one variable, one set of Adam slots), in both impls.
+    ['sequential', { embedding: 5 }],
+    ['random', { embedding: 8, tieWeights: true }],
+    ['sequential', { impl: 'layers', embedding: 8, tieWeights: true }],
+  ] as Array<['sequential' | 'random', Partial<ModelConfig>]>)(
+    'training 6 epochs equals 3, save, load into fresh objects, 3 more (%s, Adam, %o)',
+    async (sampling, extra) => {
       const { vocab, ids } = tinyCorpus();
       const make = () => {
-        const model = createModel(tinyConfig(vocab.size), { seed: 4 });
+        const model = createModel({ ...tinyConfig(vocab.size), ...extra }, { seed: 4 });
         const loader = new SeqDataLoader(ids, { batchSize: 4, numSteps: 6, sampling, seed: 9 });
         const trainer = new Trainer(model, loader, { optimizer: { name: 'adam', lr: 0.01 }, clip: 1 });
         return { model, loader, trainer };
@@ -77,6 +84,8 @@ describe('Trainer', () => {
       first.model.dispose();
 
       const restored = restoreCheckpoint(artifacts);
+      expect(restored.model.config).toEqual({ ...tinyConfig(vocab.size), ...extra });
+      expect(restored.model.weightNames).toEqual(straight.model.weightNames);
       const loader = new SeqDataLoader(ids, { batchSize: 4, numSteps: 6, sampling, seed: 12345 });
       const trainer = new Trainer(restored.model, loader, {
         optimizer: restored.meta.training!.optimizer.config,
