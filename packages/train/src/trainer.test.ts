@@ -252,11 +252,18 @@ describe('Trainer', () => {
     },
   );
 
-  it('does not leak tensors: the count after 4 epochs equals the count after 1 (scratch and layers)', async () => {
+  it('does not leak tensors: the count after 4 epochs equals the count after 1 (scratch and layers, one-hot and tied)', async () => {
     const { vocab, ids } = tinyCorpus();
-    for (const impl of ['scratch', 'layers'] as const) {
+    const tied = { embedding: 8, tieWeights: true };
+    for (const [impl, extra] of [
+      ['scratch', {}],
+      ['layers', {}],
+      ['scratch', tied],
+      ['layers', tied],
+    ] as const) {
       const atStart = tf.memory().numTensors;
-      const model = createModel({ ...tinyConfig(vocab.size, impl), cell: 'lstm', layers: 2 }, { seed: 1 });
+      const config = { ...tinyConfig(vocab.size, impl), cell: 'lstm' as const, layers: 2, ...extra };
+      const model = createModel(config, { seed: 1 });
       const loader = new SeqDataLoader(ids, { batchSize: 2, numSteps: 5, sampling: 'sequential' });
       const trainer = new Trainer(model, loader, { optimizer: { name: 'adamw', lr: 0.01 } });
       await trainer.fit({ epochs: 1, valid: ids.slice(0, 40) });
