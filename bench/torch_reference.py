@@ -80,6 +80,10 @@ def parser():
                     help='<cell>-scratch: hand-written cells; <cell>: torch.nn layers (default lstm-scratch)')
     ap.add_argument('--layers', type=positive_int, default=1, help='stacked recurrent layers (default 1)')
     ap.add_argument('--hidden', type=positive_int, default=256, help='hidden units per layer (default 256)')
+    ap.add_argument('--embedding', type=positive_int, default=None,
+                    help='torch.nn models: an nn.Embedding of this size feeds the first layer (default: one-hot)')
+    ap.add_argument('--tie-weights', action='store_true',
+                    help="torch.nn models: the head's weight is the embedding's (needs --embedding equal to --hidden)")
     ap.add_argument('--token', choices=['char', 'word'], default='char')
     ap.add_argument('--batch-size', type=positive_int, default=32)
     ap.add_argument('--num-steps', type=positive_int, default=35)
@@ -111,6 +115,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not os.path.isfile(args.corpus):
         ap.error(f'corpus file not found: {args.corpus}')
+    if (args.embedding or args.tie_weights) and args.model.endswith('-scratch'):
+        ap.error(f'--embedding and --tie-weights are for the torch.nn models; {args.model} takes one-hot inputs')
+    if args.tie_weights and args.embedding != args.hidden:
+        ap.error(f'--tie-weights needs --embedding equal to --hidden {args.hidden}, got '
+                 f'{"no --embedding" if args.embedding is None else f"--embedding {args.embedding}"}')
     # torch takes seconds to load: only once the flags are known to be good.
     torch = import_torch()
     from reference.corpus import load_corpus, min_corpus_tokens
@@ -133,7 +142,7 @@ def main(argv=None):
     if len(ids) < needed:
         ap.error(f'the corpus has {len(ids)} {args.token} tokens, too few for batches of '
                  f'{args.batch_size} x {args.num_steps} steps ({needed} needed)')
-    model = build_model(args.model, len(vocab), args.hidden, args.layers)
+    model = build_model(args.model, len(vocab), args.hidden, args.layers, args.embedding, args.tie_weights)
     settings = TrainSettings(args.batch_size, args.num_steps, args.lr, args.epochs)
 
     history = {}
@@ -157,6 +166,10 @@ def main(argv=None):
         'model': args.model,
         'layers': args.layers,
         'hidden': args.hidden,
+        'embedding': args.embedding,
+        'tie_weights': args.tie_weights,
+        # Shared parameters once (nn.Module.parameters() yields a tied one once).
+        'parameters': sum(p.numel() for p in model.parameters()),
         'token': args.token,
         'vocab_size': len(vocab),
         'corpus_tokens': len(ids),

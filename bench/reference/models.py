@@ -87,18 +87,31 @@ class ScratchModel:
 
 class LayerModel(nn.Module):
     """A torch.nn RNN, GRU or LSTM (`layers` stacked, torch's initialisation) and a Linear head, on
-    one-hot inputs."""
+    one-hot inputs, or with `embedding` on an nn.Embedding of that size; `tie_weights` makes the head's
+    weight the embedding's (Press and Wolf 2017: one parameter, the embedding size equal to hidden)."""
 
-    def __init__(self, cell, vocab_size, hidden, layers):
+    def __init__(self, cell, vocab_size, hidden, layers, embedding=None, tie_weights=False):
         super().__init__()
+        if tie_weights and embedding != hidden:
+            raise ValueError(f'tie_weights needs embedding equal to hidden ({hidden}), got {embedding}')
         rnn = {'rnn': nn.RNN, 'gru': nn.GRU, 'lstm': nn.LSTM}[cell]
-        self.rnn = rnn(vocab_size, hidden, num_layers=layers)
+        self.embedding = nn.Embedding(vocab_size, embedding) if embedding else None
+        self.rnn = rnn(embedding or vocab_size, hidden, num_layers=layers)
         self.linear = nn.Linear(hidden, vocab_size)
+        if tie_weights:
+            # Linear keeps its weight as (out, in) = (vocab, hidden): the embedding's own shape.
+            self.linear.weight = self.embedding.weight
         self.vocab_size, self.hidden, self.layers = vocab_size, hidden, layers
         self.is_lstm = cell == 'lstm'
 
+    def embed(self, X):
+        """Step-major inputs of the first layer: the embeddings of the ids, or their one-hot vectors."""
+        if self.embedding is not None:
+            return self.embedding(X.T.long())
+        return F.one_hot(X.T.long(), self.vocab_size).to(torch.float32)
+
     def forward(self, X, state):
-        Y, state = self.rnn(F.one_hot(X.T.long(), self.vocab_size).to(torch.float32), state)
+        Y, state = self.rnn(self.embed(X), state)
         return self.linear(Y.reshape(-1, Y.shape[-1])), state
 
     def begin_state(self, batch_size):
@@ -107,8 +120,11 @@ class LayerModel(nn.Module):
         return (zeros(), zeros()) if self.is_lstm else zeros()
 
 
-def build_model(name, vocab_size, hidden, layers):
-    """`<cell>-scratch`: the hand-written cells; `<cell>`: torch.nn layers (cell: rnn, gru or lstm)."""
+def build_model(name, vocab_size, hidden, layers, embedding=None, tie_weights=False):
+    """`<cell>-scratch`: the hand-written cells; `<cell>`: torch.nn layers (cell: rnn, gru or lstm),
+    which alone take an embedding and tied weights."""
     if name.endswith('-scratch'):
+        if embedding or tie_weights:
+            raise ValueError('the -scratch models take one-hot inputs: embedding and tie_weights are for torch.nn ones')
         return ScratchModel(name.removesuffix('-scratch'), vocab_size, hidden, layers)
-    return LayerModel(name, vocab_size, hidden, layers)
+    return LayerModel(name, vocab_size, hidden, layers, embedding, tie_weights)

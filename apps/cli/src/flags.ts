@@ -78,6 +78,10 @@ export interface TrainFlags extends BackendFlags {
   hidden: number;
   layers: number;
   bidirectional: boolean;
+  /** The token embedding's size (absent: one-hot input). */
+  embedding?: number;
+  /** The head's weight is the embedding transposed (needs --embedding equal to the top layer's width). */
+  tieWeights: boolean;
   batchSize: number;
   numSteps: number;
   sampling: Sampling;

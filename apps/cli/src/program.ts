@@ -96,6 +96,14 @@ export function buildProgram(io: Io, run: RunCommand): Command {
         '--bidirectional',
         'bidirectional layers (they see the future: perplexity is meaningless and they cannot generate)',
       ),
+      new Option(
+        '--embedding <n>',
+        'learn an embedding of n numbers per token for the first layer (default: one-hot input; word-level models want one)',
+      ).argParser(integer(1)),
+      flag(
+        '--tie-weights',
+        "the output head's weight is the embedding transposed (Press and Wolf 2017): needs --embedding equal to --hidden (twice it when --bidirectional)",
+      ),
       batchSizeOption(TRAIN_DEFAULTS.batchSize),
       numStepsOption('time steps per sequence', TRAIN_DEFAULTS.numSteps),
       new Option(

@@ -51,6 +51,8 @@ export function checkResumeFlags(flags: TrainFlags, given: (name: string) => boo
     ['hidden', model.hidden, flags.hidden],
     ['layers', model.layers, flags.layers],
     ['bidirectional', model.bidirectional, flags.bidirectional],
+    ['embedding', model.embedding ?? 'none (one-hot input)', flags.embedding],
+    ['tieWeights', model.tieWeights ?? false, flags.tieWeights],
     ['batchSize', settings.batchSize, flags.batchSize],
     ['numSteps', settings.numSteps, flags.numSteps],
     ['sampling', settings.sampling, flags.sampling],

@@ -195,17 +195,28 @@ describe('rnnlm', () => {
     expect(resumedFinal.sample).toBe(straightFinal.sample);
   });
 
-  it('resumes a word-level model whose vocabulary dropped rare words (--min-freq)', async () => {
+  it('resumes a word-level model whose vocabulary dropped rare words (--min-freq), embedded and tied', async () => {
     const out = join(dir, 'words');
     // Words seen once become <unk>: the saved vocabulary is smaller than the text's.
     const rare = join(dir, 'rare.txt');
     writeFileSync(rare, `${text} a zebra and a quokka`);
     const args = ['--corpus', rare, '--token', 'word', '--min-freq', '2', ...tiny, '--json'];
-    const first = await runCli(['train', ...args, '--epochs', '1', '--out', out]);
+    const embedded = ['--embedding', '8', '--tie-weights'];
+    const first = await runCli(['train', ...args, ...embedded, '--epochs', '1', '--out', out]);
     expect(first.code, first.stderr).toBe(0);
+    const saved = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).modelTopology;
+    expect(saved.model).toMatchObject({ hidden: 8, embedding: 8, tieWeights: true });
+    // The size line counts the tied matrix once: no head weight of its own.
+    const V = saved.vocabSize as number;
+    const size = JSON.parse(first.stdout.trim().split('\n')[0]!);
+    expect(size.parameters).toBe(V * 8 + 3 * 8 * (8 + 8 + 1) + V);
+    // Resumed with its saved flags, and with the same ones given again.
     const resumed = await runCli(['train', '--resume', out, '--epochs', '2', '--backend', 'cpu', '--json']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!).epochs).toBe(2);
+    const again = await runCli(['train', '--resume', out, ...embedded, '--epochs', '3', '--backend', 'cpu']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/resuming scratch gru, 1 x 8, embedding 8 \(tied to the head\)/);
   });
 
   it('explains each user error on one line, with its exit code and no stack trace', async () => {
@@ -224,6 +235,17 @@ describe('rnnlm', () => {
         /argument 'transformer' is invalid.*Allowed choices are rnn, gru, lstm/,
       ],
       [['train', '--epochs', '-3'], 2, /expected an integer >= 1/],
+      [['train', '--embedding', '0'], 2, /--embedding.*expected an integer >= 1/],
+      [
+        ['train', '--corpus', corpus, ...tiny, '--tie-weights'],
+        2,
+        /--tie-weights ties the output head to the token embedding, and there is none: add --embedding 8 \(--hidden 8\)/,
+      ],
+      [
+        ['train', '--corpus', corpus, ...tiny, '--embedding', '4', '--tie-weights', '--bidirectional'],
+        2,
+        /--tie-weights needs --embedding equal to the top layer's width, twice --hidden 8 \(--bidirectional\), 16, but --embedding is 4: use --embedding 16/,
+      ],
       [['train', '--corpus', corpus, ...tiny, '--backend', 'tensorflow'], 5, /@tensorflow\/tfjs-node/],
       [['generate', '--model', join(dir, 'nowhere')], 4, /cannot load the model in .*nowhere: no checkpoint/],
       [['generate', '--model', join(dir, 'corrupt'), '--backend', 'cpu'], 4, /model.json is corrupt/],

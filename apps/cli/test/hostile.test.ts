@@ -355,6 +355,9 @@ describe('problems known up front are found before any training', () => {
       out,
       '--hidden',
       '16',
+      '--embedding',
+      '16',
+      '--tie-weights',
       '--lr',
       '0.5',
       '--epochs',
@@ -363,7 +366,9 @@ describe('problems known up front are found before any training', () => {
       'cpu',
     ]);
     expect(different.code).toBe(2);
-    expect(different.stderr).toMatch(/--hidden 16 \(saved: 8\).*--lr 0.5 \(saved: 0.01\)/);
+    expect(different.stderr).toMatch(
+      /--hidden 16 \(saved: 8\), --embedding 16 \(saved: none \(one-hot input\)\), --tie-weights true \(saved: false\).*--lr 0.5 \(saved: 0.01\)/,
+    );
     const same = await runCli([
       'train',
       '--resume',

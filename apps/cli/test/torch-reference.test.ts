@@ -104,6 +104,22 @@ describe.skipIf(!hasTorch)('bench/torch_reference.py', () => {
     expect(JSON.parse(run.stdout).sample).toMatch(/^time traveller( \S+){10}$/);
   });
 
+  it('torch.nn models take an embedding, and a head tied to it: one parameter, counted once', () => {
+    const run = (extra: string[]) => {
+      const r = reference([...tiny, '--model', 'lstm', '--corpus', timeMachinePath(), ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const untied = run(['--embedding', '8']);
+    const tied = run(['--embedding', '8', '--tie-weights']);
+    const V = tied.vocab_size as number;
+    // nn.Embedding [V, 8]; nn.LSTM input and recurrent weights [32, 8] and two biases [32]; Linear [V, 8] + [V].
+    expect(untied).toMatchObject({ embedding: 8, tie_weights: false });
+    expect(untied.parameters).toBe(V * 8 + 32 * 8 + 32 * 8 + 2 * 32 + V * 8 + V);
+    expect(tied).toMatchObject({ embedding: 8, tie_weights: true });
+    expect(tied.parameters).toBe(untied.parameters - V * 8);
+  });
+
   it('rejects bad flags and corpora with one line, exit 2 and no traceback', () => {
     const latin1 = join(mkdtempSync(join(tmpdir(), 'rnnlm-reference-')), 'latin1.txt');
     writeFileSync(latin1, Buffer.from([0x61, 0x62, 0xe9, 0x63])); // 'ab', Latin-1 é, 'c'
@@ -111,6 +127,19 @@ describe.skipIf(!hasTorch)('bench/torch_reference.py', () => {
       [['--hidden', '0'], /--hidden: expected an integer >= 1, got 0/],
       [['--max-tokens', '0'], /expected a positive integer, or -1 for all tokens/],
       [['--model', 'transformer'], /argument --model: invalid choice: 'transformer'/],
+      [['--embedding', '0'], /--embedding: expected an integer >= 1, got 0/],
+      [
+        ['--model', 'lstm', '--tie-weights'],
+        /--tie-weights needs --embedding equal to --hidden 256, got no --embedding/,
+      ],
+      [
+        ['--model', 'lstm', '--embedding', '64', '--tie-weights'],
+        /--tie-weights needs --embedding equal to --hidden 256, got --embedding 64/,
+      ],
+      [
+        ['--model', 'gru-scratch', '--embedding', '64'],
+        /are for the torch.nn models; gru-scratch takes one-hot inputs/,
+      ],
       [['--corpus', join('/nonexistent', 'corpus.txt')], /corpus file not found: \/nonexistent\/corpus.txt/],
       [['--max-tokens', '100'], /has 100 char tokens, too few for batches of 32 x 35 steps/],
       [

@@ -31,7 +31,7 @@ export function validateModelConfig(config: unknown): ModelConfig {
       `model config: bidirectional must be true or false, got ${JSON.stringify(bidirectional)}`,
     );
   }
-  return {
+  const valid: ModelConfig = {
     impl: impl as ModelConfig['impl'],
     cell: c.cell as ModelConfig['cell'],
     vocabSize: positiveInteger(c.vocabSize, 'vocabSize', 'the vocabulary size (at least 1 token)'),
@@ -39,6 +39,45 @@ export function validateModelConfig(config: unknown): ModelConfig {
     layers: positiveInteger(c.layers ?? 1, 'layers', 'the number of stacked recurrent layers'),
     bidirectional,
   };
+  // Added only when set, so a config without them (every checkpoint before them) stays as it was.
+  if (c.embedding !== undefined) {
+    valid.embedding = positiveInteger(c.embedding, 'embedding', 'the size of the token embedding');
+  }
+  const tieWeights = c.tieWeights ?? false;
+  if (typeof tieWeights !== 'boolean') {
+    throw new Error(`model config: tieWeights must be true or false, got ${JSON.stringify(tieWeights)}`);
+  }
+  if (tieWeights) {
+    checkTying(valid);
+    valid.tieWeights = true;
+  }
+  return valid;
+}
+
+/**
+ * Tying makes the head's weight [top width, vocabulary] the embedding [vocabulary, embedding]
+ * transposed, so the embedding must be as wide as the top layer's output.
+ */
+function checkTying(config: ModelConfig): void {
+  const top = config.hidden * (config.bidirectional ? 2 : 1);
+  const topSize = config.bidirectional ? `2 x hidden = ${top} (bidirectional)` : `hidden = ${top}`;
+  if (config.embedding === undefined) {
+    throw new Error(
+      `model config: tieWeights needs an embedding to tie the output head to; set embedding to ${topSize} (--embedding ${top}), or turn tieWeights off`,
+    );
+  }
+  if (config.embedding !== top) {
+    throw new Error(
+      `model config: tieWeights needs embedding equal to the top layer's output size, ${topSize}, ` +
+        `but embedding is ${config.embedding}; set embedding to ${top} (--embedding ${top}), ` +
+        `change hidden, or turn tieWeights off (--tie-weights)`,
+    );
+  }
+}
+
+/** The width of the first layer's input: the embedding size, or the vocabulary (one-hot). */
+export function firstLayerInputSize(config: ModelConfig): number {
+  return config.embedding ?? config.vocabSize;
 }
 
 function positiveInteger(value: unknown, name: string, meaning: string): number {

@@ -96,6 +96,77 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
+/** With an embedding, and with the head tied to it: the kernels' row lookup and its gradient too. */
+const embedded: Array<[CellKind, number, boolean, Partial<ModelConfig>]> = [
+  ['lstm', 2, false, { embedding: 5 }],
+  ['gru', 1, true, { embedding: 3 }],
+  ['rnn', 1, false, { embedding: 6, tieWeights: true }],
+  ['lstm', 2, true, { embedding: 12, tieWeights: true }],
+];
+
+/** A run's outputs as plain arrays, so that runs on two backends compare. */
+function values(r: ReturnType<typeof run>): Float32Array[] {
+  return [r.logits, ...r.state, ...r.grads].map((t) => t.dataSync() as Float32Array);
+}
+
+describe('with an embedding (and tied weights)', () => {
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+  it.each(embedded)(
+    '%s, %i layer(s), bidirectional %s, %o: fused on wasm equals op by op on cpu, every gradient included',
+    async (cell, layers, bidirectional, extra) => {
+      const config: ModelConfig = {
+        impl: 'scratch',
+        cell,
+        vocabSize: 7,
+        hidden: 6,
+        layers,
+        bidirectional,
+        ...extra,
+      };
+      const results: Float32Array[][] = [];
+      for (const [backend, recurrence] of [
+        ['cpu', 'ops'],
+        ['cpu', 'fused'],
+        ['wasm', 'fused'],
+      ] as const) {
+        expect(await tf.setBackend(backend)).toBe(true);
+        const before = tf.memory().numTensors;
+        // tfjs's wasm backend has no UnsortedSegmentSum (gather's gradient; @rnnlm/backend adds it):
+        // the fused path must not need it.
+        const segmentSum = tf.getKernel('UnsortedSegmentSum', 'wasm');
+        if (backend === 'wasm') tf.unregisterKernel('UnsortedSegmentSum', 'wasm');
+        let r: ReturnType<typeof run>;
+        try {
+          r = run(config, recurrence);
+        } finally {
+          if (backend === 'wasm' && segmentSum) tf.registerKernel(segmentSum);
+        }
+        expect(r.model.weightNames[0]).toBe('embedding/W_e');
+        results.push(values(r));
+        tf.dispose([r.logits, ...r.state, ...r.grads]);
+        r.model.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+      }
+      const [reference, ...others] = results as [Float32Array[], ...Float32Array[][]];
+      for (const other of others) {
+        let diff = 0;
+        for (const [i, a] of reference.entries()) {
+          expect(other[i]!.length).toBe(a.length);
+          for (let k = 0; k < a.length; k++) diff = Math.max(diff, Math.abs(a[k]! - other[i]![k]!));
+        }
+        expect(diff).toBeLessThan(1e-4);
+      }
+      // Not vacuous: the embedding's gradient (the first, after the logits and the states) is far from zero.
+      const states = layers * (bidirectional ? 2 : 1) * (cell === 'lstm' ? 2 : 1);
+      const grad = reference[1 + states]!;
+      expect(grad.length).toBe(7 * extra.embedding!);
+      expect(Math.max(...grad.map(Math.abs))).toBeGreaterThan(0.1);
+    },
+  );
+});
+
 describe('lstmSequence gate orders', () => {
   it("runs tfjs-layers' (i, f, c~, o) blocks fused as op by op", () => {
     tf.tidy(() => {

@@ -5,7 +5,7 @@ export {
   LSTM_GATE_ORDERS,
   type LstmGateOrder,
 } from '@rnnlm/kernels';
-export { checkModelArguments, statesPerCell, validateModelConfig } from './config.js';
+export { checkModelArguments, firstLayerInputSize, statesPerCell, validateModelConfig } from './config.js';
 export {
   FUSED_MODES,
   type FusedHeadResult,
@@ -13,6 +13,7 @@ export {
   type FusedMode,
   type FusedSequenceResult,
   fusedCrossEntropy,
+  fusedEmbeddingLookup,
   fusedHeadLayer,
   fusedLayer,
   fusedSequence,
@@ -32,4 +33,4 @@ export {
   type SequenceOptions,
   type SequenceResult,
 } from './sequence.js';
-export { type DirectionWeights, forwardStack, type StackWeights } from './stack.js';
+export { type DirectionWeights, embedTokens, forwardStack, type StackWeights } from './stack.js';

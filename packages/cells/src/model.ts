@@ -14,6 +14,17 @@ export interface ModelConfig {
   hidden: number;
   layers: number;
   bidirectional: boolean;
+  /**
+   * The size of a learned embedding of the tokens, fed to the first layer (absent: the notebooks'
+   * one-hot input, the first layer's input weight then has a row per token). Word-level models want
+   * one: a vocabulary of 10,000 words one-hot makes the first input weight 10,000 rows per gate.
+   */
+  embedding?: number;
+  /**
+   * The output head's weight is the embedding transposed, one shared matrix (Press and Wolf 2017).
+   * Needs `embedding` equal to the top layer's output size (hidden, twice that when bidirectional).
+   */
+  tieWeights?: boolean;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Random } from '@rnnlm/data';
 import { gatesPerCell } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkModelArguments, statesPerCell } from './config.js';
+import { checkModelArguments, firstLayerInputSize, statesPerCell } from './config.js';
 import { type FusedMode, useFused } from './fused/index.js';
 import { assertIdsInRange, assertIdsTensor } from './ids.js';
 import type { ForwardResult, LanguageModel, ModelConfig, State } from './model.js';
@@ -41,9 +41,13 @@ let modelCounter = 0;
  * per input (one matmul per step on the recurrent path), and the output head runs over all steps in
  * one matmul.
  *
- * Weight names (stable, also the checkpoint keys), for layer l and direction d:
- * RNN `layer{l}/{d}/W_xh`, `W_hh`, `b_h`; GRU and LSTM `layer{l}/{d}/W_x`, `W_h`, `b` with gates fused in
- * the order (z, r, h~) and (i, f, o, c~); then `head/W_hq`, `head/b_q`.
+ * With `config.embedding` E, the tokens are looked up in an embedding [V, E] first and layer 0
+ * projects those rows; with `config.tieWeights` the head's weight is that embedding transposed.
+ *
+ * Weight names (stable, also the checkpoint keys): `embedding/W_e` [V, E] when there is one; for
+ * layer l and direction d, RNN `layer{l}/{d}/W_xh`, `W_hh`, `b_h`; GRU and LSTM `layer{l}/{d}/W_x`,
+ * `W_h`, `b` with gates fused in the order (z, r, h~) and (i, f, o, c~); then `head/W_hq` (not when
+ * tied), `head/b_q`.
  */
 export function createScratchModel(config: ModelConfig, options: ScratchModelOptions = {}): LanguageModel {
   const {
@@ -85,9 +89,14 @@ class ScratchLanguageModel implements LanguageModel {
     const directions = DIRECTIONS.slice(0, bidirectional ? 2 : 1);
     const gateWidth = gatesPerCell(cell) * hidden;
     const [xName, hName, bName] = cell === 'rnn' ? ['W_xh', 'W_hh', 'b_h'] : ['W_x', 'W_h', 'b'];
+    // Made first, so that a model without one draws exactly the weights it always did.
+    const embedding =
+      config.embedding === undefined
+        ? undefined
+        : add<tf.Rank.R2>('embedding/W_e', [vocabSize, config.embedding], 'normal');
     const stackLayers = [];
     for (let l = 0; l < layers; l++) {
-      const inputs = l === 0 ? vocabSize : hidden * directions.length;
+      const inputs = l === 0 ? firstLayerInputSize(config) : hidden * directions.length;
       stackLayers.push(
         directions.map((d) => ({
           Wx: add<tf.Rank.R2>(`layer${l}/${d}/${xName}`, [inputs, gateWidth], 'normal'),
@@ -96,11 +105,14 @@ class ScratchLanguageModel implements LanguageModel {
         })),
       );
     }
+    // Tied: no W_hq of its own, the head reads the embedding transposed (see forwardStack).
     const head = {
-      W: add<tf.Rank.R2>('head/W_hq', [hidden * directions.length, vocabSize], 'normal'),
+      ...(config.tieWeights
+        ? {}
+        : { W: add<tf.Rank.R2>('head/W_hq', [hidden * directions.length, vocabSize], 'normal') }),
       b: add<tf.Rank.R1>('head/b_q', [vocabSize], 'zeros'),
     };
-    this.#stack = { cell, layers: stackLayers, head };
+    this.#stack = { cell, ...(embedding ? { embedding } : {}), layers: stackLayers, head };
   }
 
   beginState(batchSize: number): State {

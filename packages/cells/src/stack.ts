@@ -8,7 +8,7 @@
 import type { CellKind, LstmGateOrder } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { statesPerCell } from './config.js';
-import { type FusedLayerInput, fusedHeadLayer, fusedLayer } from './fused/index.js';
+import { type FusedLayerInput, fusedEmbeddingLookup, fusedHeadLayer, fusedLayer } from './fused/index.js';
 import type { ForwardResult, State } from './model.js';
 import { gruSequence, lstmSequence, rnnSequence } from './sequence.js';
 
@@ -19,13 +19,24 @@ export interface DirectionWeights {
   b: tf.Tensor1D;
 }
 
-/** The weights `forwardStack` runs: every layer's directions, the head, and the LSTM gate order. */
+/**
+ * The weights `forwardStack` runs: the token embedding (when there is one), every layer's directions,
+ * the head, and the LSTM gate order.
+ */
 export interface StackWeights {
   cell: CellKind;
+  /**
+   * The token embedding [V, E], whose rows (looked up by id) are layer 0's input; absent: layer 0
+   * gathers rows of its own Wx [V, G*H] (the one-hot input).
+   */
+  embedding?: tf.Tensor2D;
   /** Per layer (bottom first), its directions: forward, then backward when bidirectional. */
   layers: readonly (readonly DirectionWeights[])[];
-  /** The output head: logits = top outputs W + b, W [H * directions, V], b [V]. */
-  head: { W: tf.Tensor2D; b: tf.Tensor1D };
+  /**
+   * The output head: logits = top outputs W + b, W [H * directions, V], b [V]. W absent: the weights
+   * are tied, W is the embedding transposed (so its gradient is the sum of both uses).
+   */
+  head: { W?: tf.Tensor2D; b: tf.Tensor1D };
   /** LSTM gate blocks in the weights' columns; default d2l's 'ifoc'. */
   gateOrder?: LstmGateOrder;
 }
@@ -33,8 +44,8 @@ export interface StackWeights {
 /**
  * The logits of `ids` ([B, T] int32, checked by the caller) and the next state, starting from `state`
  * (checked by the caller). `fused`: each layer in one fused op, and the top layer of a unidirectional
- * model together with the head; otherwise layer 0 gathers rows of Wx, deeper layers project all steps
- * in one matmul, and the recurrences run op by op.
+ * model together with the head; otherwise layer 0 gathers rows of Wx (or, with an embedding, projects
+ * the embedded tokens), deeper layers project all steps in one matmul, and the recurrences run op by op.
  */
 export function forwardStack(
   stack: StackWeights,
@@ -43,12 +54,16 @@ export function forwardStack(
   fused: boolean,
 ): ForwardResult {
   const [batch, steps] = ids.shape;
-  const { cell, layers, head, gateOrder } = stack;
+  const { cell, layers, gateOrder } = stack;
   const perCell = statesPerCell(cell);
   return tf.tidy(() => {
     // Time-major ids, so that step t's rows are contiguous: row t*B + b is step t of sequence b.
     const flatIds = tf.reshape(tf.transpose(ids), [steps * batch]) as tf.Tensor1D;
-    let input: tf.Tensor2D | undefined; // [T*B, D] for layers above the first
+    const head = { W: stack.head.W ?? tf.transpose(stack.embedding!), b: stack.head.b };
+    // [T*B, D] for layers above the first, and for the first when the tokens are embedded.
+    let input: tf.Tensor2D | undefined = stack.embedding
+      ? embedTokens(stack.embedding, flatIds, fused)
+      : undefined;
     const newState: tf.Tensor2D[] = [];
     let s = 0;
     const top = layers.length - 1;
@@ -65,7 +80,7 @@ export function forwardStack(
           ...(gateOrder ? { gateOrder } : {}),
         };
         s += perCell;
-        const layerInput: FusedLayerInput = l === 0 ? { ids: flatIds } : { x: input! };
+        const layerInput: FusedLayerInput = input === undefined ? { ids: flatIds } : { x: input };
         if (fused && l === top && directions.length === 1) {
           // The top layer and the output head in one kernel: its outputs never leave it.
           const out = fusedHeadLayer(layerInput, w.Wx, w.b, recurrence, head);
@@ -87,6 +102,15 @@ export function forwardStack(
     const logits = tf.add(tf.matMul(input!, head.W), head.b) as tf.Tensor2D;
     return { logits, state: newState };
   });
+}
+
+/**
+ * The token embedding of time-major `ids` [T*B]: the rows of `table` [V, E], [T*B, E]. The one place
+ * the stack looks tokens up, so that what is done to the embedded inputs is done here. Fused: the
+ * kernels' row gather, whose gradient runs on the wasm backend too; otherwise tfjs's gather.
+ */
+export function embedTokens(table: tf.Tensor2D, ids: tf.Tensor1D, fused: boolean): tf.Tensor2D {
+  return fused ? fusedEmbeddingLookup(table, ids) : tf.gather(table, ids);
 }
 
 /** One direction of a layer op by op: the projection of all steps, then the recurrence. */

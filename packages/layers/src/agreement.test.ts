@@ -15,7 +15,12 @@ import {
   randomState,
   tinyConfig,
 } from './test-utils/helpers.js';
-import { copyLayersWeightsToScratch, copyScratchWeightsToLayers, namedWeights } from './weights.js';
+import {
+  copyLayersWeightsToScratch,
+  copyScratchWeightsToLayers,
+  layersToScratchWeights,
+  namedWeights,
+} from './weights.js';
 
 const measured: string[] = [];
 afterAll(() => {
@@ -74,4 +79,73 @@ describe('scratch and layers agree within 1e-5', () => {
         }
       }
     }
+});
+
+describe('scratch and layers agree with an embedding, and with the head tied to it', () => {
+  const shapes = [
+    { label: 'embedding 5, 2 layers', layers: 2, bidirectional: false, embedding: 5 },
+    { label: 'tied, bidirectional', layers: 1, bidirectional: true, embedding: 8, tieWeights: true },
+    { label: 'tied, 2 layers', layers: 2, bidirectional: false, embedding: 4, tieWeights: true },
+  ];
+  for (const recurrence of ['ops', 'fused'] as const)
+    for (const cell of CELLS)
+      for (const { label, ...extra } of shapes) {
+        it(`${cell}, ${label}, recurrence ${recurrence}: logits, states and every gradient`, () => {
+          const seed = 7 + CELLS.indexOf(cell);
+          const shape = { cell, vocabSize: 7, hidden: 4, ...extra };
+          const scratch = createScratchModel(tinyConfig('scratch', shape), { seed, recurrence });
+          const tensorsBefore = tf.memory().numTensors;
+          const model = createLayersModel(tinyConfig('layers', shape), { seed: seed + 1, recurrence });
+          expect(model.weightNames[0]).toBe('embedding/embeddings');
+          expect(model.weightNames.includes('head/kernel')).toBe(!extra.tieWeights);
+          expect(model.variables).toHaveLength(scratch.variables.length);
+          randomizeWeights(scratch, seed + 2);
+          copyScratchWeightsToLayers(scratch, model);
+
+          const ids = randomIds(3, 5, shape.vocabSize, seed + 3);
+          const labels = randomIds(3, 5, shape.vocabSize, seed + 5);
+          const state = randomState(scratch, 3, seed + 4);
+          // A loss that reaches the logits and the final state, so that every weight has a gradient.
+          const run = (m: typeof model) =>
+            tf.variableGrads(() => {
+              const out = m.forward(ids, state);
+              const onehot = tf.oneHot(tf.reshape(tf.transpose(labels), [-1]), shape.vocabSize);
+              const ce = tf.losses.softmaxCrossEntropy(onehot, out.logits);
+              return tf.addN([ce, ...out.state.map((s) => tf.mean(tf.square(s)))]) as tf.Scalar;
+            }, m.variables);
+          const a = run(scratch);
+          const b = run(model);
+          expect(Math.abs(a.value.dataSync()[0]! - b.value.dataSync()[0]!)).toBeLessThan(1e-5);
+          // The layers model's gradients, in scratch's names and gate order, against scratch's.
+          const named = Object.fromEntries(
+            model.weightNames.map((n, i) => [n, b.grads[model.variables[i]!.name]!]),
+          );
+          const converted = layersToScratchWeights(model.config, named);
+          let worst = 0;
+          for (const [i, name] of scratch.weightNames.entries()) {
+            const g = a.grads[scratch.variables[i]!.name]!;
+            expect(
+              tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!),
+              `${name} has a gradient`,
+            ).toBeGreaterThan(1e-3);
+            worst = Math.max(worst, maxAbsDiff(g, converted[name]!));
+          }
+          measured.push(`  ${cell}, ${label}, ${recurrence}: gradients ${worst.toExponential(2)}`);
+          expect(worst).toBeLessThan(1e-5);
+
+          tf.dispose([
+            ids,
+            labels,
+            state,
+            a.value,
+            b.value,
+            ...Object.values(a.grads),
+            ...Object.values(b.grads),
+          ]);
+          tf.dispose(Object.values(converted));
+          model.dispose();
+          expect(tf.memory().numTensors).toBe(tensorsBefore);
+          scratch.dispose();
+        });
+      }
 });

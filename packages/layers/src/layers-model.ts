@@ -4,6 +4,7 @@ import {
   checkModelArguments,
   type ForwardResult,
   type FusedMode,
+  firstLayerInputSize,
   forwardStack,
   type LanguageModel,
   type ModelConfig,
@@ -31,6 +32,7 @@ export interface LayersModelOptions {
 /** The names tfjs-layers gives a recurrent cell's weights, in the order it creates them. */
 const RECURRENT_WEIGHT_SUFFIXES = ['kernel', 'recurrent_kernel', 'bias'] as const;
 const HEAD_WEIGHT_SUFFIXES = ['kernel', 'bias'] as const;
+const EMBEDDING_WEIGHT_SUFFIXES = ['embeddings'] as const;
 
 /** Initialisation as in the notebooks: normal with standard deviation 0.01, zero biases. */
 const INIT_STDDEV = 0.01;
@@ -57,9 +59,10 @@ let modelCounter = 0;
  *
  * Inputs are fed as one-hot vectors, as in the notebooks: layer 0's kernel then has V rows and is
  * the same matrix as scratch's layer-0 `W_x` (the scratch model gathers its rows; one-hot times a
- * matrix is the same math). An embedding lookup would be cheaper for large vocabularies but would
- * add a weight the scratch model does not have and break the weight-for-weight correspondence that
- * checkpoints and the agreement tests rely on.
+ * matrix is the same math). With `config.embedding` E, a `tf.layers.embedding` [V, E] (weight
+ * `embedding/embeddings`, scratch's `embedding/W_e`) looks the tokens up first and layer 0's kernel has
+ * E rows; with `config.tieWeights` the head has no kernel of its own: its logits are the top outputs
+ * times the embeddings transposed, plus its bias (`head/bias`).
  *
  * Layers are not `stateful`: the state goes in through `initialState` and comes out through
  * `returnState`, so the same weights run at any batch size (train at 32, generate at 1).
@@ -79,6 +82,10 @@ class TfjsLayersLanguageModel implements LanguageModel {
   readonly weightNames: readonly string[];
 
   readonly #units: RecurrentUnit[] = [];
+  /** The token embedding, when the config has one. */
+  readonly #embedding: tfl.layers.Layer | undefined;
+  #embeddings: tf.Variable | undefined;
+  /** The dense head; absent when tied (then #headBias is a variable of its own). */
   readonly #head: tfl.layers.Layer | undefined;
   /** The dense head's kernel [width, V] and bias [V], for the fused path's own product. */
   #headKernel: tf.Variable | undefined;
@@ -109,8 +116,19 @@ class TfjsLayersLanguageModel implements LanguageModel {
     const variables: tf.Variable[] = [];
     const names: string[] = [];
     try {
+      if (config.embedding !== undefined) {
+        this.#embedding = tfl.layers.embedding({
+          inputDim: vocabSize,
+          outputDim: config.embedding,
+          embeddingsInitializer: normal(),
+          name: `${prefix}_embedding`,
+        });
+        buildEagerly(this.#embedding, [1, 1]);
+        collectWeights(this.#embedding, EMBEDDING_WEIGHT_SUFFIXES, 'embedding', variables, names);
+        this.#embeddings = variables.at(-1);
+      }
       for (let layer = 0; layer < layers; layer++) {
-        const inputSize = layer === 0 ? vocabSize : hidden * this.#directions.length;
+        const inputSize = layer === 0 ? firstLayerInputSize(config) : hidden * this.#directions.length;
         for (const direction of this.#directions) {
           const args = {
             units: hidden,
@@ -141,15 +159,22 @@ class TfjsLayersLanguageModel implements LanguageModel {
           this.#units.push({ layer, direction, rnn, kernel, recurrentKernel, bias });
         }
       }
-      this.#head = tfl.layers.dense({
-        units: vocabSize,
-        kernelInitializer: normal(),
-        biasInitializer: 'zeros',
-        name: `${prefix}_head`,
-      });
-      buildEagerly(this.#head, [1, hidden * this.#directions.length]);
-      collectWeights(this.#head, HEAD_WEIGHT_SUFFIXES, 'head', variables, names);
-      [this.#headKernel, this.#headBias] = variables.slice(-2) as [tf.Variable, tf.Variable];
+      if (config.tieWeights) {
+        // No dense layer: its kernel would be the embeddings transposed, which a layer cannot share.
+        this.#headBias = tf.tidy(() => tf.variable(tf.zeros([vocabSize]), true, `${prefix}_head/bias`));
+        variables.push(this.#headBias);
+        names.push('head/bias');
+      } else {
+        this.#head = tfl.layers.dense({
+          units: vocabSize,
+          kernelInitializer: normal(),
+          biasInitializer: 'zeros',
+          name: `${prefix}_head`,
+        });
+        buildEagerly(this.#head, [1, hidden * this.#directions.length]);
+        collectWeights(this.#head, HEAD_WEIGHT_SUFFIXES, 'head', variables, names);
+        [this.#headKernel, this.#headBias] = variables.slice(-2) as [tf.Variable, tf.Variable];
+      }
     } catch (error) {
       this.#disposeLayers();
       throw error;
@@ -170,15 +195,14 @@ class TfjsLayersLanguageModel implements LanguageModel {
   forward(ids: tf.Tensor2D, state: State): ForwardResult {
     this.#assertLive();
     const [batchSize, numSteps] = this.#checkInputs(ids, state);
-    const { vocabSize, hidden } = this.config;
+    const { hidden } = this.config;
     const width = hidden * this.#directions.length;
     if (useFused(this.#recurrence)) {
       this.#stack ??= this.#stackWeights();
       return forwardStack(this.#stack, ids, state, true);
     }
     return tf.tidy(() => {
-      // [B, T, V]: the notebooks' one-hot input (see createLayersModel for why not an embedding).
-      let x = tf.oneHot(ids, vocabSize, 1, 0, 'float32') as tf.Tensor3D;
+      let x = this.#embedTokens(ids);
       const nextState: tf.Tensor2D[] = [];
       let stateIndex = 0;
       for (let layer = 0; layer < this.config.layers; layer++) {
@@ -200,10 +224,21 @@ class TfjsLayersLanguageModel implements LanguageModel {
         x = outputs.length === 1 ? (outputs[0] as tf.Tensor3D) : tf.concat(outputs, 2);
       }
       // Time-major rows (t * B + b), then the head over all steps in one matmul.
-      const rows = tf.reshape(tf.transpose(x, [1, 0, 2]), [numSteps * batchSize, width]);
-      const logits = (this.#head as tfl.layers.Layer).apply(rows) as tf.Tensor2D;
+      const rows = tf.reshape(tf.transpose(x, [1, 0, 2]), [numSteps * batchSize, width]) as tf.Tensor2D;
+      const logits = this.#head
+        ? (this.#head.apply(rows) as tf.Tensor2D)
+        : (tf.add(tf.matMul(rows, this.#embeddings!, false, true), this.#headBias!) as tf.Tensor2D);
       return { logits, state: nextState };
     });
+  }
+
+  /**
+   * Layer 0's input [B, T, D]: the tokens' embeddings (D = E), or the notebooks' one-hot vectors
+   * (D = V). The one place this path looks tokens up.
+   */
+  #embedTokens(ids: tf.Tensor2D): tf.Tensor3D {
+    if (this.#embedding) return this.#embedding.apply(ids) as tf.Tensor3D;
+    return tf.oneHot(ids, this.config.vocabSize, 1, 0, 'float32') as tf.Tensor3D;
   }
 
   /**
@@ -223,11 +258,13 @@ class TfjsLayersLanguageModel implements LanguageModel {
           b: unit.bias as tf.Variable<tf.Rank.R1>,
         })),
     );
+    // Tied: no W, the stack reads the embeddings transposed.
     const head = {
-      W: this.#headKernel as tf.Variable<tf.Rank.R2>,
+      ...(this.#headKernel ? { W: this.#headKernel as tf.Variable<tf.Rank.R2> } : {}),
       b: this.#headBias as tf.Variable<tf.Rank.R1>,
     };
-    return { cell: this.config.cell, layers, head, gateOrder: 'ifco' };
+    const embedding = this.#embeddings as tf.Variable<tf.Rank.R2> | undefined;
+    return { cell: this.config.cell, ...(embedding ? { embedding } : {}), layers, head, gateOrder: 'ifco' };
   }
 
   dispose(): void {
@@ -237,7 +274,10 @@ class TfjsLayersLanguageModel implements LanguageModel {
   }
 
   #disposeLayers(): void {
+    if (this.#embedding?.built) this.#embedding.dispose();
     for (const { rnn } of this.#units) if (rnn.built) rnn.dispose();
+    // A tied head's bias is a variable of its own, not a layer's.
+    if (!this.#head) this.#headBias?.dispose();
     // The head is made last in the constructor; it is missing when construction failed before it.
     if (this.#head?.built) this.#head.dispose();
   }

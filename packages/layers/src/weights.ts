@@ -16,7 +16,8 @@ export type NamedWeights = Record<string, tf.Tensor>;
  * - LSTM: scratch order (i, f, o, c) as d2l's get_lstm_params; tfjs-layers' order is (i, f, c, o).
  *   The last two H-wide blocks swap; the swap is its own inverse, so the same permutation maps
  *   either way.
- * - Head: `W_hq`, `b_q` are the dense layer's `kernel`, `bias`.
+ * - Head: `W_hq`, `b_q` are the dense layer's `kernel`, `bias` (tied: `b_q` alone, the tied head's `bias`).
+ * - Embedding (when the config has one): `embedding/W_e` is the embedding layer's `embeddings`.
  */
 const SCRATCH_TO_LAYERS_SUFFIX: Record<string, string> = {
   W_xh: 'kernel',
@@ -27,12 +28,13 @@ const SCRATCH_TO_LAYERS_SUFFIX: Record<string, string> = {
   b: 'bias',
   W_hq: 'kernel',
   b_q: 'bias',
+  W_e: 'embeddings',
 };
 
 function scratchSuffixes(config: ModelConfig): { recurrent: string[]; head: string[] } {
   return {
     recurrent: config.cell === 'rnn' ? ['W_xh', 'W_hh', 'b_h'] : ['W_x', 'W_h', 'b'],
-    head: ['W_hq', 'b_q'],
+    head: config.tieWeights ? ['b_q'] : ['W_hq', 'b_q'],
   };
 }
 
@@ -41,6 +43,8 @@ export function weightNameMapping(config: ModelConfig): Array<{ scratch: string;
   const directions = config.bidirectional ? ['forward', 'backward'] : ['forward'];
   const { recurrent, head } = scratchSuffixes(config);
   const pairs: Array<{ scratch: string; layers: string }> = [];
+  if (config.embedding !== undefined)
+    pairs.push({ scratch: 'embedding/W_e', layers: 'embedding/embeddings' });
   for (let layer = 0; layer < config.layers; layer++) {
     for (const direction of directions) {
       for (const suffix of recurrent) {
@@ -58,10 +62,10 @@ export function weightNameMapping(config: ModelConfig): Array<{ scratch: string;
 
 /**
  * Swaps the last two H-wide gate blocks along the last axis: LSTM (i, f, o, c) <-> (i, f, c, o).
- * Only recurrent weights of an LSTM are permuted; the head has no gates.
+ * Only recurrent weights of an LSTM are permuted; the head and the embedding have no gates.
  */
 function reorderGates(config: ModelConfig, name: string, value: tf.Tensor): tf.Tensor {
-  if (config.cell !== 'lstm' || name.startsWith('head/')) return tf.clone(value);
+  if (config.cell !== 'lstm' || !name.startsWith('layer')) return tf.clone(value);
   const H = config.hidden;
   const axis = value.rank - 1;
   if (value.shape[axis] !== 4 * H) {
@@ -158,7 +162,9 @@ function sameArchitecture(a: ModelConfig, b: ModelConfig): boolean {
     a.vocabSize === b.vocabSize &&
     a.hidden === b.hidden &&
     a.layers === b.layers &&
-    a.bidirectional === b.bidirectional
+    a.bidirectional === b.bidirectional &&
+    a.embedding === b.embedding &&
+    (a.tieWeights ?? false) === (b.tieWeights ?? false)
   );
 }
 

@@ -259,7 +259,10 @@ function checkModelWeights(
   const elements = (s: tf.io.WeightsManifestEntry) => s.shape.reduce((a, b) => a * b, 1);
   const held = specs.filter((s) => s.name.startsWith(MODEL_PREFIX)).reduce((sum, s) => sum + elements(s), 0);
   const expected = parameterCount(config);
-  const described = `${config.cell}, vocabulary ${config.vocabSize}, ${config.layers} layer(s) of hidden ${config.hidden}${config.bidirectional ? ', bidirectional' : ''}`;
+  const described =
+    `${config.cell}, vocabulary ${config.vocabSize}, ${config.layers} layer(s) of hidden ${config.hidden}` +
+    `${config.bidirectional ? ', bidirectional' : ''}${config.embedding === undefined ? '' : `, embedding ${config.embedding}`}` +
+    `${config.tieWeights ? ', tied weights' : ''}`;
   if (held !== expected) {
     throw new Error(
       `the model config (${described}) has ${expected} parameters but the weights hold ${held}: model.json was edited or belongs to other weights`,

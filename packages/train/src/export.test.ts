@@ -66,6 +66,8 @@ const cases: Array<{
   layers: number;
   bidirectional: boolean;
   hidden: number;
+  embedding?: number;
+  tieWeights?: boolean;
 }> = [];
 for (const impl of ['scratch', 'layers'] as const)
   for (const cell of ['rnn', 'gru', 'lstm'] as const)
@@ -73,12 +75,33 @@ for (const impl of ['scratch', 'layers'] as const)
 // Stacked bidirectional (tf.layers.bidirectional has a bug history); hidden 3 puts the rnn in 'folded'.
 for (const cell of ['rnn', 'lstm'] as const)
   cases.push({ impl: 'scratch', cell, layers: 2, bidirectional: true, hidden: 3 });
+// A model's own embedding, and the head tied to it (exported as a copy of its transpose).
+cases.push({ impl: 'scratch', cell: 'lstm', layers: 2, bidirectional: false, hidden: 4, embedding: 5 });
+cases.push({
+  impl: 'layers',
+  cell: 'gru',
+  layers: 1,
+  bidirectional: false,
+  hidden: 4,
+  embedding: 4,
+  tieWeights: true,
+});
+cases.push({
+  impl: 'scratch',
+  cell: 'rnn',
+  layers: 1,
+  bidirectional: true,
+  hidden: 3,
+  embedding: 6,
+  tieWeights: true,
+});
 
 describe('tfjs-layers export, loaded by plain tfjs', () => {
   for (const [n, c] of cases.entries()) {
     const config: ModelConfig = { ...c, vocabSize: V };
     const mapping = exportInputMapping(config);
-    it(`${c.impl} ${c.cell}, ${c.layers} layer(s)${c.bidirectional ? ', bidirectional' : ''} (${mapping} input)`, async () => {
+    const extra = `${c.embedding ? `, embedding ${c.embedding}` : ''}${c.tieWeights ? ', tied' : ''}`;
+    it(`${c.impl} ${c.cell}, ${c.layers} layer(s)${c.bidirectional ? ', bidirectional' : ''}${extra} (${mapping} input)`, async () => {
       const model = createModel(config);
       randomize(model, 10 * n + 1);
       const dir = await exportToDisk(model);

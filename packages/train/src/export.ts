@@ -26,6 +26,12 @@
  *   that picks the direction's columns), so the embedding yields the gate pre-activations.
  * Either way the products are exact (each sum adds one nonzero term), so the exported model computes the
  * same numbers as the rnnlm model.
+ * - `embedding` (a model with its own embedding, `config.embedding`): the Embedding layer is that table and
+ *   K is layer 0's kernel, as they are.
+ *
+ * Tied weights (`config.tieWeights`): the head's kernel is a copy of the embedding transposed. A
+ * LayersModel cannot share one weight between an Embedding and a Dense layer, so the export stores the
+ * matrix twice; it computes the same numbers, and a model trained further from it is no longer tied.
  *
  * The state starts at zero for every call, as `beginState` does. The optional step form (`stateful: true`,
  * batch 1) keeps its state between calls for generation: feed the prompt, then one id at a time, and call
@@ -40,7 +46,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 export const EXPORT_VOCABULARY_FORMAT = 'rnnlm-vocabulary';
 
 /** How the exported model's Embedding layer and first recurrent kernel factor W_xh (see the module comment). */
-export type ExportInputMapping = 'one-hot' | 'folded';
+export type ExportInputMapping = 'one-hot' | 'folded' | 'embedding';
 
 /** What the exported model's `userDefinedMetadata.rnnlm` says about it. */
 export interface ExportedModelInfo {
@@ -160,6 +166,7 @@ export function layersModelJson(artifacts: tf.io.ModelArtifacts, weightsPath: st
 
 /** Which factoring of W_xh an export of this architecture uses (see the module comment). */
 export function exportInputMapping(config: ModelConfig): ExportInputMapping {
+  if (config.embedding !== undefined) return 'embedding';
   const directions = config.bidirectional ? 2 : 1;
   return config.vocabSize <= directions * gatesPerCell(config.cell) * config.hidden ? 'one-hot' : 'folded';
 }
@@ -198,12 +205,14 @@ export function toTfjsLayersModel(
       );
       const firstKernels = directions.map((d) => weights[`layer0/${d}/kernel`] as tf.Tensor2D);
       const table =
-        mapping === 'one-hot'
-          ? tf.eye(config.vocabSize)
-          : firstKernels.length === 1
-            ? (firstKernels[0] as tf.Tensor2D)
-            : tf.concat(firstKernels, 1);
-      if (table !== firstKernels[0]) built.push(table);
+        mapping === 'embedding'
+          ? (weights['embedding/embeddings'] as tf.Tensor2D)
+          : mapping === 'one-hot'
+            ? tf.eye(config.vocabSize)
+            : firstKernels.length === 1
+              ? (firstKernels[0] as tf.Tensor2D)
+              : tf.concat(firstKernels, 1);
+      if (table !== firstKernels[0] && mapping !== 'embedding') built.push(table);
       const embedding = tfl.layers.embedding({
         inputDim: config.vocabSize,
         outputDim: table.shape[1] as number,
@@ -246,7 +255,10 @@ export function toTfjsLayersModel(
         name: 'head',
       });
       const probabilities = head.apply(x) as tfl.SymbolicTensor;
-      head.setWeights([weights['head/kernel']!, weights['head/bias']!]);
+      // Tied: the one matrix, transposed, as the head's own copy (see the module comment).
+      const headKernel = config.tieWeights ? tf.transpose(table) : weights['head/kernel']!;
+      if (config.tieWeights) built.push(headKernel);
+      head.setWeights([headKernel, weights['head/bias']!]);
       const result = tfl.model({ inputs: ids, outputs: probabilities, name: 'rnnlm' });
       const info: ExportedModelInfo = { source: { ...config }, input: mapping, output: 'softmax', stateful };
       result.setUserDefinedMetadata({ rnnlm: info });

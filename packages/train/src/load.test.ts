@@ -49,6 +49,39 @@ describe('loadLanguageModel', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('loads a model with an embedding tied to its head: the same config, weights and samples', async () => {
+    const tied = createScratchModel(
+      {
+        impl: 'scratch',
+        cell: 'lstm',
+        vocabSize: vocab.size,
+        hidden: 6,
+        layers: 1,
+        bidirectional: false,
+        embedding: 6,
+        tieWeights: true,
+      },
+      { seed: 3 },
+    );
+    for (const [i, v] of tied.variables.entries())
+      tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 30 + i)));
+    const loaded = await loadAnywhere(await toArtifacts({ model: tied, vocab, corpus }));
+    expect(loaded.model.config).toEqual(tied.config);
+    expect(loaded.model.weightNames).toEqual([
+      'embedding/W_e',
+      'layer0/forward/W_x',
+      'layer0/forward/W_h',
+      'layer0/forward/b',
+      'head/b_q',
+    ]);
+    const options = { token: 'char' as const, temperature: 1, seed: 2 };
+    expect(generate(loaded.model, loaded.vocab, 'the', 30, options).text).toBe(
+      generate(tied, vocab, 'the', 30, options).text,
+    );
+    loaded.dispose();
+    tied.dispose();
+  });
+
   it('loads a folder on disk, or its model.json, from @rnnlm/train/node', async () => {
     expectSameModel(await loadLanguageModel(dir));
     expectSameModel(await loadLanguageModel(join(dir, 'model.json')));

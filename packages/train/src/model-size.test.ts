@@ -13,11 +13,18 @@ describe('parameterCount', () => {
           [2, false],
           [2, true],
         ] as const) {
-          const config: ModelConfig = { impl, cell, vocabSize: 7, hidden: 3, layers, bidirectional };
-          const model = createModel(config, { seed: 0 });
-          const counted = model.variables.reduce((sum, v) => sum + v.size, 0);
-          model.dispose();
-          expect(parameterCount(config), JSON.stringify(config)).toBe(counted);
+          const plain: ModelConfig = { impl, cell, vocabSize: 7, hidden: 3, layers, bidirectional };
+          const top = 3 * (bidirectional ? 2 : 1);
+          for (const config of [
+            plain,
+            { ...plain, embedding: 5 },
+            { ...plain, embedding: top, tieWeights: true },
+          ]) {
+            const model = createModel(config, { seed: 0 });
+            const counted = model.variables.reduce((sum, v) => sum + v.size, 0);
+            model.dispose();
+            expect(parameterCount(config), JSON.stringify(config)).toBe(counted);
+          }
         }
       }
     }
@@ -39,5 +46,22 @@ describe('parameterCount', () => {
     expect(size.tooBig).toBe(true);
     expect(modelSize({ ...big, hidden: 256 }).tooBig).toBe(false);
     expect(MAX_PARAMETERS).toBe(2 ** 28);
+  });
+
+  it('counts an embedding, and tied weights once', () => {
+    const words: ModelConfig = {
+      impl: 'scratch',
+      cell: 'lstm',
+      vocabSize: 10000,
+      hidden: 128,
+      layers: 1,
+      bidirectional: false,
+    };
+    const layer = (input: number) => 4 * 128 * (input + 128 + 1);
+    expect(parameterCount(words)).toBe(layer(10000) + 128 * 10000 + 10000);
+    expect(parameterCount({ ...words, embedding: 64 })).toBe(10000 * 64 + layer(64) + 128 * 10000 + 10000);
+    expect(parameterCount({ ...words, embedding: 128, tieWeights: true })).toBe(
+      10000 * 128 + layer(128) + 10000,
+    );
   });
 });

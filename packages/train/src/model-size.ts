@@ -4,7 +4,7 @@
  * config was edited) is then an error that says how much it would take, instead of minutes of
  * allocation or an internal "Invalid typed array length".
  */
-import { gatesPerCell, type ModelConfig } from '@rnnlm/cells';
+import { firstLayerInputSize, gatesPerCell, type ModelConfig } from '@rnnlm/cells';
 
 /** The most parameters rnnlm builds a model of: 1 GiB of float32 weights (about 4 GiB to train with Adam). */
 export const MAX_PARAMETERS = 2 ** 28;
@@ -13,20 +13,23 @@ export const MAX_PARAMETERS = 2 ** 28;
 export const TRAINING_BYTES_PER_PARAMETER = 16;
 
 /**
- * The parameter count of a model (both implementations have the same weights): per layer and direction
- * an input matrix [in, gates x hidden] (the input is one-hot: `in` is the vocabulary on the first
- * layer), a recurrent matrix [hidden, gates x hidden] and a bias; then the dense head and its bias.
+ * The parameter count of a model (both implementations have the same weights): the embedding
+ * [vocabulary, embedding] when there is one; per layer and direction an input matrix
+ * [in, gates x hidden] (`in` on the first layer is the embedding size, or the vocabulary for the
+ * one-hot input), a recurrent matrix [hidden, gates x hidden] and a bias; then the dense head and its
+ * bias. Tied weights count once: a tied head's weight is the embedding.
  */
 export function parameterCount(config: ModelConfig): number {
   const { vocabSize, hidden, layers, bidirectional, cell } = config;
   const directions = bidirectional ? 2 : 1;
   const width = gatesPerCell(cell) * hidden;
-  let total = 0;
+  let total = config.embedding === undefined ? 0 : vocabSize * config.embedding;
   for (let layer = 0; layer < layers; layer++) {
-    const input = layer === 0 ? vocabSize : hidden * directions;
+    const input = layer === 0 ? firstLayerInputSize(config) : hidden * directions;
     total += directions * (input * width + hidden * width + width);
   }
-  return total + hidden * directions * vocabSize + vocabSize;
+  const headWeight = config.tieWeights ? 0 : hidden * directions * vocabSize;
+  return total + headWeight + vocabSize;
 }
 
 /** What a model of this config would take, and whether rnnlm builds it. */

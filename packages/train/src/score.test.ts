@@ -1,4 +1,4 @@
-import { createScratchModel, type LanguageModel } from '@rnnlm/cells';
+import { createScratchModel, type LanguageModel, type ModelConfig } from '@rnnlm/cells';
 import { Vocab } from '@rnnlm/text';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -6,9 +6,9 @@ import { scoreText } from './score.js';
 import { evaluatePerplexity } from './trainer.js';
 
 const vocab = new Vocab(Array.from('abcdefgh '));
-function model(cell: 'lstm' | 'gru' = 'lstm'): LanguageModel {
+function model(cell: 'lstm' | 'gru' = 'lstm', extra: Partial<ModelConfig> = {}): LanguageModel {
   const m = createScratchModel(
-    { impl: 'scratch', cell, vocabSize: vocab.size, hidden: 8, layers: 2, bidirectional: false },
+    { impl: 'scratch', cell, vocabSize: vocab.size, hidden: 8, layers: 2, bidirectional: false, ...extra },
     { seed: 5 },
   );
   for (const [i, v] of m.variables.entries())
@@ -38,34 +38,40 @@ function stepByStep(m: LanguageModel, ids: number[]): number[] {
 }
 
 describe('scoreText', () => {
-  it('matches log-softmax summed over step-by-step forward calls, across call boundaries', async () => {
-    const m = model();
-    const text = 'abc deaf bead cafe had a bad egg head fed a hag';
-    const ids = vocab.lookup(Array.from(text));
-    const expected = stepByStep(m, ids);
-    const before = tf.memory().numTensors;
-    const score = await scoreText(m, vocab, text, { token: 'char', stepsPerCall: 7 });
-    expect(tf.memory().numTensors).toBe(before);
-    expect(score.context).toBe('a');
-    expect(score.tokens).toHaveLength(text.length - 1);
-    for (const [i, t] of score.tokens.entries()) {
-      expect(t.token).toBe(text[i + 1]);
-      expect(t.id).toBe(ids[i + 1]);
-      expect(t.surprisal).toBeCloseTo(-expected[i]! / Math.LN2, 4);
-    }
-    const logLikelihood = expected.reduce((a, b) => a + b, 0);
-    expect(score.logLikelihood).toBeCloseTo(logLikelihood, 3);
-    expect(score.crossEntropy).toBeCloseTo(-logLikelihood / expected.length, 5);
-    expect(score.bitsPerToken).toBeCloseTo(-logLikelihood / expected.length / Math.LN2, 5);
-    expect(score.perplexity).toBeCloseTo(Math.exp(-logLikelihood / expected.length), 4);
-    // The trainer's evaluation at batch 1 reads the same predictions.
-    const perplexity = await evaluatePerplexity(m, ids, { batchSize: 1, numSteps: 10 });
-    expect(score.perplexity).toBeCloseTo(perplexity, 3);
-    // The call size changes nothing.
-    const whole = await scoreText(m, vocab, text, { token: 'char' });
-    expect(whole.logLikelihood).toBeCloseTo(score.logLikelihood, 4);
-    m.dispose();
-  });
+  it.each([
+    ['one-hot input', {}],
+    ['an embedding tied to the head', { embedding: 8, tieWeights: true }],
+  ] as Array<[string, Partial<ModelConfig>]>)(
+    'matches log-softmax summed over step-by-step forward calls, across call boundaries (%s)',
+    async (_, extra) => {
+      const m = model('lstm', extra);
+      const text = 'abc deaf bead cafe had a bad egg head fed a hag';
+      const ids = vocab.lookup(Array.from(text));
+      const expected = stepByStep(m, ids);
+      const before = tf.memory().numTensors;
+      const score = await scoreText(m, vocab, text, { token: 'char', stepsPerCall: 7 });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(score.context).toBe('a');
+      expect(score.tokens).toHaveLength(text.length - 1);
+      for (const [i, t] of score.tokens.entries()) {
+        expect(t.token).toBe(text[i + 1]);
+        expect(t.id).toBe(ids[i + 1]);
+        expect(t.surprisal).toBeCloseTo(-expected[i]! / Math.LN2, 4);
+      }
+      const logLikelihood = expected.reduce((a, b) => a + b, 0);
+      expect(score.logLikelihood).toBeCloseTo(logLikelihood, 3);
+      expect(score.crossEntropy).toBeCloseTo(-logLikelihood / expected.length, 5);
+      expect(score.bitsPerToken).toBeCloseTo(-logLikelihood / expected.length / Math.LN2, 5);
+      expect(score.perplexity).toBeCloseTo(Math.exp(-logLikelihood / expected.length), 4);
+      // The trainer's evaluation at batch 1 reads the same predictions.
+      const perplexity = await evaluatePerplexity(m, ids, { batchSize: 1, numSteps: 10 });
+      expect(score.perplexity).toBeCloseTo(perplexity, 3);
+      // The call size changes nothing.
+      const whole = await scoreText(m, vocab, text, { token: 'char' });
+      expect(whole.logLikelihood).toBeCloseTo(score.logLikelihood, 4);
+      m.dispose();
+    },
+  );
 
   it('cleans as the corpus did, counts unknown tokens, and scores words', async () => {
     const m = model('gru');

@@ -52,12 +52,19 @@ describe('Trainer', () => {
     bidirectional: false,
   });
 
-  it.each(['sequential', 'random'] as const)(
-    'training 6 epochs equals 3, save, load into fresh objects, 3 more (%s, Adam)',
-    async (sampling) => {
+  it.each([
+    ['sequential', {}],
+    ['random', {}],
+    // An embedding, and the head tied to it (one variable, one set of Adam slots), in both impls.
+    ['sequential', { embedding: 5 }],
+    ['random', { embedding: 8, tieWeights: true }],
+    ['sequential', { impl: 'layers', embedding: 8, tieWeights: true }],
+  ] as Array<['sequential' | 'random', Partial<ModelConfig>]>)(
+    'training 6 epochs equals 3, save, load into fresh objects, 3 more (%s, Adam, %o)',
+    async (sampling, extra) => {
       const { vocab, ids } = tinyCorpus();
       const make = () => {
-        const model = createModel(tinyConfig(vocab.size), { seed: 4 });
+        const model = createModel({ ...tinyConfig(vocab.size), ...extra }, { seed: 4 });
         const loader = new SeqDataLoader(ids, { batchSize: 4, numSteps: 6, sampling, seed: 9 });
         const trainer = new Trainer(model, loader, { optimizer: { name: 'adam', lr: 0.01 }, clip: 1 });
         return { model, loader, trainer };
@@ -77,6 +84,8 @@ describe('Trainer', () => {
       first.model.dispose();
 
       const restored = restoreCheckpoint(artifacts);
+      expect(restored.model.config).toEqual({ ...tinyConfig(vocab.size), ...extra });
+      expect(restored.model.weightNames).toEqual(straight.model.weightNames);
       const loader = new SeqDataLoader(ids, { batchSize: 4, numSteps: 6, sampling, seed: 12345 });
       const trainer = new Trainer(restored.model, loader, {
         optimizer: restored.meta.training!.optimizer.config,
@@ -243,11 +252,18 @@ describe('Trainer', () => {
     },
   );
 
-  it('does not leak tensors: the count after 4 epochs equals the count after 1 (scratch and layers)', async () => {
+  it('does not leak tensors: the count after 4 epochs equals the count after 1 (scratch and layers, one-hot and tied)', async () => {
     const { vocab, ids } = tinyCorpus();
-    for (const impl of ['scratch', 'layers'] as const) {
+    const tied = { embedding: 8, tieWeights: true };
+    for (const [impl, extra] of [
+      ['scratch', {}],
+      ['layers', {}],
+      ['scratch', tied],
+      ['layers', tied],
+    ] as const) {
       const atStart = tf.memory().numTensors;
-      const model = createModel({ ...tinyConfig(vocab.size, impl), cell: 'lstm', layers: 2 }, { seed: 1 });
+      const config = { ...tinyConfig(vocab.size, impl), cell: 'lstm' as const, layers: 2, ...extra };
+      const model = createModel(config, { seed: 1 });
       const loader = new SeqDataLoader(ids, { batchSize: 2, numSteps: 5, sampling: 'sequential' });
       const trainer = new Trainer(model, loader, { optimizer: { name: 'adamw', lr: 0.01 } });
       await trainer.fit({ epochs: 1, valid: ids.slice(0, 40) });

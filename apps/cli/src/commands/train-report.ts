@@ -19,6 +19,37 @@ export function modelSizeOf(config: ModelConfig) {
   };
 }
 
+/**
+ * --tie-weights makes the head's weight [top width, vocabulary] the embedding [vocabulary, --embedding]
+ * transposed: refused, before the corpus is read, unless the two widths are one.
+ */
+export function checkEmbeddingFlags(flags: TrainFlags): void {
+  if (!flags.tieWeights) return;
+  const top = flags.hidden * (flags.bidirectional ? 2 : 1);
+  const width = flags.bidirectional
+    ? `twice --hidden ${flags.hidden} (--bidirectional), ${top}`
+    : `--hidden ${top}`;
+  if (flags.embedding === undefined) {
+    throw new CliError(
+      `--tie-weights ties the output head to the token embedding, and there is none: add --embedding ${top} (${width}), or leave out --tie-weights`,
+      EXIT.usage,
+    );
+  }
+  if (flags.embedding !== top) {
+    throw new CliError(
+      `--tie-weights needs --embedding equal to the top layer's width, ${width}, but --embedding is ${flags.embedding}: ` +
+        `use --embedding ${top}, change --hidden, or leave out --tie-weights`,
+      EXIT.usage,
+    );
+  }
+}
+
+/** What the first layer reads, for the line that opens a run: nothing said for the one-hot input. */
+export function describeInput(config: ModelConfig): string {
+  if (config.embedding === undefined) return '';
+  return `, embedding ${config.embedding}${config.tieWeights ? ' (tied to the head)' : ''}`;
+}
+
 /** Early stopping and reduce-on-plateau watch validation perplexity: without held-out text they would do nothing. */
 export function checkValidationNeeded(flags: TrainFlags): void {
   if (flags.validFraction > 0) return;

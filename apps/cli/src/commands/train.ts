@@ -33,7 +33,15 @@ import {
   type SavedTrainSettings,
   startRun,
 } from './shared.js';
-import { chart, checkValidationNeeded, epochJson, modelSizeOf, scheduleOf } from './train-report.js';
+import {
+  chart,
+  checkEmbeddingFlags,
+  checkValidationNeeded,
+  describeInput,
+  epochJson,
+  modelSizeOf,
+  scheduleOf,
+} from './train-report.js';
 
 /** The temperature of the sampled text printed at the end, next to the greedy one. */
 const SAMPLE_TEMPERATURE = 0.8;
@@ -48,6 +56,7 @@ interface Run {
 }
 
 export async function train(flags: TrainFlags, context: Context): Promise<void> {
+  if (!flags.resume) checkEmbeddingFlags(flags);
   if (!flags.resume) checkModelFits(modelConfigOf(flags, 1), 'a vocabulary of 1');
   if (!flags.resume) checkValidationNeeded(flags);
   const outDir = await prepareOutDir({
@@ -83,7 +92,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   };
   const { cell, impl, hidden, layers, bidirectional } = model.config;
   say(
-    `${flags.resume ? 'resuming' : 'training'} ${impl} ${cell}${bidirectional ? ' (bidirectional)' : ''}, ${layers} x ${hidden}, ` +
+    `${flags.resume ? 'resuming' : 'training'} ${impl} ${cell}${bidirectional ? ' (bidirectional)' : ''}, ${layers} x ${hidden}${describeInput(model.config)}, ` +
       `on ${corpus.source} (${corpus.token}s, vocabulary ${vocab.size}, ${formatCount(trainer.loader.ids.length)} training tokens) ` +
       `for epochs ${trainer.epoch + 1}-${settings.epochs}; saving to ${out}`,
   );
@@ -277,8 +286,17 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
 
 /** The model config the flags ask for, with the vocabulary's size. */
 function modelConfigOf(flags: TrainFlags, vocabSize: number) {
-  const { impl, cell, hidden, layers, bidirectional } = flags;
-  return { impl, cell, vocabSize, hidden, layers, bidirectional };
+  const { impl, cell, hidden, layers, bidirectional, embedding, tieWeights } = flags;
+  return {
+    impl,
+    cell,
+    vocabSize,
+    hidden,
+    layers,
+    bidirectional,
+    ...(embedding !== undefined ? { embedding } : {}),
+    ...(tieWeights ? { tieWeights } : {}),
+  };
 }
 
 async function newRun(

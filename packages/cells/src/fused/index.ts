@@ -9,13 +9,14 @@
  * error instead (see mode.ts).
  *
  * The tfjs glue is one file an op: sequence-op.ts (with the activations its gradient takes back,
- * stash.ts) and cross-entropy-op.ts, over host-memory.ts.
+ * stash.ts), cross-entropy-op.ts and embedding-op.ts, over host-memory.ts.
  */
 import type { CellKind, LstmGateOrder } from '@rnnlm/kernels';
 import type * as tf from '@tensorflow/tfjs-core';
 import { runSequenceOp, type SequenceAttrs } from './sequence-op.js';
 
 export { fusedCrossEntropy } from './cross-entropy-op.js';
+export { fusedEmbeddingLookup } from './embedding-op.js';
 export { FUSED_MODES, type FusedMode, fusedUnavailableReason, recurrenceOption, useFused } from './mode.js';
 export { savedActivationSets } from './stash.js';
 
