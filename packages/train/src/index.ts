@@ -1,3 +1,4 @@
+export { generateBatchTokens, generateSamples } from './batch.js';
 export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -29,6 +30,7 @@ export {
   toTfjsLayersModel,
 } from './export.js';
 export {
+  type GenerateEnd,
   type GenerateOptions,
   type GenerateResult,
   generate,
@@ -81,6 +83,12 @@ export {
   type WatchState,
 } from './schedule.js';
 export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';
+export {
+  GENERATION_PATHS,
+  type GenerationPath,
+  kernelPathUnavailable,
+  prepareGeneration,
+} from './step-path.js';
 export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
 export {
   type BatchEndEvent,
