@@ -215,8 +215,9 @@ def generation_summary(args, torch):
     _, vocab = load_corpus(args.corpus, args.token, args.max_tokens)
     model = build_model(args.model, len(vocab), args.hidden, args.layers)
     warmup = min(50, args.generate)
-    single, _ = generation_speed(model, len(vocab), 1, args.generate, args.temperature, warmup, args.seed)
-    batched, _ = generation_speed(model, len(vocab), args.num_samples, args.generate, args.temperature,
+    single, single_cpu = generation_speed(model, len(vocab), 1, args.generate, args.temperature, warmup,
+                                          args.seed)
+    batched, batched_cpu = generation_speed(model, len(vocab), args.num_samples, args.generate, args.temperature,
                                   warmup, args.seed)
     return {
         'impl': 'torch',
@@ -233,6 +234,8 @@ def generation_summary(args, torch):
         'num_samples': args.num_samples,
         'tokens_per_s_batch1': round(single, 1),
         'tokens_per_s_batched': round(batched, 1),
+        'cpu_tokens_per_s_batch1': round(single_cpu, 1),
+        'cpu_tokens_per_s_batched': round(batched_cpu, 1),
         'threads': torch.get_num_threads(),
         'blas': blas_in_use(),
         'openblas_threads': os.environ.get('OPENBLAS_NUM_THREADS'),
