@@ -9,7 +9,7 @@ export {
   fromModelJson,
   type RestoredCheckpoint,
   readMeta,
-  restoreCheckpoint,
+  restoreCheckpointWith,
   toArtifacts,
   toModelJson,
   weightsFilesOf,
@@ -35,11 +35,12 @@ export {
   type GenerateResult,
   generate,
   generateTokens,
+  readPrefix,
   samplingDistribution,
   type TokenVocab,
 } from './generate.js';
 export {
-  fromArtifacts,
+  fromArtifactsWith,
   type LoadedLanguageModel,
   type LoadOptions,
   loadLanguageModel,
@@ -61,6 +62,7 @@ export {
   type OptimizerState,
   resolveOptimizerConfig,
 } from './optimizers.js';
+export { fromArtifacts, restoreCheckpoint } from './restore.js';
 export {
   assembleRun,
   CorpusTooShortError,
