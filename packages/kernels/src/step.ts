@@ -44,6 +44,8 @@ const PLAN_WORDS = 16;
 const LAYER_WORDS = 8;
 
 let compiled: WebAssembly.Module | null = null;
+/** Why this engine cannot run the kernels (checked once), or null; undefined until checked. */
+let engineProblem: string | null | undefined;
 
 /** Compiles the kernels for `StepModel.create` where a synchronous compile is not allowed (a page). */
 export async function prepareStepModels(): Promise<void> {
@@ -53,16 +55,24 @@ export async function prepareStepModels(): Promise<void> {
 /** Whether `StepModel.create` can run now: WebAssembly SIMD, compiled or compilable synchronously. */
 export function stepModelsUnavailable(): string | null {
   if (compiled) return null;
-  if (typeof WebAssembly !== 'object') return 'this JavaScript engine has no WebAssembly';
-  if (!WebAssembly.validate(kernelBinary('simd'))) return 'this JavaScript engine has no WebAssembly SIMD';
+  engineProblem ??=
+    typeof WebAssembly !== 'object'
+      ? 'this JavaScript engine has no WebAssembly'
+      : WebAssembly.validate(kernelBinary('simd'))
+        ? null
+        : 'this JavaScript engine has no WebAssembly SIMD';
+  if (engineProblem) return engineProblem;
   if (!mayCompileSync()) return 'the kernels are not compiled yet on this page (await prepareStepModels())';
   return null;
 }
 
 /** A stack's weights in WebAssembly memory with the state of `batch` sequences. */
 export class StepModel {
+  /** Sequences advanced by each step. */
   readonly batch: number;
+  /** Logits per sequence (V). */
   readonly vocabSize: number;
+  /** Units per layer (H). */
   readonly hidden: number;
   readonly #exports: KernelExports;
   readonly #arena: Arena;
