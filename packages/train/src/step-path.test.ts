@@ -60,6 +60,25 @@ describe('the token step', () => {
     }
   }
 
+  for (const impl of ['scratch', 'layers'] as const) {
+    for (const extra of [{ embedding: 6 }, { embedding: 12, tieWeights: true }]) {
+      it(`${impl} with ${extra.tieWeights ? 'a tied' : 'an'} embedding: the table E W_x gives the tfjs forward's logits`, () => {
+        for (const cell of CELL_KINDS) {
+          const m = model({ impl, cell, layers: 2, ...extra });
+          expect(kernelPathUnavailable(m)).toBeNull();
+          const ids = [2, 7, 1, 8, 2, 8];
+          const expected = tf.tidy(() =>
+            m.forward(tf.tensor2d([ids], [1, ids.length], 'int32'), m.beginState(1)).logits.arraySync(),
+          );
+          const step = openStepModel(m, 1, 'kernels')!;
+          for (const [t, id] of ids.entries())
+            expect(maxDiff(step.step([id]), expected[t]!)).toBeLessThan(1e-5);
+          m.dispose();
+        }
+      });
+    }
+  }
+
   it('yields the tokens of the tfjs path for the same seed: greedy, temperature, top-k, top-p', () => {
     for (const cell of CELL_KINDS) {
       const m = model({ cell, impl: cell === 'gru' ? 'layers' : 'scratch' });
@@ -128,11 +147,11 @@ describe('the token step', () => {
 
   it('falls back to tfjs, saying why, for what it does not run', () => {
     const m = model({ cell: 'lstm', layers: 1 });
-    const unknown = { ...m, config: { ...m.config, embedding: 8 } as ModelConfig } as LanguageModel;
+    const unknown = { ...m, config: { ...m.config, attention: 8 } as ModelConfig } as LanguageModel;
     Object.setPrototypeOf(unknown, Object.getPrototypeOf(m));
-    expect(kernelPathUnavailable(unknown)).toMatch(/config field 'embedding'/);
-    expect(choosePath(unknown)).toEqual({ path: 'tfjs', pathReason: expect.stringMatching(/embedding/) });
-    expect(() => choosePath(unknown, 'kernels')).toThrow(/cannot run on the kernels: .*embedding/);
+    expect(kernelPathUnavailable(unknown)).toMatch(/config field 'attention'/);
+    expect(choosePath(unknown)).toEqual({ path: 'tfjs', pathReason: expect.stringMatching(/attention/) });
+    expect(() => choosePath(unknown, 'kernels')).toThrow(/cannot run on the kernels: .*attention/);
     expect(() => choosePath(m, 'fast' as never)).toThrow(/path must be one of auto, kernels, tfjs/);
     const bi = model({ cell: 'gru', layers: 1, bidirectional: true });
     expect(kernelPathUnavailable(bi)).toMatch(/bidirectional/);

@@ -15,7 +15,7 @@ import {
   type StepModelWeights,
   stepModelsUnavailable,
 } from '@rnnlm/kernels';
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** How generation runs its steps: `auto` on the kernels where it can, `kernels` or an error, `tfjs`. */
 export type GenerationPath = 'auto' | 'kernels' | 'tfjs';
@@ -23,7 +23,16 @@ export type GenerationPath = 'auto' | 'kernels' | 'tfjs';
 export const GENERATION_PATHS: readonly GenerationPath[] = ['auto', 'kernels', 'tfjs'];
 
 /** The config fields the token step knows; any other field may change the model's math. */
-const KNOWN_CONFIG_FIELDS = new Set(['impl', 'cell', 'vocabSize', 'hidden', 'layers', 'bidirectional']);
+const KNOWN_CONFIG_FIELDS = new Set([
+  'impl',
+  'cell',
+  'vocabSize',
+  'hidden',
+  'layers',
+  'bidirectional',
+  'embedding',
+  'tieWeights',
+]);
 
 /** Per model, the weights as last copied and the tensors they were copied from. */
 const copies = new WeakMap<LanguageModel, { sources: readonly object[]; weights: StepModelWeights }>();
@@ -40,9 +49,8 @@ export function kernelPathUnavailable(model: LanguageModel): string | null {
   );
   if (unknown) return `the token step does not know the model config field '${unknown[0]}'`;
   if (config.bidirectional) return 'the model is bidirectional';
-  if (model.variables.length !== 3 * config.layers + 2) {
-    return `the model has ${model.variables.length} weights, not the ${3 * config.layers + 2} of a plain stack`;
-  }
+  const missing = weightIndices(model).find(([, i]) => i < 0);
+  if (missing) return `the model has no weight named like ${missing[0]}`;
   return stepModelsUnavailable();
 }
 
@@ -88,36 +96,72 @@ function weightsOf(model: LanguageModel): StepModelWeights {
   return weights;
 }
 
+/** Each weight's names in the two implementations (scratch's, then tfjs-layers'). */
+const NAMES = {
+  embedding: ['embedding/W_e', 'embedding/embeddings'],
+  Wx: ['W_x', 'W_xh', 'kernel'],
+  W: ['W_h', 'W_hh', 'recurrent_kernel'],
+  b: ['b', 'b_h', 'bias'],
+  headW: ['head/W_hq', 'head/kernel'],
+  headB: ['head/b_q', 'head/bias'],
+};
+
 /**
- * Both implementations keep, per layer, the input weight [in, G*H], the recurrent one [H, G*H] and the
- * bias [G*H], then the head [H, V] and [V] (scratch's W_x, W_h, b and head/W_hq, b_q; tfjs-layers'
- * kernel, recurrent_kernel, bias); tfjs-layers' LSTM keeps its gates as (i, f, c~, o).
+ * Where each weight the step needs is among the model's variables (-1: missing), by the stable names
+ * both implementations share in form: per layer the input weight [in, G*H], the recurrent one
+ * [H, G*H] and the bias [G*H]; the head [H, V] (not when tied to the embedding) and [V]; the embedding
+ * [V, E] when there is one.
+ */
+function weightIndices(model: LanguageModel): Array<[string, number]> {
+  const { layers, embedding, tieWeights } = model.config;
+  const find = (names: string[]): [string, number] => [
+    names[0]!,
+    model.weightNames.findIndex((n) => names.includes(n)),
+  ];
+  const inLayer = (l: number, names: string[]) => names.map((n) => `layer${l}/forward/${n}`);
+  return [
+    ...(embedding === undefined ? [] : [find(NAMES.embedding)]),
+    ...Array.from({ length: layers }, (_, l) => [
+      find(inLayer(l, NAMES.Wx)),
+      find(inLayer(l, NAMES.W)),
+      find(inLayer(l, NAMES.b)),
+    ]).flat(),
+    ...(tieWeights ? [] : [find(NAMES.headW)]),
+    find(NAMES.headB),
+  ];
+}
+
+/**
+ * The step's weights: layer 0's table is its input weight itself (one-hot input), or the embedding
+ * times it, E W_x [V, G*H] (the row of a token is its embedding's projection); a tied head is the
+ * embedding transposed. tfjs-layers' LSTM keeps its gates as (i, f, c~, o).
  */
 function copyWeights(model: LanguageModel): StepModelWeights {
-  const { cell, hidden, vocabSize, layers, impl } = model.config;
+  const { cell, hidden, vocabSize, layers, impl, embedding, tieWeights } = model.config;
   const G = gatesPerCell(cell) * hidden;
-  const read = (i: number, shape: number[]): Float32Array => {
-    const v = model.variables[i]!;
-    if (v.shape.join() !== shape.join()) {
-      throw new Error(
-        `weight ${model.weightNames[i]} is [${v.shape.join(', ')}], expected [${shape.join(', ')}]`,
-      );
-    }
-    // A copy: some backends hand out their own buffer, which the next update overwrites.
-    return Float32Array.from(v.dataSync() as Float32Array);
-  };
+  const at = new Map(weightIndices(model));
+  const variable = (name: string, l?: number) =>
+    model.variables[at.get(l === undefined ? name : `layer${l}/forward/${name}`)!]!;
+  // Copies: some backends hand out their own buffer, which the next update overwrites.
+  const read = (t: tf.Tensor): Float32Array => Float32Array.from(t.dataSync() as Float32Array);
   const stack = Array.from({ length: layers }, (_, l) => ({
-    Wx: l === 0 ? null : read(3 * l, [hidden, G]),
-    W: read(3 * l + 1, [hidden, G]),
-    b: read(3 * l + 2, [G]),
+    Wx: l === 0 ? null : read(variable('W_x', l)),
+    W: read(variable('W_h', l)),
+    b: read(variable('b', l)),
   }));
-  return {
+  const E = embedding === undefined ? null : variable('embedding/W_e');
+  const table = E ? tf.tidy(() => read(tf.matMul(E, variable('W_x', 0)))) : read(variable('W_x', 0));
+  const headW = tieWeights ? tf.tidy(() => read(tf.transpose(E!))) : read(variable('head/W_hq'));
+  const weights: StepModelWeights = {
     cell,
     hidden,
     vocabSize,
     gateOrder: impl === 'layers' ? 'ifco' : 'ifoc',
-    table: read(0, [vocabSize, G]),
+    table,
     layers: stack,
-    head: { W: read(3 * layers, [hidden, vocabSize]), b: read(3 * layers + 1, [vocabSize]) },
+    head: { W: headW, b: read(variable('head/b_q')) },
   };
+  if (table.length !== vocabSize * G)
+    throw new Error(`the input table of layer 0 must be [${vocabSize}, ${G}]`);
+  return weights;
 }
