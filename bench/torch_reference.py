@@ -5,6 +5,7 @@ Trains one configuration the way d2l's train_ch8 does and prints one JSON line w
 `rnnlm bench` prints, so that `pnpm bench:compare` can set the two side by side. See README.md.
 
   python3 bench/torch_reference.py --model lstm-scratch --epochs 500 --print-every 10
+  python3 bench/torch_reference.py --model lstm --generate 2000 --num-samples 8
 """
 import argparse
 import json
@@ -97,6 +98,12 @@ def parser():
     ap.add_argument('--threads', type=non_negative_int, default=0, help="torch's intra-op threads; 0: torch's default")
     ap.add_argument('--print-every', type=non_negative_int, default=0,
                     help='print perplexity every n epochs on stderr, and ppl_history in the JSON')
+    ap.add_argument('--generate', type=non_negative_int, default=0, metavar='N',
+                    help='measure generation instead of training: N tokens per sequence (untrained model '
+                         'of the same shape), at batch 1 and at --num-samples')
+    ap.add_argument('--num-samples', type=positive_int, default=8,
+                    help='sequences generated at once for the batched figure (default 8)')
+    ap.add_argument('--temperature', type=float, default=0.8, help='sampling temperature (default 0.8)')
     return ap
 
 
@@ -132,6 +139,9 @@ def main(argv=None):
     if args.threads > 0:
         torch.set_num_threads(args.threads)
 
+    if args.generate:
+        print(json.dumps(generation_summary(args, torch)), flush=True)
+        return
     try:
         ids, vocab = load_corpus(args.corpus, args.token, args.max_tokens)
     except UnicodeDecodeError as error:
@@ -193,6 +203,43 @@ def main(argv=None):
     if args.print_every:
         summary['ppl_history'] = history
     print(json.dumps(summary), flush=True)
+
+
+def generation_summary(args, torch):
+    """The JSON line of --generate: generation speed at batch 1 and at --num-samples, in the fields
+    `rnnlm bench --generate` prints."""
+    from reference.corpus import load_corpus
+    from reference.generation import generation_speed
+    from reference.models import build_model
+
+    _, vocab = load_corpus(args.corpus, args.token, args.max_tokens)
+    model = build_model(args.model, len(vocab), args.hidden, args.layers)
+    warmup = min(50, args.generate)
+    single, single_cpu = generation_speed(model, len(vocab), 1, args.generate, args.temperature, warmup,
+                                          args.seed)
+    batched, batched_cpu = generation_speed(model, len(vocab), args.num_samples, args.generate, args.temperature,
+                                  warmup, args.seed)
+    return {
+        'impl': 'torch',
+        'version': torch.__version__,
+        'backend': 'cpu',
+        'mode': 'generate',
+        'model': args.model,
+        'layers': args.layers,
+        'hidden': args.hidden,
+        'token': args.token,
+        'vocab_size': len(vocab),
+        'length': args.generate,
+        'temperature': args.temperature,
+        'num_samples': args.num_samples,
+        'tokens_per_s_batch1': round(single, 1),
+        'tokens_per_s_batched': round(batched, 1),
+        'cpu_tokens_per_s_batch1': round(single_cpu, 1),
+        'cpu_tokens_per_s_batched': round(batched_cpu, 1),
+        'threads': torch.get_num_threads(),
+        'blas': blas_in_use(),
+        'openblas_threads': os.environ.get('OPENBLAS_NUM_THREADS'),
+    }
 
 
 if __name__ == '__main__':

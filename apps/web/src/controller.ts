@@ -9,6 +9,7 @@ import {
   assembleRun,
   type CorpusSettings,
   generateTokens,
+  prepareGeneration,
   restoreCheckpoint,
   type Trainer,
   toArtifacts,
@@ -165,6 +166,8 @@ export class Controller {
     view.setOutput(prefix);
     view.setGenerating(true);
     try {
+      // The kernels' token step compiles only asynchronously on a page's main thread: before the steps.
+      await prepareGeneration();
       const stream = generateTokens(s.model, s.vocab, prefix, form.length, {
         token: s.corpus.token,
         temperature: form.temperature,

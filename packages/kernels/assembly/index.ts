@@ -7,6 +7,7 @@ export { crossEntropyRows } from './loss';
 export { lstmBackward, lstmForward } from './lstm';
 export { fillRows, gatherRows, projectionGrad } from './project';
 export { rnnBackward, rnnForward } from './rnn';
+export { stackStep } from './step';
 
 /** The first byte after the module's own static data: the JavaScript side allocates from here. */
 export function heapBase(): usize {

@@ -23,3 +23,10 @@ export {
   sequenceBackward,
   sequenceForward,
 } from './sequence.js';
+export {
+  prepareStepModels,
+  type StepLayerWeights,
+  StepModel,
+  type StepModelWeights,
+  stepModelsUnavailable,
+} from './step.js';

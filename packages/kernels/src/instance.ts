@@ -31,7 +31,7 @@ function supported(): boolean {
 }
 
 /** A browser's main thread may not compile more than 4 KiB of WebAssembly synchronously. */
-function mayCompileSync(): boolean {
+export function mayCompileSync(): boolean {
   const g = globalThis as { window?: unknown; document?: unknown };
   return !(typeof g.window === 'object' && typeof g.document === 'object');
 }

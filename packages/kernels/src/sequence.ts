@@ -102,7 +102,7 @@ export interface SequenceBackwardResult {
 }
 
 /** Block numbers of i, f, o and c~ in an LSTM's fused weight. */
-function lstmGates(order: LstmGateOrder | undefined) {
+export function lstmGates(order: LstmGateOrder | undefined) {
   return order === 'ifco' ? { gi: 0, gf: 1, go: 3, gg: 2 } : { gi: 0, gf: 1, go: 2, gg: 3 };
 }
 

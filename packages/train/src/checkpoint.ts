@@ -6,9 +6,7 @@
  * `tf.io` handler (IndexedDB, downloads, file upload) saves and loads it.
  */
 import { type LanguageModel, type ModelConfig, validateModelConfig } from '@rnnlm/cells';
-import { loadWeights } from '@rnnlm/layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel } from './create-model.js';
 import { formatGiB, MAX_PARAMETERS, parameterCount } from './model-size.js';
 import type { Trainer, TrainerState } from './trainer.js';
 
@@ -107,11 +105,16 @@ export interface RestoredCheckpoint {
 }
 
 /**
- * Checks artifacts from any source and rebuilds the model with its weights. Every problem — a foreign
- * file, a newer format, a config or vocabulary that does not fit, missing or mis-shaped weights, a
- * truncated weights file — is an error that says which.
+ * Checks artifacts from any source and rebuilds the model with its weights, the model made by `build`
+ * (`createModel` for either implementation: see `restoreCheckpoint`; an app that loads only scratch
+ * models passes the scratch factory and bundles no tfjs-layers). Every problem — a foreign file, a
+ * newer format, a config or vocabulary that does not fit, missing or mis-shaped weights, a truncated
+ * weights file — is an error that says which.
  */
-export function restoreCheckpoint(artifacts: tf.io.ModelArtifacts): RestoredCheckpoint {
+export function restoreCheckpointWith(
+  artifacts: tf.io.ModelArtifacts,
+  build: (config: ModelConfig) => LanguageModel,
+): RestoredCheckpoint {
   const meta = readMeta(artifacts);
   const specs = artifacts.weightSpecs;
   if (!specs || artifacts.weightData === undefined) {
@@ -127,7 +130,7 @@ export function restoreCheckpoint(artifacts: tf.io.ModelArtifacts): RestoredChec
   }
   checkModelWeights(meta.model, specs, buffers);
   const decoded = tf.io.decodeWeights(artifacts.weightData, specs);
-  const model = createModel(meta.model);
+  const model = build(meta.model);
   const weights: Record<string, tf.Tensor> = {};
   const trainingTensors = new Map<string, tf.Tensor>();
   for (const [name, tensor] of Object.entries(decoded)) {
@@ -135,7 +138,7 @@ export function restoreCheckpoint(artifacts: tf.io.ModelArtifacts): RestoredChec
     else trainingTensors.set(name, tensor);
   }
   try {
-    loadWeights(model, weights);
+    assignByName(model, weights);
   } catch (error) {
     model.dispose();
     tf.dispose(Object.values(decoded));
@@ -148,6 +151,32 @@ export function restoreCheckpoint(artifacts: tf.io.ModelArtifacts): RestoredChec
     trainingTensors,
     dispose: () => tf.dispose([...trainingTensors.values()]),
   };
+}
+
+/**
+ * Assigns every weight of the model from `weights` by stable name, all checked (names, shapes, dtypes)
+ * before any is assigned, so that a failed load leaves the model as it was. (@rnnlm/layers'
+ * loadWeights does the same; importing it would bring tfjs-layers into every app that loads a model.)
+ */
+function assignByName(model: LanguageModel, weights: Record<string, tf.Tensor>): void {
+  const expected = new Set(model.weightNames);
+  const unknown = Object.keys(weights).filter((name) => !expected.has(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `the model has no weights named ${unknown.join(', ')}; it expects ${model.weightNames.join(', ')}`,
+    );
+  }
+  model.weightNames.forEach((name, i) => {
+    const value = weights[name];
+    const variable = model.variables[i]!;
+    if (value === undefined) throw new Error(`weight ${name} is missing`);
+    if (!tf.util.arraysEqual(value.shape, variable.shape)) {
+      throw new Error(`weight ${name} has shape [${value.shape}], the model needs [${variable.shape}]`);
+    }
+    if (value.dtype !== variable.dtype)
+      throw new Error(`weight ${name} is ${value.dtype}, the model needs ${variable.dtype}`);
+  });
+  for (const [i, name] of model.weightNames.entries()) model.variables[i]!.assign(weights[name]!);
 }
 
 /** Reads and checks the metadata of artifacts without touching the weights. */

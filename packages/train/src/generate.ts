@@ -1,6 +1,7 @@
 import type { LanguageModel } from '@rnnlm/cells';
 import { Random } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
+import { choosePath, type GenerationPath, openStepModel } from './step-path.js';
 
 /** What generation needs of a vocabulary (`Vocab` from @rnnlm/text has it). */
 export interface TokenVocab {
@@ -27,6 +28,21 @@ export interface GenerateOptions {
   topP?: number;
   /** Seeds sampling so that the same call gives the same text. Default 0. */
   seed?: number;
+  /**
+   * How the model's steps run: `auto` (default) on the kernels' token step where the model allows it
+   * (the weights copied once into WebAssembly, one call per token), else one tfjs forward per token;
+   * `kernels` the token step or an error saying why not; `tfjs` the forward. The tokens are the same.
+   */
+  path?: GenerationPath;
+}
+
+/** What a generator returns at its end. */
+export interface GenerateEnd {
+  prefixTokens: string[];
+  unknownTokens: string[];
+  /** Where the steps ran, and why not on the kernels when they did not. */
+  path: 'kernels' | 'tfjs';
+  pathReason: string | null;
 }
 
 /** What `generate` returns. */
@@ -37,6 +53,9 @@ export interface GenerateResult {
   generated: string[];
   /** Prefix tokens missing from the vocabulary: they were read as `<unk>`. */
   unknownTokens: string[];
+  /** Where the steps ran: the kernels' token step, or tfjs (with the reason in `pathReason`). */
+  path: 'kernels' | 'tfjs';
+  pathReason: string | null;
 }
 
 /**
@@ -54,9 +73,9 @@ export function generate(
   const stream = generateTokens(model, vocab, prefix, length, options);
   let next = stream.next();
   for (; !next.done; next = stream.next()) generated.push(next.value);
-  const { prefixTokens, unknownTokens } = next.value;
+  const { prefixTokens, unknownTokens, path, pathReason } = next.value;
   const join = options.token === 'char' ? '' : ' ';
-  return { text: [...prefixTokens, ...generated].join(join), generated, unknownTokens };
+  return { text: [...prefixTokens, ...generated].join(join), generated, unknownTokens, path, pathReason };
 }
 
 /**
@@ -69,25 +88,24 @@ export function* generateTokens(
   prefix: string,
   length: number,
   options: GenerateOptions,
-): Generator<string, { prefixTokens: string[]; unknownTokens: string[] }> {
-  if (model.config.bidirectional) {
-    throw new Error(
-      'a bidirectional model cannot generate text: it reads every sequence in both directions, so each ' +
-        'prediction has seen the tokens that follow it. Train a unidirectional model to generate.',
-    );
+): Generator<string, GenerateEnd> {
+  const { sampler, prefixTokens, unknownTokens, ids } = startGeneration(
+    model,
+    vocab,
+    prefix,
+    length,
+    options,
+  );
+  const step = openStepModel(model, 1, options.path);
+  if (step) {
+    for (const id of ids.slice(0, -1)) step.step([id]);
+    let input = ids[ids.length - 1]!;
+    for (let i = 0; i < length; i++) {
+      input = sampler(step.step([input]));
+      yield vocab.toTokens([input])[0]!;
+    }
+    return { prefixTokens, unknownTokens, path: 'kernels', pathReason: null };
   }
-  if (vocab.size !== model.config.vocabSize) {
-    throw new Error(
-      `the vocabulary has ${vocab.size} tokens but the model expects ${model.config.vocabSize}`,
-    );
-  }
-  if (!Number.isInteger(length) || length < 0)
-    throw new Error(`length must be a whole number, got ${length}`);
-  const sampler = makeSampler(options);
-  const { prefixTokens, unknownTokens, ids } = readPrefix(vocab, prefix, options.token);
-  if (prefixTokens.length === 0)
-    throw new Error('the prefix is empty: give at least one token to start from');
-
   // Warm up on all prefix tokens but the last in one call; the last one is the first input below.
   let state = model.beginState(1);
   if (ids.length > 1) {
@@ -114,7 +132,35 @@ export function* generateTokens(
   } finally {
     tf.dispose(state);
   }
-  return { prefixTokens, unknownTokens };
+  return { prefixTokens, unknownTokens, ...choosePath(model, options.path) };
+}
+
+/** The checks every generator makes before its first step, its sampler and the prefix's ids. */
+export function startGeneration(
+  model: LanguageModel,
+  vocab: TokenVocab,
+  prefix: string,
+  length: number,
+  options: GenerateOptions,
+): { sampler: Sampler; prefixTokens: string[]; unknownTokens: string[]; ids: number[] } {
+  if (model.config.bidirectional) {
+    throw new Error(
+      'a bidirectional model cannot generate text: it reads every sequence in both directions, so each ' +
+        'prediction has seen the tokens that follow it. Train a unidirectional model to generate.',
+    );
+  }
+  if (vocab.size !== model.config.vocabSize) {
+    throw new Error(
+      `the vocabulary has ${vocab.size} tokens but the model expects ${model.config.vocabSize}`,
+    );
+  }
+  if (!Number.isInteger(length) || length < 0)
+    throw new Error(`length must be a whole number, got ${length}`);
+  const sampler = makeSampler(options);
+  const { prefixTokens, unknownTokens, ids } = readPrefix(vocab, prefix, options.token);
+  if (prefixTokens.length === 0)
+    throw new Error('the prefix is empty: give at least one token to start from');
+  return { sampler, prefixTokens, unknownTokens, ids };
 }
 
 /** The prefix's tokens, their ids, and the distinct ones missing from the vocabulary. */
@@ -133,9 +179,10 @@ export function readPrefix(
   return { prefixTokens, unknownTokens, ids };
 }
 
-type Sampler = (logits: Float32Array) => number;
+/** Picks the next token from one row of logits (read at once: they may be a view that changes). */
+export type Sampler = (logits: Float32Array) => number;
 
-function makeSampler(options: GenerateOptions): Sampler {
+export function makeSampler(options: GenerateOptions): Sampler {
   const { temperature = 0, topK, topP } = options;
   if (!(temperature >= 0))
     throw new Error(`temperature must be zero (greedy) or positive, got ${temperature}`);

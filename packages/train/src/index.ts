@@ -1,3 +1,4 @@
+export { generateBatchTokens, generateSamples } from './batch.js';
 export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -8,7 +9,7 @@ export {
   fromModelJson,
   type RestoredCheckpoint,
   readMeta,
-  restoreCheckpoint,
+  restoreCheckpointWith,
   toArtifacts,
   toModelJson,
   weightsFilesOf,
@@ -29,15 +30,17 @@ export {
   toTfjsLayersModel,
 } from './export.js';
 export {
+  type GenerateEnd,
   type GenerateOptions,
   type GenerateResult,
   generate,
   generateTokens,
+  readPrefix,
   samplingDistribution,
   type TokenVocab,
 } from './generate.js';
 export {
-  fromArtifacts,
+  fromArtifactsWith,
   type LoadedLanguageModel,
   type LoadOptions,
   loadLanguageModel,
@@ -59,6 +62,7 @@ export {
   type OptimizerState,
   resolveOptimizerConfig,
 } from './optimizers.js';
+export { fromArtifacts, restoreCheckpoint } from './restore.js';
 export {
   assembleRun,
   CorpusTooShortError,
@@ -81,6 +85,12 @@ export {
   type WatchState,
 } from './schedule.js';
 export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';
+export {
+  GENERATION_PATHS,
+  type GenerationPath,
+  kernelPathUnavailable,
+  prepareGeneration,
+} from './step-path.js';
 export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
 export {
   type BatchEndEvent,

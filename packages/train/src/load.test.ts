@@ -125,3 +125,29 @@ describe('loadLanguageModel', () => {
     );
   });
 });
+
+describe('loadLanguageModel of @rnnlm/train/generate', () => {
+  it('restores each implementation with its own factory: the same weights, the same logits', async () => {
+    const { createLayersModel } = await import('@rnnlm/layers');
+    const { loadLanguageModel: loadLean } = await import('./inference.js');
+    for (const saved of [
+      createLayersModel(
+        { impl: 'layers', cell: 'lstm', vocabSize: vocab.size, hidden: 5, layers: 2, bidirectional: false },
+        { seed: 3 },
+      ),
+      original,
+    ]) {
+      const loaded = await loadLean(await toArtifacts({ model: saved, vocab, corpus }));
+      expect(loaded.model.config).toEqual(saved.config);
+      expect(loaded.model.weightNames).toEqual(saved.weightNames);
+      const ids = tf.tensor2d([[1, 4, 2, 7]], [1, 4], 'int32');
+      const [a, b] = [saved, loaded.model].map((m) =>
+        tf.tidy(() => m.forward(ids, m.beginState(1)).logits.arraySync()),
+      );
+      expect(b).toEqual(a);
+      ids.dispose();
+      loaded.dispose();
+      if (saved !== original) saved.dispose();
+    }
+  });
+});

@@ -3,10 +3,10 @@
  * any `tf.io` load handler, an http(s) URL of a checkpoint's `model.json`, or an `indexeddb://` key
  * saved in a browser. A folder on disk is `@rnnlm/train/node`'s `loadLanguageModel`.
  */
-import type { LanguageModel } from '@rnnlm/cells';
+import { createScratchModel, type LanguageModel, type ModelConfig } from '@rnnlm/cells';
 import { Vocab } from '@rnnlm/text';
 import * as tf from '@tensorflow/tfjs-core';
-import { type CheckpointMeta, type CorpusSettings, restoreCheckpoint } from './checkpoint.js';
+import { type CheckpointMeta, type CorpusSettings, readMeta, restoreCheckpointWith } from './checkpoint.js';
 
 /** Where a saved model comes from. */
 export type ModelSource = tf.io.ModelArtifacts | tf.io.IOHandler | string;
@@ -36,7 +36,18 @@ export async function loadLanguageModel(
   source: ModelSource,
   options: LoadOptions = {},
 ): Promise<LoadedLanguageModel> {
-  return fromArtifacts(await readArtifacts(source, options));
+  const artifacts = await readArtifacts(source, options);
+  return fromArtifactsWith(artifacts, await modelFactory(readMeta(artifacts).model));
+}
+
+/**
+ * The factory of a config's implementation: a tfjs-layers model imports @rnnlm/layers (and so
+ * tfjs-layers) only now, so that an app loading scratch models never bundles or loads it.
+ */
+async function modelFactory(config: ModelConfig): Promise<(config: ModelConfig) => LanguageModel> {
+  if (config.impl !== 'layers') return createScratchModel;
+  const { createLayersModel } = await import('@rnnlm/layers');
+  return createLayersModel;
 }
 
 async function readArtifacts(source: ModelSource, options: LoadOptions): Promise<tf.io.ModelArtifacts> {
@@ -63,9 +74,12 @@ async function readArtifacts(source: ModelSource, options: LoadOptions): Promise
   );
 }
 
-/** Rebuilds the model and its vocabulary from checkpoint artifacts. */
-export function fromArtifacts(artifacts: tf.io.ModelArtifacts): LoadedLanguageModel {
-  const restored = restoreCheckpoint(artifacts);
+/** Rebuilds the model (made by `build`) and its vocabulary from checkpoint artifacts. */
+export function fromArtifactsWith(
+  artifacts: tf.io.ModelArtifacts,
+  build: (config: ModelConfig) => LanguageModel,
+): LoadedLanguageModel {
+  const restored = restoreCheckpointWith(artifacts, build);
   restored.dispose(); // optimizer slots and carried state serve training only
   const { model, meta } = restored;
   let vocab: Vocab;

@@ -14,8 +14,9 @@ import { createScratchModel } from '@rnnlm/cells';
 import { Vocab } from '@rnnlm/text';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { restoreCheckpoint, toArtifacts } from './checkpoint.js';
+import { toArtifacts } from './checkpoint.js';
 import { loadCheckpoint, saveCheckpoint, writeAtomically } from './node.js';
+import { restoreCheckpoint } from './restore.js';
 
 const vocab = new Vocab(Array.from('hello world'));
 const makeModel = (seed: number) =>

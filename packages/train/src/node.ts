@@ -15,12 +15,12 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { CHECKPOINT_FORMAT, fromModelJson, readMeta, toModelJson, weightsFilesOf } from './checkpoint.js';
 import { layersModelJson, type TfjsLayersExport } from './export.js';
 import {
-  fromArtifacts,
   type LoadedLanguageModel,
   type LoadOptions,
   loadLanguageModel as loadLanguageModelAnywhere,
   type ModelSource,
 } from './load.js';
+import { fromArtifacts } from './restore.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHT_FILES = ['weights.bin', 'weights.b.bin'];

@@ -2,8 +2,9 @@ import type { ModelConfig } from '@rnnlm/cells';
 import { SeqDataLoader } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { restoreCheckpoint, toArtifacts } from './checkpoint.js';
+import { toArtifacts } from './checkpoint.js';
 import { createModel } from './create-model.js';
+import { restoreCheckpoint } from './restore.js';
 import { assembleRun, CorpusTooShortError, type NewRunOptions } from './run.js';
 import { toyVocab } from './test-utils/toy.js';
 

@@ -1,8 +1,9 @@
 import { SeqDataLoader } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { restoreCheckpoint, toArtifacts } from './checkpoint.js';
+import { toArtifacts } from './checkpoint.js';
 import { createModel } from './create-model.js';
+import { restoreCheckpoint } from './restore.js';
 import { LrSchedule, resolveScheduleConfig, type ScheduleConfig } from './schedule.js';
 import { toyVocab } from './test-utils/toy.js';
 import { Trainer } from './trainer.js';

@@ -5,6 +5,7 @@
 import type { LanguageModel } from '@rnnlm/cells';
 import { yieldToEventLoop } from './event-loop.js';
 import { type GenerateOptions, generateTokens, readPrefix, type TokenVocab } from './generate.js';
+import { choosePath, prepareGeneration } from './step-path.js';
 
 /** Options of `generateStream`: sampling as `generate`, plus when to stop. */
 export interface GenerateStreamOptions extends GenerateOptions {
@@ -28,6 +29,9 @@ export interface GenerateStreamResult {
   prefixTokens: string[];
   /** Prefix tokens missing from the vocabulary: they were read as `<unk>`. */
   unknownTokens: string[];
+  /** Where the steps ran: the kernels' token step, or tfjs (with the reason in `pathReason`). */
+  path: 'kernels' | 'tfjs';
+  pathReason: string | null;
 }
 
 /**
@@ -47,6 +51,8 @@ export async function* generateStream(
     throw new Error(`maxTokens must be a whole number, got ${maxTokens}`);
   if (stop.some((s) => typeof s !== 'string' || s === ''))
     throw new Error('stop strings must be non-empty strings');
+  // A page's main thread compiles WebAssembly only asynchronously: before the (synchronous) steps.
+  if (options.path !== 'tfjs') await prepareGeneration();
   const tokens = generateTokens(model, vocab, prefix, maxTokens, options);
   const separator = options.token === 'char' ? '' : ' ';
   let text = ''; // the generated text so far
@@ -54,6 +60,7 @@ export async function* generateStream(
   try {
     let next = tokens.next(); // checks model, prefix and options before the first yield
     const { prefixTokens, unknownTokens } = readPrefix(vocab, prefix, options.token);
+    const where = choosePath(model, options.path);
     for (; !next.done; next = tokens.next()) {
       text += separator + next.value;
       held.push({ token: next.value, end: text.length });
@@ -61,12 +68,12 @@ export async function* generateStream(
       // Tokens that end by `safe` are yielded: no stop string can still come to cover them.
       const safe = text.length - (matched ? matched.length : longestPartialStop(text, stop));
       while (held.length > 0 && held[0]!.end <= safe) yield held.shift()!.token;
-      if (matched) return { reason: 'stop', stop: matched, prefixTokens, unknownTokens };
+      if (matched) return { reason: 'stop', stop: matched, prefixTokens, unknownTokens, ...where };
       await yieldToEventLoop();
-      if (signal?.aborted) return { reason: 'aborted', prefixTokens, unknownTokens };
+      if (signal?.aborted) return { reason: 'aborted', prefixTokens, unknownTokens, ...where };
     }
     for (const { token } of held) yield token;
-    return { reason: 'length', prefixTokens, unknownTokens };
+    return { reason: 'length', prefixTokens, unknownTokens, ...where };
   } finally {
     tokens.return(undefined as never); // frees the model's state when stopped early
   }

@@ -4,9 +4,10 @@ import { buildCorpus } from '@rnnlm/text';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { readTimeMachine } from '../../../fixtures/timemachine.js';
-import { restoreCheckpoint, toArtifacts } from './checkpoint.js';
+import { toArtifacts } from './checkpoint.js';
 import { createModel } from './create-model.js';
 import { generate } from './generate.js';
+import { restoreCheckpoint } from './restore.js';
 import { toyVocab } from './test-utils/toy.js';
 import { DivergenceError, evaluatePerplexity, Trainer } from './trainer.js';
 

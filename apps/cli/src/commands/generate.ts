@@ -1,5 +1,5 @@
 import { cleanPrefix } from '@rnnlm/text';
-import { type GenerateStreamResult, generateStream } from '@rnnlm/train';
+import { type GenerateStreamResult, generateBatchTokens, generateStream, readPrefix } from '@rnnlm/train';
 import { CliError, EXIT } from '../errors.js';
 import type { Context, GenerateFlags } from '../flags.js';
 import { startBackend } from '../runtime.js';
@@ -33,15 +33,14 @@ export async function generateCommand(flags: GenerateFlags, { io }: Context): Pr
   let streamed = 0;
   let unknown: string[] = [];
   try {
-    for (let sample = 0; sample < flags.numSamples && !stop.signal.aborted; sample++) {
-      if (flags.numSamples > 1 && !flags.json) {
-        await write(
-          io.stdout,
-          `${sample > 0 ? '\n' : ''}--- sample ${sample + 1} of ${flags.numSamples} (seed ${seed + sample}) ---\n`,
-        );
-      }
-      const result = await streamText(flags, { io }, loaded, prefix, seed + sample, stop.signal);
-      streamed += result.tokens;
+    if (flags.numSamples > 1) {
+      // Every sample at once: one step of the model advances them all (sample i still uses seed + i).
+      const result = await batchedSamples(flags, { io }, loaded, prefix, seed, stop.signal);
+      streamed = result.tokens;
+      unknown = result.unknownTokens;
+    } else {
+      const result = await streamText(flags, { io }, loaded, prefix, seed, stop.signal);
+      streamed = result.tokens;
       unknown = result.unknownTokens;
     }
   } catch (error) {
@@ -119,6 +118,68 @@ async function streamText(
     );
   }
   return { tokens: generated.length, unknownTokens: next.value.unknownTokens };
+}
+
+/** Tokens joined as the corpus was read: characters together, words with spaces. */
+function joined(token: 'char' | 'word', tokens: readonly string[]): string {
+  return tokens.join(token === 'char' ? '' : ' ');
+}
+
+/**
+ * --num-samples N: generates the N samples together (batched on the kernels' token step where the
+ * model allows it), then prints each as a single run would, with a line naming it (or one JSON object
+ * each). A signal stops all of them between two steps; what they have so far is printed.
+ */
+async function batchedSamples(
+  flags: GenerateFlags,
+  { io }: Pick<Context, 'io'>,
+  { model, vocab, meta }: Awaited<ReturnType<typeof loadModel>>,
+  prefix: string,
+  seed: number,
+  signal: AbortSignal,
+): Promise<{ tokens: number; unknownTokens: string[] }> {
+  const token = meta.corpus.token;
+  const count = flags.numSamples;
+  const steps = generateBatchTokens(model, vocab, prefix, flags.length, count, {
+    token,
+    temperature: flags.temperature,
+    ...(flags.topK > 0 ? { topK: Math.min(flags.topK, vocab.size) } : {}),
+    ...(flags.topP < 1 ? { topP: flags.topP } : {}),
+    seed,
+  });
+  const samples: string[][] = Array.from({ length: count }, () => []);
+  let next = steps.next();
+  let yielded = Date.now();
+  for (; !next.done && !signal.aborted; next = steps.next()) {
+    for (const [i, t] of next.value.entries()) samples[i]!.push(t);
+    // Lets a signal in now and then.
+    if (Date.now() - yielded > 50) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = Date.now();
+    }
+  }
+  if (!next.done) steps.return(undefined as never);
+  const start =
+    token === 'char'
+      ? prefix
+      : joined(
+          token,
+          prefix.split(/\s+/).filter((t) => t !== ''),
+        );
+  for (const [i, tokens] of samples.entries()) {
+    const text = joined(token, [start, ...tokens]);
+    if (flags.json) {
+      const stopped = next.done ? 'length' : 'interrupted';
+      await write(io.stdout, `${JSON.stringify({ seed: seed + i, prefix: start, text, tokens, stopped })}\n`);
+    } else {
+      await write(
+        io.stdout,
+        `${i > 0 ? '\n' : ''}--- sample ${i + 1} of ${count} (seed ${seed + i}) ---\n${text}\n`,
+      );
+    }
+  }
+  const { unknownTokens } = readPrefix(vocab, prefix, token);
+  return { tokens: samples.reduce((n, s) => n + s.length, 0), unknownTokens };
 }
 
 /** Writes and waits while the reader is behind, so that a slow pipe does not fill memory. */
