@@ -23,9 +23,10 @@ export interface VocabJSON {
  * keeps insertion order, with a stable sort: ids agree with it).
  */
 export class Vocab {
-  readonly #tokens: string[];
-  readonly #counts: number[];
-  readonly #index = new Map<string, number>();
+  #tokens: string[];
+  #counts: number[];
+  /** Token to id; built on first use when the vocabulary came from `fromIdOrder` (see there). */
+  #index: Map<string, number> | null = new Map<string, number>();
 
   constructor(tokens: readonly string[] | readonly (readonly string[])[] = [], options: VocabOptions = {}) {
     const counter = new Map<string, number>();
@@ -50,7 +51,7 @@ export class Vocab {
     const vocab = new Vocab();
     vocab.#tokens.length = 0;
     vocab.#counts.length = 0;
-    vocab.#index.clear();
+    vocab.#index = new Map();
     vocab.#build(tokens, counts, options);
     return vocab;
   }
@@ -70,8 +71,9 @@ export class Vocab {
   }
 
   #add(token: string, count: number): void {
-    if (this.#index.has(token)) return;
-    this.#index.set(token, this.#tokens.length);
+    const index = this.#tokenIndex();
+    if (index.has(token)) return;
+    index.set(token, this.#tokens.length);
     this.#tokens.push(token);
     this.#counts.push(count);
   }
@@ -88,12 +90,12 @@ export class Vocab {
 
   /** The id of a token, or `<unk>`'s for a token not in the vocabulary. */
   indexOf(token: string): number {
-    return this.#index.get(token) ?? 0;
+    return this.#tokenIndex().get(token) ?? 0;
   }
 
   /** Whether the token has an id of its own (is not read as `<unk>`). */
   has(token: string): boolean {
-    return this.#index.has(token);
+    return this.#tokenIndex().has(token);
   }
 
   /** The id of each token (`<unk>`'s for unknown ones). */
@@ -123,6 +125,44 @@ export class Vocab {
     return { tokens: [...this.#tokens], counts: [...this.#counts] };
   }
 
+  /**
+   * A vocabulary whose ids are already decided: `tokens[i]` is the token of id `i` (`<unk>` first) and
+   * `counts[i]` its corpus count, as `toJSON` lists them. Nothing is counted or sorted, and the map
+   * from token to id is built on the first `indexOf`, `has` or `lookup`: hashing a 440,000-word
+   * vocabulary takes most of a second, which a run that only reads ids (a cached corpus, training)
+   * never needs. Throws when `<unk>` is not first or the lengths differ, and the first lookup throws
+   * if a token is listed twice.
+   */
+  static fromIdOrder(tokens: readonly string[], counts: ArrayLike<number>): Vocab {
+    if (tokens.length !== counts.length || tokens[0] !== UNK) {
+      throw new Error(
+        `Vocab.fromIdOrder: expected <unk> first and one count a token (${tokens.length} tokens, ${counts.length} counts)`,
+      );
+    }
+    const vocab = new Vocab();
+    vocab.#tokens = tokens.slice();
+    vocab.#counts = new Array<number>(counts.length);
+    for (let i = 0; i < counts.length; i++) vocab.#counts[i] = counts[i]!;
+    vocab.#index = null;
+    return vocab;
+  }
+
+  #tokenIndex(): Map<string, number> {
+    if (this.#index) return this.#index;
+    const index = new Map<string, number>();
+    this.#tokens.forEach((token, id) => {
+      const first = index.get(token);
+      if (first !== undefined) {
+        throw new Error(
+          `not a vocabulary: ${JSON.stringify(token)} is listed twice (ids ${first} and ${id})`,
+        );
+      }
+      index.set(token, id);
+    });
+    this.#index = index;
+    return index;
+  }
+
   /** Rebuilds a vocabulary saved with `toJSON`, with the same ids; throws on anything else. */
   static fromJSON(json: unknown): Vocab {
     const data = json as Partial<VocabJSON> | null;
@@ -142,7 +182,7 @@ export class Vocab {
     const vocab = new Vocab();
     vocab.#tokens.length = 0;
     vocab.#counts.length = 0;
-    vocab.#index.clear();
+    vocab.#index = new Map();
     data.tokens.forEach((token, i) => {
       vocab.#add(token, data.counts![i]!);
     });
