@@ -9,6 +9,15 @@ export interface VocabOptions {
   reservedTokens?: readonly string[];
 }
 
+/**
+ * Tokens in id order as one text and where each ends in it (UTF-16 units): token `i` is
+ * `text.slice(ends[i - 1] ?? 0, ends[i])`. How a saved vocabulary is stored compactly.
+ */
+export interface PackedTokens {
+  text: string;
+  ends: ArrayLike<number>;
+}
+
 /** A vocabulary as plain JSON (`Vocab.toJSON`, `Vocab.fromJSON`). */
 export interface VocabJSON {
   /** Token of each id, `<unk>` first. */
@@ -23,7 +32,9 @@ export interface VocabJSON {
  * keeps insertion order, with a stable sort: ids agree with it).
  */
 export class Vocab {
-  #tokens: string[];
+  /** Token of each id; made from `#packed` on first need when the vocabulary came packed. */
+  #tokens: string[] | null;
+  #packed: PackedTokens | null = null;
   #counts: number[];
   /** Token to id; built on first use when the vocabulary came from `fromIdOrder` (see there). */
   #index: Map<string, number> | null = new Map<string, number>();
@@ -49,8 +60,8 @@ export class Vocab {
       throw new Error(`Vocab.fromCounts: ${tokens.length} tokens but ${counts.length} counts`);
     }
     const vocab = new Vocab();
-    vocab.#tokens.length = 0;
-    vocab.#counts.length = 0;
+    vocab.#tokens = [];
+    vocab.#counts = [];
     vocab.#index = new Map();
     vocab.#build(tokens, counts, options);
     return vocab;
@@ -73,14 +84,15 @@ export class Vocab {
   #add(token: string, count: number): void {
     const index = this.#tokenIndex();
     if (index.has(token)) return;
-    index.set(token, this.#tokens.length);
-    this.#tokens.push(token);
+    const tokens = this.#tokenList();
+    index.set(token, tokens.length);
+    tokens.push(token);
     this.#counts.push(count);
   }
 
   /** The number of tokens, `<unk>` included: the model's vocabulary size. */
   get size(): number {
-    return this.#tokens.length;
+    return this.#counts.length;
   }
 
   /** The id of `<unk>`: 0. */
@@ -106,7 +118,7 @@ export class Vocab {
   /** The token of each id; throws on an id outside the vocabulary. */
   toTokens(ids: ArrayLike<number>): string[] {
     return Array.from(ids, (id) => {
-      const token = this.#tokens[id];
+      const token = id >= 0 && id < this.size ? this.#tokenOf(id) : undefined;
       if (token === undefined)
         throw new Error(`token id ${id} is out of range for a vocabulary of ${this.size} tokens`);
       return token;
@@ -115,42 +127,68 @@ export class Vocab {
 
   /** [token, count] pairs of the corpus's tokens in id order (`<unk>` and reserved tokens excluded when unseen). */
   get tokenFreqs(): [string, number][] {
-    return this.#tokens
+    return this.#tokenList()
       .map((token, i): [string, number] => [token, this.#counts[i]!])
       .filter(([, count]) => count > 0);
   }
 
   /** The vocabulary as plain JSON, for checkpoints (`fromJSON` reads it back). */
   toJSON(): VocabJSON {
-    return { tokens: [...this.#tokens], counts: [...this.#counts] };
+    return { tokens: [...this.#tokenList()], counts: [...this.#counts] };
   }
 
   /**
-   * A vocabulary whose ids are already decided: `tokens[i]` is the token of id `i` (`<unk>` first) and
-   * `counts[i]` its corpus count, as `toJSON` lists them. Nothing is counted or sorted, and the map
-   * from token to id is built on the first `indexOf`, `has` or `lookup`: hashing a 440,000-word
-   * vocabulary takes most of a second, which a run that only reads ids (a cached corpus, training)
-   * never needs. Throws when `<unk>` is not first or the lengths differ, and the first lookup throws
-   * if a token is listed twice.
+   * A vocabulary whose ids are already decided: token `i` (`<unk>` first) is `tokens[i]`, or the `i`-th
+   * piece of packed tokens, and `counts[i]` its corpus count, as `toJSON` lists them. Nothing is counted
+   * or sorted; packed tokens become strings only when asked for, and the map from token to id is built
+   * on the first `indexOf`, `has` or `lookup`: making and hashing 440,000 words takes most of a second,
+   * which a run that only reads ids (a cached corpus, training) never needs. Throws when `<unk>` is not
+   * first, the lengths differ or packed ends do not fit the text; the first lookup throws if a token is
+   * listed twice.
    */
-  static fromIdOrder(tokens: readonly string[], counts: ArrayLike<number>): Vocab {
-    if (tokens.length !== counts.length || tokens[0] !== UNK) {
+  static fromIdOrder(tokens: readonly string[] | PackedTokens, counts: ArrayLike<number>): Vocab {
+    const packed = 'text' in tokens ? tokens : null;
+    const size = packed ? packed.ends.length : (tokens as readonly string[]).length;
+    const first = packed ? packed.text.slice(0, packed.ends[0]) : (tokens as readonly string[])[0];
+    if (size !== counts.length || first !== UNK) {
       throw new Error(
-        `Vocab.fromIdOrder: expected <unk> first and one count a token (${tokens.length} tokens, ${counts.length} counts)`,
+        `Vocab.fromIdOrder: expected <unk> first and one count a token (${size} tokens, ${counts.length} counts)`,
       );
     }
+    if (packed) {
+      for (let i = 0, start = 0; i < size; start = packed.ends[i]!, i++) {
+        const end = packed.ends[i]!;
+        if (!(end >= start && end <= packed.text.length)) {
+          throw new Error(
+            `Vocab.fromIdOrder: token ${i} ends at ${end}, outside ${start}..${packed.text.length}`,
+          );
+        }
+      }
+    }
     const vocab = new Vocab();
-    vocab.#tokens = tokens.slice();
-    vocab.#counts = new Array<number>(counts.length);
-    for (let i = 0; i < counts.length; i++) vocab.#counts[i] = counts[i]!;
+    vocab.#tokens = packed ? null : (tokens as readonly string[]).slice();
+    vocab.#packed = packed && { text: packed.text, ends: packed.ends };
+    vocab.#counts = new Array<number>(size);
+    for (let i = 0; i < size; i++) vocab.#counts[i] = counts[i]!;
     vocab.#index = null;
     return vocab;
+  }
+
+  #tokenOf(id: number): string {
+    if (this.#tokens) return this.#tokens[id]!;
+    const { text, ends } = this.#packed!;
+    return text.slice(id === 0 ? 0 : ends[id - 1], ends[id]);
+  }
+
+  #tokenList(): string[] {
+    if (!this.#tokens) this.#tokens = Array.from({ length: this.size }, (_, id) => this.#tokenOf(id));
+    return this.#tokens;
   }
 
   #tokenIndex(): Map<string, number> {
     if (this.#index) return this.#index;
     const index = new Map<string, number>();
-    this.#tokens.forEach((token, id) => {
+    this.#tokenList().forEach((token, id) => {
       const first = index.get(token);
       if (first !== undefined) {
         throw new Error(
@@ -180,8 +218,8 @@ export class Vocab {
       );
     }
     const vocab = new Vocab();
-    vocab.#tokens.length = 0;
-    vocab.#counts.length = 0;
+    vocab.#tokens = [];
+    vocab.#counts = [];
     vocab.#index = new Map();
     data.tokens.forEach((token, i) => {
       vocab.#add(token, data.counts![i]!);
