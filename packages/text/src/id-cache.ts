@@ -16,7 +16,7 @@
  * wholly between samples goes unseen: delete the cache folder (or set `idCache: false`) after such an edit.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { TokenIds } from './ids.js';
@@ -122,7 +122,7 @@ export async function readIdCache(
   identity: readonly FileIdentity[],
   options: CorpusOptions,
 ): Promise<Corpus | null> {
-  const bytes = await readFile(path).catch(() => null);
+  const bytes = await readWhole(path).catch(() => null);
   if (!bytes || bytes.length < PREFIX + CHECKSUM || !bytes.subarray(0, 8).equals(MAGIC)) return null;
   if (bytes.readUInt32LE(8) !== ID_CACHE_VERSION) return null;
   const headerLength = bytes.readUInt32LE(12);
@@ -160,6 +160,27 @@ export async function readIdCache(
         ? view(bytes, layout.ids, length, Uint16Array)
         : view(bytes, layout.ids, length, Uint32Array);
   return { ids, vocab, token: options.token, clean: options.clean };
+}
+
+/**
+ * A file's bytes in one buffer, read in pieces: `readFile` refuses files over 2 GiB, and the entry
+ * of a 2 GB character corpus is that large.
+ */
+async function readWhole(path: string): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const bytes = Buffer.allocUnsafeSlow(size);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await handle.read(bytes, done, Math.min(size - done, 1 << 30), done);
+      if (bytesRead === 0) break; // cut short while being read: the checks reject what there is
+      done += bytesRead;
+    }
+    return bytes.subarray(0, done);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Where each part of an entry starts, from the end of its header on (see `Header`). */
