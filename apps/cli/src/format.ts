@@ -22,8 +22,10 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toPrecision(3)} ${units[unit]}`;
 }
 
+/** A whole number with thousands separators (`1,234,567`). */
 export function formatCount(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
+  // By hand rather than toLocaleString: its first call loads ICU's locale data, 0.15 s of every command's start.
+  return String(Math.round(value)).replace(/\B(?=(\d{3})+$)/g, ',');
 }
 
 export function formatDuration(seconds: number): string {

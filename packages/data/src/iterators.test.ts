@@ -69,6 +69,23 @@ describe('seqDataIterRandom', () => {
     }
   });
 
+  it("matches d2l's seq_data_iter_random for the offset and shuffle it drew", () => {
+    // The reference, step by step as d2l writes it: the same seeded draws, on a plain list.
+    const draws = new Random(5);
+    const offset = draws.int(5);
+    const numSubseqs = Math.floor((corpus.length - offset - 1) / 5);
+    const starts = draws.shuffle(Array.from({ length: numSubseqs }, (_, i) => offset + i * 5));
+    const batches = [...seqDataIterRandom(corpus, 4, 5, new Random(5))];
+    expect(batches).toHaveLength(Math.floor(numSubseqs / 4));
+    batches.forEach((batch, b) => {
+      for (let r = 0; r < 4; r++) {
+        const start = starts[b * 4 + r]!;
+        expect(row(batch, r, 'X')).toEqual(Array.from({ length: 5 }, (_, t) => corpus[start + t]));
+        expect(row(batch, r, 'Y')).toEqual(Array.from({ length: 5 }, (_, t) => corpus[start + t + 1]));
+      }
+    });
+  });
+
   it('shuffles: batches do not come in text order', () => {
     const starts = [...seqDataIterRandom(corpus, 2, 5, new Random(4))].map((b) => b.X[0]!);
     expect(starts).not.toEqual([...starts].sort((a, b) => a - b));

@@ -56,7 +56,7 @@ export class Random {
   }
 
   /** Shuffles `items` in place (Fisher-Yates) and returns it. */
-  shuffle<T>(items: T[]): T[] {
+  shuffle<A extends { length: number; [index: number]: unknown }>(items: A): A {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const tmp = items[i]!;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   mkdirSync,
   mkdtempSync,
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCorpus } from './corpus.js';
-import { idCachePath, type LoadCorpusOptions, loadCorpus } from './node.js';
+import { ID_CACHE_VERSION, idCachePath, type LoadCorpusOptions, loadCorpus } from './node.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'rnnlm-id-cache-'));
 const TEXT = 'The quick brown fox jumps over the lazy dog.\nThe dog sleeps; the fox runs.\n';
@@ -93,6 +94,44 @@ describe('the token-id cache', () => {
       expect(corpus.idCache).toBe('written');
       expect(plain(corpus)).toEqual(expected);
       expect(readFileSync(entry).equals(good)).toBe(true); // rebuilt in full
+    }
+  });
+
+  it('rebuilds an entry of the first format (a JSON vocabulary and a SHA-1 close)', async () => {
+    const { options, entry } = setup();
+    const expected = await loadCorpus(options);
+    const current = readFileSync(entry);
+    // The version-1 layout: magic, version, header length, then a JSON header holding the vocabulary,
+    // the ids, and a SHA-1 of everything before it.
+    const headerLength = current.readUInt32LE(12);
+    const header = JSON.parse(current.toString('utf8', 16, 16 + headerLength));
+    const ids = Buffer.from(expected.ids.buffer, expected.ids.byteOffset, expected.ids.byteLength);
+    let json = Buffer.from(JSON.stringify({ ...header, vocab: expected.vocab.toJSON() }));
+    json = Buffer.concat([json, Buffer.alloc((4 - (json.length % 4)) % 4, 0x20)]);
+    const prefix = Buffer.alloc(16);
+    prefix.write('RNNLMIDS', 0);
+    prefix.writeUInt32LE(1, 8);
+    prefix.writeUInt32LE(json.length, 12);
+    const body = Buffer.concat([prefix, json, ids]);
+    writeFileSync(entry, Buffer.concat([body, createHash('sha1').update(body).digest()]));
+    const corpus = await loadCorpus(options);
+    expect(corpus.idCache).toBe('written');
+    expect(plain(corpus)).toEqual(plain(expected));
+    expect(readFileSync(entry).readUInt32LE(8)).toBe(ID_CACHE_VERSION);
+    expect(ID_CACHE_VERSION).toBeGreaterThan(1);
+    expect((await loadCorpus(options)).idCache).toBe('hit');
+  });
+
+  it('keeps a vocabulary of any tokens: CJK, astral-plane characters, line breaks', async () => {
+    const text = '明日は晴れ 𠀋𠀋 x\r\ny 😀 done\n';
+    const { options } = setup(text);
+    for (const token of ['char', 'word'] as const) {
+      const unicode = { ...options, token, clean: 'unicode' as const };
+      expect((await loadCorpus(unicode)).idCache).toBe('written');
+      const hit = await loadCorpus(unicode);
+      expect(hit.idCache).toBe('hit');
+      expect(plain(hit)).toEqual(plain(buildCorpus(text, unicode)));
+      expect(hit.vocab.indexOf('😀')).toBe(buildCorpus(text, unicode).vocab.indexOf('😀'));
     }
   });
 

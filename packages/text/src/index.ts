@@ -5,4 +5,4 @@ export { idArray, type TokenIds } from './ids.js';
 export { TIME_MACHINE_SHA1, TIME_MACHINE_URL } from './sources.js';
 export { CorpusBuilder } from './stream.js';
 export { joinTokens, TOKEN_MODES, type TokenMode, tokenize } from './tokenize.js';
-export { UNK, Vocab, type VocabJSON, type VocabOptions } from './vocab.js';
+export { type PackedTokens, UNK, Vocab, type VocabJSON, type VocabOptions } from './vocab.js';

@@ -137,6 +137,32 @@ describe('Vocab', () => {
     expect(() => Vocab.fromJSON({ tokens: ['a'], counts: [1] })).toThrow(/not a saved vocabulary/);
     expect(() => vocab.toTokens([9])).toThrow(/out of range/);
   });
+
+  it('takes ids as given with fromIdOrder, and rejects a list that is not a vocabulary', () => {
+    const vocab = new Vocab(tokens, { reservedTokens: ['<bos>'] });
+    const { tokens: inIdOrder, counts } = vocab.toJSON();
+    const back = Vocab.fromIdOrder(inIdOrder, Float64Array.from(counts));
+    expect(back.toJSON()).toEqual(vocab.toJSON());
+    expect(back.tokenFreqs).toEqual(vocab.tokenFreqs);
+    expect(back.lookup(['<bos>', 'a', 'd', 'zebra'])).toEqual(vocab.lookup(['<bos>', 'a', 'd', 'zebra']));
+    expect(back.has('c')).toBe(true);
+    expect(back.has('zebra')).toBe(false);
+    expect(() => Vocab.fromIdOrder(['a', '<unk>'], [1, 0])).toThrow(/<unk> first/);
+    expect(() => Vocab.fromIdOrder(['<unk>', 'a'], [0])).toThrow(/1 counts/);
+    // Packed: one text and the end of each token, as the token-id cache stores them.
+    const text = inIdOrder.join('');
+    const ends = Uint32Array.from(inIdOrder, (_, i) => inIdOrder.slice(0, i + 1).join('').length);
+    const packed = Vocab.fromIdOrder({ text, ends }, counts);
+    expect(packed.size).toBe(vocab.size);
+    expect(packed.toTokens([5, 1, 0])).toEqual(vocab.toTokens([5, 1, 0]));
+    expect(() => packed.toTokens([6])).toThrow(/out of range/);
+    expect(packed.indexOf('c')).toBe(vocab.indexOf('c'));
+    expect(packed.toJSON()).toEqual(vocab.toJSON());
+    expect(() => Vocab.fromIdOrder({ text, ends: [5, 4] }, [0, 1])).toThrow(/token 1 ends at 4/);
+    expect(() => Vocab.fromIdOrder({ text: 'x<unk>', ends: [5, 6] }, [0, 1])).toThrow(/<unk> first/);
+    const twice = Vocab.fromIdOrder(['<unk>', 'a', 'b', 'a'], [0, 2, 1, 1]);
+    expect(() => twice.indexOf('b')).toThrow(/"a" is listed twice \(ids 1 and 3\)/);
+  });
 });
 
 describe('buildCorpus', () => {

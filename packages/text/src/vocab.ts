@@ -9,6 +9,15 @@ export interface VocabOptions {
   reservedTokens?: readonly string[];
 }
 
+/**
+ * Tokens in id order as one text and where each ends in it (UTF-16 units): token `i` is
+ * `text.slice(ends[i - 1] ?? 0, ends[i])`. How a saved vocabulary is stored compactly.
+ */
+export interface PackedTokens {
+  text: string;
+  ends: ArrayLike<number>;
+}
+
 /** A vocabulary as plain JSON (`Vocab.toJSON`, `Vocab.fromJSON`). */
 export interface VocabJSON {
   /** Token of each id, `<unk>` first. */
@@ -23,9 +32,12 @@ export interface VocabJSON {
  * keeps insertion order, with a stable sort: ids agree with it).
  */
 export class Vocab {
-  readonly #tokens: string[];
-  readonly #counts: number[];
-  readonly #index = new Map<string, number>();
+  /** Token of each id; made from `#packed` on first need when the vocabulary came packed. */
+  #tokens: string[] | null;
+  #packed: PackedTokens | null = null;
+  #counts: number[];
+  /** Token to id; built on first use when the vocabulary came from `fromIdOrder` (see there). */
+  #index: Map<string, number> | null = new Map<string, number>();
 
   constructor(tokens: readonly string[] | readonly (readonly string[])[] = [], options: VocabOptions = {}) {
     const counter = new Map<string, number>();
@@ -48,9 +60,9 @@ export class Vocab {
       throw new Error(`Vocab.fromCounts: ${tokens.length} tokens but ${counts.length} counts`);
     }
     const vocab = new Vocab();
-    vocab.#tokens.length = 0;
-    vocab.#counts.length = 0;
-    vocab.#index.clear();
+    vocab.#tokens = [];
+    vocab.#counts = [];
+    vocab.#index = new Map();
     vocab.#build(tokens, counts, options);
     return vocab;
   }
@@ -70,15 +82,17 @@ export class Vocab {
   }
 
   #add(token: string, count: number): void {
-    if (this.#index.has(token)) return;
-    this.#index.set(token, this.#tokens.length);
-    this.#tokens.push(token);
+    const index = this.#tokenIndex();
+    if (index.has(token)) return;
+    const tokens = this.#tokenList();
+    index.set(token, tokens.length);
+    tokens.push(token);
     this.#counts.push(count);
   }
 
   /** The number of tokens, `<unk>` included: the model's vocabulary size. */
   get size(): number {
-    return this.#tokens.length;
+    return this.#counts.length;
   }
 
   /** The id of `<unk>`: 0. */
@@ -88,12 +102,12 @@ export class Vocab {
 
   /** The id of a token, or `<unk>`'s for a token not in the vocabulary. */
   indexOf(token: string): number {
-    return this.#index.get(token) ?? 0;
+    return this.#tokenIndex().get(token) ?? 0;
   }
 
   /** Whether the token has an id of its own (is not read as `<unk>`). */
   has(token: string): boolean {
-    return this.#index.has(token);
+    return this.#tokenIndex().has(token);
   }
 
   /** The id of each token (`<unk>`'s for unknown ones). */
@@ -104,7 +118,7 @@ export class Vocab {
   /** The token of each id; throws on an id outside the vocabulary. */
   toTokens(ids: ArrayLike<number>): string[] {
     return Array.from(ids, (id) => {
-      const token = this.#tokens[id];
+      const token = id >= 0 && id < this.size ? this.#tokenOf(id) : undefined;
       if (token === undefined)
         throw new Error(`token id ${id} is out of range for a vocabulary of ${this.size} tokens`);
       return token;
@@ -113,14 +127,78 @@ export class Vocab {
 
   /** [token, count] pairs of the corpus's tokens in id order (`<unk>` and reserved tokens excluded when unseen). */
   get tokenFreqs(): [string, number][] {
-    return this.#tokens
+    return this.#tokenList()
       .map((token, i): [string, number] => [token, this.#counts[i]!])
       .filter(([, count]) => count > 0);
   }
 
   /** The vocabulary as plain JSON, for checkpoints (`fromJSON` reads it back). */
   toJSON(): VocabJSON {
-    return { tokens: [...this.#tokens], counts: [...this.#counts] };
+    return { tokens: [...this.#tokenList()], counts: [...this.#counts] };
+  }
+
+  /**
+   * A vocabulary whose ids are already decided: token `i` (`<unk>` first) is `tokens[i]`, or the `i`-th
+   * piece of packed tokens, and `counts[i]` its corpus count, as `toJSON` lists them. Nothing is counted
+   * or sorted; packed tokens become strings only when asked for, and the map from token to id is built
+   * on the first `indexOf`, `has` or `lookup`: making and hashing 440,000 words takes most of a second,
+   * which a run that only reads ids (a cached corpus, training) never needs. Throws when `<unk>` is not
+   * first, the lengths differ or packed ends do not fit the text; the first lookup throws if a token is
+   * listed twice.
+   */
+  static fromIdOrder(tokens: readonly string[] | PackedTokens, counts: ArrayLike<number>): Vocab {
+    const packed = 'text' in tokens ? tokens : null;
+    const size = packed ? packed.ends.length : (tokens as readonly string[]).length;
+    const first = packed ? packed.text.slice(0, packed.ends[0]) : (tokens as readonly string[])[0];
+    if (size !== counts.length || first !== UNK) {
+      throw new Error(
+        `Vocab.fromIdOrder: expected <unk> first and one count a token (${size} tokens, ${counts.length} counts)`,
+      );
+    }
+    if (packed) {
+      for (let i = 0, start = 0; i < size; start = packed.ends[i]!, i++) {
+        const end = packed.ends[i]!;
+        if (!(end >= start && end <= packed.text.length)) {
+          throw new Error(
+            `Vocab.fromIdOrder: token ${i} ends at ${end}, outside ${start}..${packed.text.length}`,
+          );
+        }
+      }
+    }
+    const vocab = new Vocab();
+    vocab.#tokens = packed ? null : (tokens as readonly string[]).slice();
+    vocab.#packed = packed && { text: packed.text, ends: packed.ends };
+    vocab.#counts = new Array<number>(size);
+    for (let i = 0; i < size; i++) vocab.#counts[i] = counts[i]!;
+    vocab.#index = null;
+    return vocab;
+  }
+
+  #tokenOf(id: number): string {
+    if (this.#tokens) return this.#tokens[id]!;
+    const { text, ends } = this.#packed!;
+    return text.slice(id === 0 ? 0 : ends[id - 1], ends[id]);
+  }
+
+  #tokenList(): string[] {
+    if (!this.#tokens) this.#tokens = Array.from({ length: this.size }, (_, id) => this.#tokenOf(id));
+    return this.#tokens;
+  }
+
+  #tokenIndex(): Map<string, number> {
+    if (this.#index) return this.#index;
+    const index = new Map<string, number>();
+    this.#tokenList().forEach((token, id) => {
+      const first = index.get(token);
+      if (first !== undefined) {
+        throw new Error(
+          `not a vocabulary: ${JSON.stringify(token)} is listed twice (ids ${first} and ${id})`,
+        );
+      }
+      index.set(token, id);
+    });
+    this.#index = index;
+    return index;
   }
 
   /** Rebuilds a vocabulary saved with `toJSON`, with the same ids; throws on anything else. */
@@ -140,9 +218,9 @@ export class Vocab {
       );
     }
     const vocab = new Vocab();
-    vocab.#tokens.length = 0;
-    vocab.#counts.length = 0;
-    vocab.#index.clear();
+    vocab.#tokens = [];
+    vocab.#counts = [];
+    vocab.#index = new Map();
     data.tokens.forEach((token, i) => {
       vocab.#add(token, data.counts![i]!);
     });

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { defaultCacheDir, fetchTimeMachine } from '@rnnlm/text/node';
 import { CliError, EXIT, messageOf } from '../errors.js';
 import type { Context, CorpusDownloadFlags, CorpusInfoFlags } from '../flags.js';
-import { formatCount } from '../progress.js';
-import { readCorpus } from './shared.js';
+import { formatCount } from '../format.js';
+import { readCorpus } from './read-corpus.js';
 
 export async function corpusInfo(flags: CorpusInfoFlags, { io }: Context): Promise<void> {
   const corpus = await readCorpus({

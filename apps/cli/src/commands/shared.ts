@@ -1,7 +1,7 @@
 /** Steps several commands share: reading a corpus, loading a saved model, preparing a prefix. */
 
 import { encodeWithVocab, type TokenIds, type TokenMode, Vocab } from '@rnnlm/text';
-import { type LoadCorpusOptions, type LoadedCorpus, loadCorpus } from '@rnnlm/text/node';
+import type { LoadedCorpus } from '@rnnlm/text/node';
 import {
   assembleRun,
   CorpusTooShortError,
@@ -11,22 +11,9 @@ import {
   restoreCheckpoint,
 } from '@rnnlm/train';
 import { loadCheckpoint } from '@rnnlm/train/node';
-import { readStreamCorpus } from '../bounded-read.js';
-import { CliError, during, EXIT, messageOf } from '../errors.js';
+import { CliError, during, EXIT } from '../errors.js';
 
-/**
- * Reads a corpus; a failed or corrupted download exits 7, every other problem 3. A file's or folder's
- * token ids are cached (under RNNLM_CACHE_DIR, see defaultCacheDir) so the next run starts at once.
- */
-export async function readCorpus(options: LoadCorpusOptions): Promise<LoadedCorpus> {
-  try {
-    return (await readStreamCorpus(options)) ?? (await loadCorpus({ idCache: true, ...options }));
-  } catch (error) {
-    const message = messageOf(error);
-    const network = options.source === 'timemachine' && /download/.test(message);
-    throw new CliError(message, network ? EXIT.network : EXIT.input, { cause: error });
-  }
-}
+export { readCorpus } from './read-corpus.js';
 
 /** The flags a user changes when a text is too short, named in that error. */
 const RUN_FLAG_NAMES = {
