@@ -274,7 +274,8 @@ async function runRnnlm(name, argv, o, env) {
       start = now;
       parameters = json.parameters ?? null;
     }
-    if (typeof json.valid_perplexity === 'number') {
+    // Validations: between batches ({epoch, batch, ...}) and at epoch ends; not the final summary line.
+    if (typeof json.valid_perplexity === 'number' && !('done' in json)) {
       validations.push({
         seconds: Math.round((now - start) / 10) / 100,
         valid_perplexity: Math.round(json.valid_perplexity * 1e4) / 1e4,
