@@ -57,6 +57,8 @@ const OPTIONS = {
   seed: { type: 'string', default: '0' },
   backend: { type: 'string', default: 'wasm' },
   threads: { type: 'string' },
+  // PyTorch's fastest setting on the 2-core machine of bench/README.md: one thread, one OpenBLAS thread.
+  'torch-threads': { type: 'string', default: '1' },
   python: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
@@ -73,7 +75,8 @@ export const USAGE = `usage: pnpm bench:quality -- [--budget 15m] [--runs ${Obje
   --valid-every N     validate every N batches, and at each epoch's end (default 100)
   --valid-tokens N    validate on the first N held-out tokens (default 50000; 0: all)
   --max-tokens N      use the first N tokens of the book (default 0: all)
-  --backend NAME --threads N   rnnlm's backend (default wasm) and both programs' threads
+  --backend NAME --threads N   rnnlm's backend (default wasm) and kernel threads (default: the cores)
+  --torch-threads N   torch's and OpenBLAS's threads (default 1, its fastest on 2 cores; see bench/README.md)
   --python PATH       the Python with torch (default: $RNNLM_PYTHON, else ${DEFAULT_PYTHON})
   --dry-run           print the commands as JSON and train nothing`;
 
@@ -144,6 +147,7 @@ export function parseOptions(argv, env = {}) {
     seed: int('seed', 0),
     backend: values.backend,
     threads: values.threads === undefined ? null : int('threads', 1),
+    torchThreads: int('torch-threads', 1),
     python: values.python ?? env.RNNLM_PYTHON ?? DEFAULT_PYTHON,
     dryRun: values['dry-run'],
   };
@@ -171,7 +175,6 @@ export function runCommand(name, o, corpus, out) {
     ['--valid-tokens', o.validTokens],
     ['--seed', o.seed],
     ['--corpus', corpus],
-    ...(o.threads ? [['--threads', o.threads]] : []),
   ];
   const flags = (pairs) => pairs.flatMap(([flag, value]) => [flag, String(value)]);
   if (impl === 'torch') {
@@ -185,6 +188,8 @@ export function runCommand(name, o, corpus, out) {
       String(o.maxTokens || -1),
       '--time-budget',
       String(o.budgetSeconds),
+      '--threads',
+      String(o.torchThreads),
     ];
   }
   return [
@@ -203,6 +208,7 @@ export function runCommand(name, o, corpus, out) {
     `${o.budgetSeconds}s`,
     '--backend',
     o.backend,
+    ...(o.threads ? ['--threads', String(o.threads)] : []),
     '--sample-every',
     '0',
     '--json',
@@ -297,6 +303,7 @@ async function runTorch(name, argv, o, parentEnv) {
   const env = {
     ...parentEnv,
     LD_LIBRARY_PATH: [OPENBLAS_DIR, parentEnv.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+    OPENBLAS_NUM_THREADS: String(o.torchThreads),
   };
   let summary = null;
   await spawnRun(argv, env, (line) => {

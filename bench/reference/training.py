@@ -98,6 +98,7 @@ def predict(model, vocab, prefix, num_preds, token):
     """Warms the state up on the prefix, then appends the most likely next token num_preds times."""
     tokens = list(prefix) if token == 'char' else prefix.split()
     out = [vocab[tokens[0]]]
+    model.eval()  # no dropout while generating
     with torch.no_grad():
         state = model.begin_state(1)
         for t in tokens[1:]:

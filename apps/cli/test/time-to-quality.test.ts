@@ -73,6 +73,7 @@ describe('bench:quality arguments', () => {
     expect(ours.get('--dropout-mode')).toBe('variational');
     expect(ours.get('--time-budget')).toBe('90s');
     expect(torch.get('--time-budget')).toBe('90');
+    expect(torch.get('--threads')).toBe('1');
     expect(flagsOf(runCommand('rnnlm-no-dropout', o, '/c.txt', '/out')).get('--dropout')).toBe('0');
   });
 
