@@ -314,14 +314,17 @@ describe('Trainer', () => {
     },
   );
 
-  it('does not leak tensors: the count after 4 epochs equals the count after 1 (scratch and layers, one-hot and tied)', async () => {
+  it('does not leak tensors: the count after 4 epochs equals the count after 1 (scratch and layers, one-hot, tied, dropout)', async () => {
     const { vocab, ids } = tinyCorpus();
     const tied = { embedding: 8, tieWeights: true };
+    const dropped = { embedding: 8, dropout: 0.3 };
     for (const [impl, extra] of [
       ['scratch', {}],
       ['layers', {}],
       ['scratch', tied],
       ['layers', tied],
+      ['scratch', dropped],
+      ['layers', dropped],
     ] as const) {
       const atStart = tf.memory().numTensors;
       const config = { ...tinyConfig(vocab.size, impl), cell: 'lstm' as const, layers: 2, ...extra };
