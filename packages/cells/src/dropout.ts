@@ -20,12 +20,16 @@ import { DROPOUT_MODES, type DropoutMode } from './model.js';
  * is site l + 1.
  */
 export const DROPOUT_INPUT_SITE = 0;
+/** The site of layer `layer`'s output (on its way to the layer above, or to the head from the top). */
 export const layerOutputSite = (layer: number): number => layer + 1;
 
 /** The masks of one training forward call: rate, mode and the seed they are all drawn from. */
 export class DropoutMasks {
+  /** The probability that a unit is dropped, in [0, 1). */
   readonly rate: number;
+  /** A fresh mask every step (`standard`) or one per sequence (`variational`). */
   readonly mode: DropoutMode;
+  /** The seed every site's mask is drawn from (with the site's number). */
   readonly seed: number;
 
   constructor(rate: number, mode: DropoutMode, seed: number) {
