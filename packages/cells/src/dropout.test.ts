@@ -4,7 +4,13 @@ import { registerWasmTrainingKernels } from '@rnnlm/backend';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateModelConfig } from './config.js';
-import { applyDropout, DropoutMasks, dropoutMasksFor, layerOutputSite } from './dropout.js';
+import {
+  applyDropout,
+  DROPOUT_INPUT_SITE,
+  DropoutMasks,
+  dropoutMasksFor,
+  layerOutputSite,
+} from './dropout.js';
 import type { ForwardMode, LanguageModel, ModelConfig } from './model.js';
 import { createScratchModel } from './scratch-model.js';
 
@@ -201,6 +207,53 @@ describe('a model with dropout', () => {
     }
   });
 
+  it('drops the embedded tokens too, as written out by hand (1-layer RNN with an embedding, float64)', async () => {
+    await tf.setBackend('cpu');
+    const [B, T, H, V, E] = [3, 5, 4, 7, 3];
+    const cfg = config({ cell: 'rnn', layers: 1, hidden: H, embedding: E, dropout: 0.5 });
+    const model = createScratchModel(cfg, { seed: 4, recurrence: 'ops' });
+    randomize(model, 60);
+    expect(model.weightNames).toEqual([
+      'embedding/W_e',
+      'layer0/forward/W_xh',
+      'layer0/forward/W_hh',
+      'layer0/forward/b_h',
+      'head/W_hq',
+      'head/b_q',
+    ]);
+    const [We, Wx, Wh, b, Wq, bq] = model.variables.map((v) => Array.from(v.dataSync()));
+    const masks = new DropoutMasks(0.5, 'standard', 123);
+    const m0 = masks.values(DROPOUT_INPUT_SITE, T, B, E);
+    const m1 = masks.values(layerOutputSite(0), T, B, H);
+    const expected: number[] = [];
+    const h = Array.from({ length: B }, () => new Array(H).fill(0));
+    for (let t = 0; t < T; t++) {
+      for (let b_ = 0; b_ < B; b_++) {
+        const row = t * B + b_;
+        const e = Array.from({ length: E }, (_, k) => We![IDS[b_]![t]! * E + k]! * m0[row * E + k]!);
+        h[b_] = Array.from({ length: H }, (_, j) => {
+          let z = b![j]!;
+          for (let k = 0; k < E; k++) z += e[k]! * Wx![k * H + j]!;
+          for (let k = 0; k < H; k++) z += h[b_]![k]! * Wh![k * H + j]!;
+          return Math.tanh(z);
+        });
+        for (let v = 0; v < V; v++) {
+          let z = bq![v]!;
+          for (let k = 0; k < H; k++) z += h[b_]![k]! * m1[row * H + k]! * Wq![k * V + v]!;
+          expected.push(z);
+        }
+      }
+    }
+    const ids = tf.tensor2d(IDS, [B, T], 'int32');
+    const state = model.beginState(B);
+    const out = model.forward(ids, state, TRAIN);
+    const got = out.logits.dataSync();
+    expect(got.length).toBe(expected.length);
+    expect(Math.max(...expected.map((x, i) => Math.abs(x - got[i]!)))).toBeLessThan(1e-5);
+    tf.dispose([ids, ...state, out.logits, ...out.state]);
+    model.dispose();
+  });
+
   it('has the gradients of central finite differences under a fixed mask', async () => {
     await tf.setBackend('cpu');
     const model = createScratchModel(config({ cell: 'gru', hidden: 4, dropout: 0.3 }), {
@@ -267,25 +320,37 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await tf.setBackend('cpu');
     });
     const cases = [
-      ['lstm', 2, false, 'standard'],
-      ['gru', 2, true, 'variational'],
-      ['rnn', 1, false, 'variational'],
-      ['lstm', 3, false, 'variational'],
+      ['lstm', 2, false, 'standard', 0],
+      ['gru', 2, true, 'variational', 0],
+      ['rnn', 1, false, 'variational', 0],
+      ['lstm', 3, false, 'variational', 0],
+      // With an embedding, whose output (the first layer's input) is dropped too.
+      ['lstm', 2, false, 'standard', 5],
     ] as const;
-    it.each(cases)('%s, %i layer(s), bidirectional %s, %s', async (cell, layers, bidirectional, mode) => {
-      expect(await tf.setBackend(backend)).toBe(true);
-      const cfg = config({ cell, layers, bidirectional, dropout: 0.3, dropoutMode: mode });
-      const before = tf.memory().numTensors;
-      const ops = trainingRun(cfg, 'ops');
-      const fused = trainingRun(cfg, 'fused');
-      expect(maxAbsDiff(ops.logits, fused.logits)).toBeLessThan(1e-4);
-      expect(Math.max(...ops.grads.map((g, i) => maxAbsDiff(g, fused.grads[i]!)))).toBeLessThan(1e-4);
-      for (const r of [ops, fused]) {
-        tf.dispose([r.logits, ...r.grads]);
-        r.model.dispose();
-      }
-      expect(tf.memory().numTensors).toBe(before);
-    });
+    it.each(cases)(
+      '%s, %i layer(s), bidirectional %s, %s, embedding %i',
+      async (cell, layers, bidirectional, mode, embedding) => {
+        expect(await tf.setBackend(backend)).toBe(true);
+        const cfg = config({
+          cell,
+          layers,
+          bidirectional,
+          dropout: 0.3,
+          dropoutMode: mode,
+          ...(embedding ? { embedding } : {}),
+        });
+        const before = tf.memory().numTensors;
+        const ops = trainingRun(cfg, 'ops');
+        const fused = trainingRun(cfg, 'fused');
+        expect(maxAbsDiff(ops.logits, fused.logits)).toBeLessThan(1e-4);
+        expect(Math.max(...ops.grads.map((g, i) => maxAbsDiff(g, fused.grads[i]!)))).toBeLessThan(1e-4);
+        for (const r of [ops, fused]) {
+          tf.dispose([r.logits, ...r.grads]);
+          r.model.dispose();
+        }
+        expect(tf.memory().numTensors).toBe(before);
+      },
+    );
   });
 }
 

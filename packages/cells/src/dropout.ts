@@ -15,9 +15,8 @@ import { DROPOUT_MODES, type DropoutMode } from './model.js';
 
 /**
  * Where a mask applies, so that each connection draws its own mask from the call's seed. Site 0 is the
- * input of the first layer when that input is dense (an embedding's output: pass it through
- * `applyDropout(x, masks, DROPOUT_INPUT_SITE, steps, batch)` before the first layer); layer l's output
- * is site l + 1.
+ * input of the first layer when that input is dense (the embedded tokens; one-hot inputs are not
+ * dropped); layer l's output is site l + 1.
  */
 export const DROPOUT_INPUT_SITE = 0;
 /** The site of layer `layer`'s output (on its way to the layer above, or to the head from the top). */
