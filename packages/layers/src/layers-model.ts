@@ -201,8 +201,6 @@ class TfjsLayersLanguageModel implements LanguageModel {
     this.#assertLive();
     const masks = dropoutMasksFor(this.config, mode);
     const [batchSize, numSteps] = this.#checkInputs(ids, state);
-    const { hidden } = this.config;
-    const width = hidden * this.#directions.length;
     if (useFused(this.#recurrence)) {
       this.#stack ??= this.#stackWeights();
       return forwardStack(this.#stack, ids, state, true, masks);
