@@ -6,6 +6,11 @@ Trains one configuration the way d2l's train_ch8 does and prints one JSON line w
 
   python3 bench/torch_reference.py --model lstm-scratch --epochs 500 --print-every 10
   python3 bench/torch_reference.py --model lstm --generate 2000 --num-samples 8
+
+With --time-budget it trains as `rnnlm train --time-budget --valid-every` does instead (the
+time-to-quality benchmark, bench/time-to-quality.mjs): the last --valid-fraction held out, optimizer,
+schedule and dropout as rnnlm's, validation every --valid-every batches and at each epoch's end, and
+prints one JSON line with every validation and the best one.
 """
 import argparse
 import json
@@ -43,6 +48,20 @@ def positive_float(text):
     value = float(text)
     if not value > 0 or math.isinf(value):
         raise argparse.ArgumentTypeError(f'expected a number > 0, got {text}')
+    return value
+
+
+def fraction(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f'expected a number from 0 up to, not including, 1, got {text}')
+    return value
+
+
+def non_negative_float(text):
+    value = float(text)
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f'expected a number >= 0, got {text}')
     return value
 
 
@@ -104,6 +123,22 @@ def parser():
     ap.add_argument('--num-samples', type=positive_int, default=8,
                     help='sequences generated at once for the batched figure (default 8)')
     ap.add_argument('--temperature', type=float, default=0.8, help='sampling temperature (default 0.8)')
+    # rnnlm train's settings, for the time-to-quality run (--time-budget).
+    ap.add_argument('--optimizer', choices=['sgd', 'adam'], default='sgd', help='default sgd, as d2l')
+    ap.add_argument('--dropout', type=fraction, default=0.0,
+                    help='dropout between layers and before the head in training (default 0)')
+    ap.add_argument('--clip', type=positive_float, default=1.0, help='global-norm clipping (default 1)')
+    ap.add_argument('--lr-schedule', choices=['constant', 'cosine'], default='constant')
+    ap.add_argument('--warmup-steps', type=non_negative_int, default=0)
+    ap.add_argument('--lr-min', type=non_negative_float, default=0.0)
+    ap.add_argument('--time-budget', type=positive_float, default=None,
+                    help='seconds of training, then stop; validates as rnnlm train --valid-every')
+    ap.add_argument('--valid-fraction', type=fraction, default=0.1,
+                    help='with --time-budget: the end of the corpus held out for validation (default 0.1)')
+    ap.add_argument('--valid-every', type=non_negative_int, default=0,
+                    help='with --time-budget: validate every n batches too (0: at epoch ends only)')
+    ap.add_argument('--valid-tokens', type=non_negative_int, default=0,
+                    help='with --time-budget: validate on at most the first n held-out tokens (0: all)')
     return ap
 
 
@@ -152,8 +187,11 @@ def main(argv=None):
     if len(ids) < needed:
         ap.error(f'the corpus has {len(ids)} {args.token} tokens, too few for batches of '
                  f'{args.batch_size} x {args.num_steps} steps ({needed} needed)')
-    model = build_model(args.model, len(vocab), args.hidden, args.layers, args.embedding, args.tie_weights)
-    settings = TrainSettings(args.batch_size, args.num_steps, args.lr, args.epochs)
+    model = build_model(args.model, len(vocab), args.hidden, args.layers, args.embedding, args.tie_weights,
+                        args.dropout)
+    if args.time_budget is not None:
+        return run_for_time(args, model, ids, vocab, rng, torch)
+    settings = TrainSettings(args.batch_size, args.num_steps, args.lr, args.epochs, args.clip)
 
     history = {}
 
@@ -240,6 +278,49 @@ def generation_summary(args, torch):
         'blas': blas_in_use(),
         'openblas_threads': os.environ.get('OPENBLAS_NUM_THREADS'),
     }
+def run_for_time(args, model, ids, vocab, rng, torch):
+    """The time-to-quality run: rnnlm's split, schedule and validation under a wall-clock budget."""
+    from reference.corpus import min_corpus_tokens
+    from reference.training import BudgetSettings, fit_for_time
+
+    cut = len(ids) - round(len(ids) * args.valid_fraction)  # rnnlm's splitTrainValid
+    train, valid = ids[:cut], ids[cut:]
+    if args.valid_tokens and len(valid) > args.valid_tokens:
+        valid = valid[:args.valid_tokens]
+    if len(valid) < 2 or len(train) < min_corpus_tokens(args.batch_size, args.num_steps):
+        sys.exit('error: --time-budget needs a --valid-fraction that holds out text and leaves a minibatch')
+    settings = BudgetSettings(args.batch_size, args.num_steps, args.lr, args.epochs, args.time_budget,
+                              args.valid_every, args.optimizer, args.lr_schedule, args.warmup_steps,
+                              args.lr_min, args.clip)
+
+    def report(entry):
+        print(f"{entry['seconds']:8.1f}s  step {entry['step']:6d}  valid ppl {entry['valid_perplexity']:.4f}",
+              file=sys.stderr, flush=True)
+
+    try:
+        validations = fit_for_time(model, train, valid, settings, rng, report)
+    except FloatingPointError as error:
+        sys.exit(f'error: {error}: try a lower --lr')
+    best = min(validations, key=lambda v: v['valid_perplexity']) if validations else None
+    print(json.dumps({
+        'impl': 'torch',
+        'version': torch.__version__,
+        'model': args.model,
+        'layers': args.layers,
+        'hidden': args.hidden,
+        'dropout': args.dropout,
+        'optimizer': args.optimizer,
+        'lr': args.lr,
+        'lr_schedule': args.lr_schedule,
+        'train_tokens': len(train),
+        'valid_tokens': len(valid),
+        'vocab_size': len(vocab),
+        'budget_s': args.time_budget,
+        'threads': torch.get_num_threads(),
+        'best_valid_perplexity': best and best['valid_perplexity'],
+        'best_seconds': best and best['seconds'],
+        'validations': validations,
+    }), flush=True)
 
 
 if __name__ == '__main__':

@@ -3,6 +3,10 @@ StackedRNNScratch) and torch.nn recurrent layers with a linear head (d2l's RNNMo
 
 Both take a (batch, steps) batch of token ids and a state, and return the logits of every step,
 (steps * batch, vocab) in step-major order, with the new state.
+
+Dropout (rnnlm's `--dropout`, Zaremba et al. 2014): in training, each layer's output is dropped on its
+way to the layer above and to the head (inverted dropout, a fresh mask per step); the recurrent path is
+left alone. `train()` and `eval()` switch it on and off, as torch.nn's.
 """
 import torch
 from torch import nn
@@ -52,8 +56,9 @@ class ScratchModel:
     layer l - 1. Weights N(0, 0.01^2), biases 0, drawn layer by layer and gate by gate (W_x, W_h, b),
     then the head (W_hq, b_q): with one layer, d2l's order of draws."""
 
-    def __init__(self, cell, vocab_size, hidden, layers):
+    def __init__(self, cell, vocab_size, hidden, layers, dropout=0.0):
         self.step, gates, self.state_size = SCRATCH_CELLS[cell]
+        self.dropout, self.training = dropout, True
         self.vocab_size, self.hidden = vocab_size, hidden
         self.layer_weights = []
         for layer in range(layers):
@@ -70,7 +75,7 @@ class ScratchModel:
         for x in F.one_hot(X.T, self.vocab_size).type(torch.float32):
             for layer, weights in enumerate(self.layer_weights):
                 state[layer] = self.step(x, state[layer], weights)
-                x = state[layer][0]
+                x = F.dropout(state[layer][0], self.dropout, self.training)
             outputs.append(x @ self.W_hq + self.b_q)
         return torch.cat(outputs, dim=0), tuple(state)
 
@@ -84,19 +89,28 @@ class ScratchModel:
     def parameters(self):
         return [w for weights in self.layer_weights for w in weights] + [self.W_hq, self.b_q]
 
+    def train(self, mode=True):
+        self.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
 
 class LayerModel(nn.Module):
     """A torch.nn RNN, GRU or LSTM (`layers` stacked, torch's initialisation) and a Linear head, on
     one-hot inputs, or with `embedding` on an nn.Embedding of that size; `tie_weights` makes the head's
-    weight the embedding's (Press and Wolf 2017: one parameter, the embedding size equal to hidden)."""
+    weight the embedding's (Press and Wolf 2017: one parameter, the embedding size equal to hidden).
+    Dropout: on the embedded tokens, torch.nn's own between the stacked layers, nn.Dropout before the head."""
 
-    def __init__(self, cell, vocab_size, hidden, layers, embedding=None, tie_weights=False):
+    def __init__(self, cell, vocab_size, hidden, layers, embedding=None, tie_weights=False, dropout=0.0):
         super().__init__()
         if tie_weights and embedding != hidden:
             raise ValueError(f'tie_weights needs embedding equal to hidden ({hidden}), got {embedding}')
         rnn = {'rnn': nn.RNN, 'gru': nn.GRU, 'lstm': nn.LSTM}[cell]
         self.embedding = nn.Embedding(vocab_size, embedding) if embedding else None
-        self.rnn = rnn(embedding or vocab_size, hidden, num_layers=layers)
+        self.rnn = rnn(embedding or vocab_size, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0)
+        self.drop = nn.Dropout(dropout)
         self.linear = nn.Linear(hidden, vocab_size)
         if tie_weights:
             # Linear keeps its weight as (out, in) = (vocab, hidden): the embedding's own shape.
@@ -105,14 +119,15 @@ class LayerModel(nn.Module):
         self.is_lstm = cell == 'lstm'
 
     def embed(self, X):
-        """Step-major inputs of the first layer: the embeddings of the ids, or their one-hot vectors."""
+        """Step-major inputs of the first layer: the embeddings of the ids (dropped in training, as
+        rnnlm drops them), or their one-hot vectors."""
         if self.embedding is not None:
-            return self.embedding(X.T.long())
+            return self.drop(self.embedding(X.T.long()))
         return F.one_hot(X.T.long(), self.vocab_size).to(torch.float32)
 
     def forward(self, X, state):
         Y, state = self.rnn(self.embed(X), state)
-        return self.linear(Y.reshape(-1, Y.shape[-1])), state
+        return self.linear(self.drop(Y.reshape(-1, Y.shape[-1]))), state
 
     def begin_state(self, batch_size):
         """(layers, batch, hidden) zeros: H, or (H, C) for an LSTM."""
@@ -120,11 +135,11 @@ class LayerModel(nn.Module):
         return (zeros(), zeros()) if self.is_lstm else zeros()
 
 
-def build_model(name, vocab_size, hidden, layers, embedding=None, tie_weights=False):
+def build_model(name, vocab_size, hidden, layers, embedding=None, tie_weights=False, dropout=0.0):
     """`<cell>-scratch`: the hand-written cells; `<cell>`: torch.nn layers (cell: rnn, gru or lstm),
     which alone take an embedding and tied weights."""
     if name.endswith('-scratch'):
         if embedding or tie_weights:
             raise ValueError('the -scratch models take one-hot inputs: embedding and tie_weights are for torch.nn ones')
-        return ScratchModel(name.removesuffix('-scratch'), vocab_size, hidden, layers)
-    return LayerModel(name, vocab_size, hidden, layers, embedding, tie_weights)
+        return ScratchModel(name.removesuffix('-scratch'), vocab_size, hidden, layers, dropout)
+    return LayerModel(name, vocab_size, hidden, layers, embedding, tie_weights, dropout)

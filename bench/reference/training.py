@@ -98,6 +98,7 @@ def predict(model, vocab, prefix, num_preds, token):
     """Warms the state up on the prefix, then appends the most likely next token num_preds times."""
     tokens = list(prefix) if token == 'char' else prefix.split()
     out = [vocab[tokens[0]]]
+    model.eval()  # no dropout while generating
     with torch.no_grad():
         state = model.begin_state(1)
         for t in tokens[1:]:
@@ -107,3 +108,113 @@ def predict(model, vocab, prefix, num_preds, token):
             logits, state = model(torch.tensor([[out[-1]]]), state)
             out.append(int(logits.argmax(dim=1).reshape(1)))
     return ('' if token == 'char' else ' ').join(vocab.to_tokens(out))
+
+
+def scheduled_rate(name, base_lr, step, total_steps, warmup_steps=0, min_lr=0.0):
+    """rnnlm's LrSchedule.rate (packages/train/src/schedule.ts) for `constant` and `cosine`: the rate of
+    the update after `step` updates; cosine falls along half a cosine from base_lr to min_lr over
+    total_steps (warm-up included), and any schedule rises linearly over the first warmup_steps."""
+    floor = min(min_lr, base_lr)
+    lr = base_lr
+    if name == 'cosine':
+        span = max(1, total_steps - warmup_steps)
+        progress = min(1.0, max(0, step - warmup_steps) / span)
+        lr = floor + (base_lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+    elif name != 'constant':
+        raise ValueError(f'unknown schedule {name!r}: expected constant or cosine')
+    if step < warmup_steps:
+        lr *= (step + 1) / warmup_steps
+    return max(lr, 0.0 if step < warmup_steps else floor)
+
+
+def max_batches_per_epoch(tokens, batch_size, num_steps):
+    """rnnlm's SeqDataLoader.maxBatchesPerEpoch for sequential sampling (the cosine's length counts them)."""
+    return ((tokens - 1) // batch_size) // num_steps
+
+
+def evaluate_perplexity(model, ids, batch_size, num_steps, loss_fn):
+    """rnnlm's evaluatePerplexity: up to batch_size contiguous rows walked num_steps at a time with the
+    state carried, every predicted token counted once; in eval mode (no dropout)."""
+    rows = max(1, min(batch_size, (len(ids) - 1) // num_steps))
+    row_length = (len(ids) - 1) // rows
+    data = torch.tensor(ids[:rows * row_length + 1])
+    xs = data[:rows * row_length].reshape(rows, row_length)
+    ys = data[1:rows * row_length + 1].reshape(rows, row_length)
+    model.eval()
+    loss_sum, count = 0.0, 0
+    with torch.no_grad():
+        state = model.begin_state(rows)
+        for start in range(0, row_length, num_steps):
+            X, Y = xs[:, start:start + num_steps], ys[:, start:start + num_steps]
+            logits, state = model(X, state)
+            y = Y.T.reshape(-1)
+            loss_sum += loss_fn(logits, y).mean().item() * y.numel()
+            count += y.numel()
+    model.train()
+    return math.exp(loss_sum / count)
+
+
+@dataclass
+class BudgetSettings:
+    """A run under a wall-clock budget, as `rnnlm train --time-budget --valid-every` runs one."""
+    batch_size: int
+    num_steps: int
+    lr: float
+    epochs: int
+    budget_s: float
+    valid_every: int
+    optimizer: str = 'adam'
+    schedule: str = 'cosine'
+    warmup_steps: int = 0
+    min_lr: float = 0.0
+    clip: float = 1.0
+
+
+def fit_for_time(model, train_ids, valid_ids, settings, rng, on_validation=None):
+    """Trains until settings.epochs are done or the budget is spent (checked after each batch, as the
+    CLI's clock), validating every settings.valid_every batches of an epoch and at each epoch's end.
+    The clock runs from the first batch and includes validation. Returns the validations as
+    {seconds, step, epoch, valid_perplexity} dicts."""
+    params = list(model.parameters())
+    make = torch.optim.Adam if settings.optimizer == 'adam' else torch.optim.SGD
+    optimizer = make(params, lr=settings.lr)
+    loss_fn = nn.CrossEntropyLoss()
+    total_steps = max(1, settings.epochs * max_batches_per_epoch(len(train_ids), settings.batch_size,
+                                                                 settings.num_steps))
+    validations = []
+    started = time.perf_counter()
+    step = 0
+
+    def validate(epoch):
+        ppl = evaluate_perplexity(model, valid_ids, settings.batch_size, settings.num_steps, loss_fn)
+        entry = {'seconds': round(time.perf_counter() - started, 2), 'step': step, 'epoch': epoch,
+                 'valid_perplexity': round(ppl, 4)}
+        validations.append(entry)
+        if on_validation:
+            on_validation(entry)
+
+    model.train()
+    for epoch in range(1, settings.epochs + 1):
+        state = None
+        for batch, (X, Y) in enumerate(sequential_batches(train_ids, settings.batch_size,
+                                                          settings.num_steps, rng), start=1):
+            state = model.begin_state(X.shape[0]) if state is None else detach(state)
+            y = Y.T.reshape(-1)
+            logits, state = model(X, state)
+            loss = loss_fn(logits, y).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            clip_gradients(params, settings.clip)
+            for group in optimizer.param_groups:
+                group['lr'] = scheduled_rate(settings.schedule, settings.lr, step, total_steps,
+                                             settings.warmup_steps, settings.min_lr)
+            optimizer.step()
+            step += 1
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f'training diverged at epoch {epoch}, batch {batch}')
+            if time.perf_counter() - started >= settings.budget_s:
+                return validations
+            if settings.valid_every and batch % settings.valid_every == 0:
+                validate(epoch)
+        validate(epoch)
+    return validations

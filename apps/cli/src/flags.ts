@@ -4,7 +4,7 @@
  * program, and the program without the commands. The choices come from the packages' own lists.
  */
 import { NODE_BACKENDS } from '@rnnlm/backend/names';
-import { CELL_KINDS, type CellKind, type ModelImpl } from '@rnnlm/cells/names';
+import { CELL_KINDS, type CellKind, type DropoutMode, type ModelImpl } from '@rnnlm/cells/names';
 import type { Sampling } from '@rnnlm/data';
 import type { CleanMode, TokenMode } from '@rnnlm/text';
 import type { OptimizerName, ScheduleName } from '@rnnlm/train/names';
@@ -57,6 +57,8 @@ export const TRAIN_DEFAULTS = {
   warmupSteps: 0,
   lrMin: 0,
   lrPatience: 2,
+  dropout: 0,
+  dropoutMode: 'standard',
   validFraction: 0.1,
   seed: 0,
   backend: 'auto',
@@ -82,6 +84,9 @@ export interface TrainFlags extends BackendFlags {
   embedding?: number;
   /** The head's weight is the embedding transposed (needs --embedding equal to the top layer's width). */
   tieWeights: boolean;
+  /** Dropout on the non-recurrent connections in training (0: off), and how its masks are drawn. */
+  dropout: number;
+  dropoutMode: DropoutMode;
   batchSize: number;
   numSteps: number;
   sampling: Sampling;

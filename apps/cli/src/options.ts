@@ -4,6 +4,7 @@
  * description where the flag means something a little different there (`--seed` seeds training in
  * `train` but sampling in `generate`).
  */
+import { DROPOUT_MODES } from '@rnnlm/cells/names';
 import { CLEAN_MODES, TOKEN_MODES } from '@rnnlm/text';
 import { Option } from 'commander';
 import { BACKENDS, TRAIN_DEFAULTS } from './flags.js';
@@ -52,6 +53,24 @@ export const lrOption = (description: string, fallback: number) =>
 
 export const seedOption = (description: string, fallback?: number) =>
   valued('--seed <n>', description, integer(0), fallback);
+
+/** `--dropout` and `--dropout-mode`: a model setting (saved in the checkpoint, refused if changed on --resume). */
+export function dropoutOptions(): Option[] {
+  return [
+    valued(
+      '--dropout <p>',
+      'dropout on the non-recurrent connections in training, between layers and before the output (Zaremba et al.; 0: off, 0.2-0.5 usual)',
+      number({ min: 0, max: 1, exclusiveMax: true }),
+      TRAIN_DEFAULTS.dropout,
+    ),
+    new Option(
+      '--dropout-mode <mode>',
+      'standard: a fresh mask every step; variational: one mask per sequence, shared by its steps (Gal and Ghahramani)',
+    )
+      .choices(DROPOUT_MODES)
+      .default(TRAIN_DEFAULTS.dropoutMode),
+  ];
+}
 
 /** `--model <dir>`: the saved model a command reads. */
 export const modelDirOption = () =>

@@ -18,7 +18,9 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
-export function number(opts: { min?: number; max?: number; exclusiveMin?: boolean } = {}) {
+export function number(
+  opts: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean } = {},
+) {
   return (value: string): number => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n))
@@ -28,8 +30,11 @@ export function number(opts: { min?: number; max?: number; exclusiveMin?: boolea
         `expected a number ${opts.exclusiveMin ? '>' : '>='} ${opts.min}, got ${n}.`,
       );
     }
-    if (opts.max !== undefined && n > opts.max)
-      throw new InvalidArgumentError(`expected a number <= ${opts.max}, got ${n}.`);
+    if (opts.max !== undefined && (opts.exclusiveMax ? n >= opts.max : n > opts.max)) {
+      throw new InvalidArgumentError(
+        `expected a number ${opts.exclusiveMax ? '<' : '<='} ${opts.max}, got ${n}.`,
+      );
+    }
     return n;
   };
 }

@@ -24,6 +24,7 @@ import {
   batchSizeOption,
   cleanOption,
   corpusOption,
+  dropoutOptions,
   epochsOption,
   hiddenOption,
   jsonOption,
@@ -104,6 +105,7 @@ export function buildProgram(io: Io, run: RunCommand): Command {
         '--tie-weights',
         "the output head's weight is the embedding transposed (Press and Wolf 2017): needs --embedding equal to --hidden (twice it when --bidirectional)",
       ),
+      ...dropoutOptions(),
       batchSizeOption(TRAIN_DEFAULTS.batchSize),
       numStepsOption('time steps per sequence', TRAIN_DEFAULTS.numSteps),
       new Option(

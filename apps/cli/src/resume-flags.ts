@@ -53,6 +53,8 @@ export function checkResumeFlags(flags: TrainFlags, given: (name: string) => boo
     ['bidirectional', model.bidirectional, flags.bidirectional],
     ['embedding', model.embedding ?? 'none (one-hot input)', flags.embedding],
     ['tieWeights', model.tieWeights ?? false, flags.tieWeights],
+    ['dropout', model.dropout ?? 0, flags.dropout],
+    ['dropoutMode', model.dropoutMode ?? 'standard', flags.dropoutMode],
     ['batchSize', settings.batchSize, flags.batchSize],
     ['numSteps', settings.numSteps, flags.numSteps],
     ['sampling', settings.sampling, flags.sampling],

@@ -65,6 +65,7 @@ export class Controller {
       hidden: form.hidden,
       layers: form.layers,
       bidirectional: form.bidirectional,
+      ...(form.dropout > 0 ? { dropout: form.dropout } : {}),
     };
     const optimizer = { name: form.optimizer, lr: form.lr };
     if (this.beforeBuild) {

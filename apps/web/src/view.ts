@@ -30,6 +30,8 @@ export interface TrainForm {
   hidden: number;
   layers: number;
   bidirectional: boolean;
+  /** Dropout rate in training, 0 <= p < 1 (0: off). */
+  dropout: number;
   optimizer: OptimizerName;
   lr: number;
   /** The page offers the schedules that need no validation text (it holds none out). */
@@ -119,6 +121,7 @@ export class View {
       hidden: this.positiveInt('hidden', 'Hidden units'),
       layers: this.positiveInt('layers', 'Layers'),
       bidirectional: this.input('bidirectional').checked,
+      dropout: this.dropout(),
       sampling: this.select('sampling').value as Sampling,
       optimizer: this.select('optimizer').value as OptimizerName,
       lr: Number(this.input('lr').value),
@@ -144,6 +147,17 @@ export class View {
       ...(name === 'step' ? { gamma: 0.5, stepEvery: 1 } : {}),
       ...(name === 'cosine' ? { minLr: lr / 10 } : {}),
     };
+  }
+
+  /** The dropout rate: empty is 0; anything else must be a number from 0 up to, not including, 1. */
+  dropout(): number {
+    const text = this.input('dropout').value.trim();
+    const p = text === '' ? 0 : Number(text);
+    if (!(p >= 0 && p < 1))
+      throw new Error(
+        `Dropout must be a number from 0 (off) up to, not including, 1, got ${JSON.stringify(text)}`,
+      );
+    return p;
   }
 
   epochs(): number {

@@ -151,6 +151,7 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     // Training runs there too, its layers in the kernels' threads, here with the rate halved every epoch.
     await page.fill('#epochs', '2');
     await page.selectOption('#lr-schedule', 'step');
+    await page.fill('#dropout', '0.2');
     await page.click('#train');
     await expect
       .poll(() => page.textContent('#status'), { timeout: 120_000 })
@@ -169,7 +170,10 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     const fromPage = cli(['generate', '--model', exported, '--prefix', 'once upon a ', '--length', '20']);
     expect(fromPage).toMatch(/^once upon a .{20}\n$/s);
     // The schedule the form chose trained the model and travels in its checkpoint, to resume from.
-    const training = JSON.parse(readFileSync(join(exported, 'model.json'), 'utf8')).modelTopology.training;
+    const topology = JSON.parse(readFileSync(join(exported, 'model.json'), 'utf8')).modelTopology;
+    // And the dropout it set is the model's, in its checkpoint.
+    expect(topology.model).toMatchObject({ dropout: 0.2, dropoutMode: 'standard' });
+    const training = topology.training;
     expect(training.schedule.config).toMatchObject({ name: 'step', gamma: 0.5, stepEvery: 1 });
     // (the reload onto wasm put the form's default rate, 0.01, back)
     expect(training.history.map((h: { lr: number }) => h.lr)).toEqual([0.01, 0.005]);

@@ -1,6 +1,6 @@
 import { CELL_KINDS } from '@rnnlm/kernels';
 import { type FusedMode, recurrenceOption } from './fused/mode.js';
-import { MODEL_IMPLS, type ModelConfig, type ModelImpl } from './model.js';
+import { DROPOUT_MODES, type DropoutMode, MODEL_IMPLS, type ModelConfig, type ModelImpl } from './model.js';
 
 /**
  * Checks a model configuration (for example one read from a checkpoint or built from CLI flags) and
@@ -38,6 +38,7 @@ export function validateModelConfig(config: unknown): ModelConfig {
     hidden: positiveInteger(c.hidden, 'hidden', 'the number of hidden units per layer'),
     layers: positiveInteger(c.layers ?? 1, 'layers', 'the number of stacked recurrent layers'),
     bidirectional,
+    ...dropoutFields(c.dropout, c.dropoutMode),
   };
   // Added only when set, so a config without them (every checkpoint before them) stays as it was.
   if (c.embedding !== undefined) {
@@ -78,6 +79,27 @@ function checkTying(config: ModelConfig): void {
 /** The width of the first layer's input: the embedding size, or the vocabulary (one-hot). */
 export function firstLayerInputSize(config: ModelConfig): number {
   return config.embedding ?? config.vocabSize;
+}
+
+/**
+ * The dropout fields of a normalised config: both when the rate is above 0, none when it is 0 or
+ * absent (so a config without dropout is the same object as before dropout existed).
+ */
+function dropoutFields(rate: unknown, mode: unknown): Pick<ModelConfig, 'dropout' | 'dropoutMode'> {
+  const p = rate ?? 0;
+  if (typeof p !== 'number' || !(p >= 0 && p < 1)) {
+    throw new Error(
+      `model config: dropout must be a number from 0 (none) up to but not including 1, got ${JSON.stringify(rate)}; ` +
+        'it is the probability that a unit is dropped in training (0.2 to 0.5 are usual)',
+    );
+  }
+  const m = mode ?? 'standard';
+  if (!DROPOUT_MODES.includes(m as never)) {
+    throw new Error(
+      `model config: unknown dropoutMode ${JSON.stringify(mode)}; use one of ${DROPOUT_MODES.join(', ')}`,
+    );
+  }
+  return p === 0 ? {} : { dropout: p, dropoutMode: m as DropoutMode };
 }
 
 function positiveInteger(value: unknown, name: string, meaning: string): number {

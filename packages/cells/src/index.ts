@@ -7,6 +7,14 @@ export {
 } from '@rnnlm/kernels';
 export { checkModelArguments, firstLayerInputSize, statesPerCell, validateModelConfig } from './config.js';
 export {
+  applyDropout,
+  DROPOUT_INPUT_SITE,
+  DropoutMasks,
+  dropoutMasksFor,
+  layerOutputSite,
+  mixSeed,
+} from './dropout.js';
+export {
   FUSED_MODES,
   type FusedHeadResult,
   type FusedLayerInput,

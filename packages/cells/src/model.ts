@@ -6,6 +6,14 @@ export type ModelImpl = 'scratch' | 'layers';
 /** Every `ModelImpl`, for validating input and listing choices. */
 export const MODEL_IMPLS: readonly ModelImpl[] = ['scratch', 'layers'];
 
+/**
+ * `standard`: a fresh mask for every step of every sequence. `variational` (Gal and Ghahramani 2016):
+ * one mask per sequence of the minibatch, shared by all its time steps.
+ */
+export type DropoutMode = 'standard' | 'variational';
+/** Every `DropoutMode`, for validating input and listing choices. */
+export const DROPOUT_MODES: readonly DropoutMode[] = ['standard', 'variational'];
+
 /** Plain JSON: enough to rebuild the same architecture (checkpoints store it). */
 export interface ModelConfig {
   impl: ModelImpl;
@@ -25,7 +33,21 @@ export interface ModelConfig {
    * Needs `embedding` equal to the top layer's output size (hidden, twice that when bidirectional).
    */
   tieWeights?: boolean;
+  /**
+   * Dropout rate on the non-recurrent connections in training, 0 <= p < 1; absent or 0: none (the
+   * model computes exactly what it did before dropout existed).
+   */
+  dropout?: number;
+  /** How masks are drawn when `dropout` > 0; default `standard`. */
+  dropoutMode?: DropoutMode;
 }
+
+/**
+ * What a forward call is for. Evaluation (the default: scoring, generation, validation) never drops
+ * anything. Training applies the model's dropout with masks drawn from `maskSeed`: the same seed, the
+ * same masks (the trainer derives it from the run's seed and the step number).
+ */
+export type ForwardMode = { training: false } | { training: true; maskSeed: number };
 
 /**
  * The recurrent state: for each layer (bottom first), for each direction (forward, then backward
@@ -51,8 +73,8 @@ export interface LanguageModel {
   readonly config: ModelConfig;
   /** A zero state for `batchSize` sequences. */
   beginState(batchSize: number): State;
-  /** `ids` is [B, T] int32 token ids. */
-  forward(ids: tf.Tensor2D, state: State): ForwardResult;
+  /** `ids` is [B, T] int32 token ids; `mode` says training or evaluation (default evaluation). */
+  forward(ids: tf.Tensor2D, state: State, mode?: ForwardMode): ForwardResult;
   /** Trainable weights, in a stable order. */
   readonly variables: tf.Variable[];
   /**

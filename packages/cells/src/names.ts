@@ -3,4 +3,4 @@
  * command line lists them in its help before it starts any backend).
  */
 export { CELL_KINDS, type CellKind } from '@rnnlm/kernels';
-export { MODEL_IMPLS, type ModelImpl } from './model.js';
+export { DROPOUT_MODES, type DropoutMode, MODEL_IMPLS, type ModelImpl } from './model.js';

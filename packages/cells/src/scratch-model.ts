@@ -2,9 +2,10 @@ import { Random } from '@rnnlm/data';
 import { gatesPerCell } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkModelArguments, firstLayerInputSize, statesPerCell } from './config.js';
+import { dropoutMasksFor } from './dropout.js';
 import { type FusedMode, useFused } from './fused/index.js';
 import { assertIdsInRange, assertIdsTensor } from './ids.js';
-import type { ForwardResult, LanguageModel, ModelConfig, State } from './model.js';
+import type { ForwardMode, ForwardResult, LanguageModel, ModelConfig, State } from './model.js';
 import { forwardStack, type StackWeights } from './stack.js';
 
 /** Options of `createScratchModel`. */
@@ -124,14 +125,15 @@ class ScratchLanguageModel implements LanguageModel {
     return Array.from({ length: count }, () => tf.zeros([batchSize, this.config.hidden]) as tf.Tensor2D);
   }
 
-  forward(ids: tf.Tensor2D, state: State): ForwardResult {
+  forward(ids: tf.Tensor2D, state: State, mode?: ForwardMode): ForwardResult {
     this.#assertLive();
+    const masks = dropoutMasksFor(this.config, mode);
     assertIdsTensor(ids);
     const [batch, steps] = ids.shape;
     this.#assertState(state, batch);
     // Before any op touches the ids, so that host-made ids are read where they are (see checkIds).
     if (this.#checkIds) assertIdsInRange(ids.dataSync(), this.config.vocabSize, steps);
-    return forwardStack(this.#stack, ids, state, useFused(this.#recurrence));
+    return forwardStack(this.#stack, ids, state, useFused(this.#recurrence), masks);
   }
 
   dispose(): void {

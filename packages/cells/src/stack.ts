@@ -8,6 +8,7 @@
 import type { CellKind, LstmGateOrder } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { statesPerCell } from './config.js';
+import { applyDropout, DROPOUT_INPUT_SITE, type DropoutMasks, layerOutputSite } from './dropout.js';
 import { type FusedLayerInput, fusedEmbeddingLookup, fusedHeadLayer, fusedLayer } from './fused/index.js';
 import type { ForwardResult, State } from './model.js';
 import { gruSequence, lstmSequence, rnnSequence } from './sequence.js';
@@ -46,12 +47,16 @@ export interface StackWeights {
  * (checked by the caller). `fused`: each layer in one fused op, and the top layer of a unidirectional
  * model together with the head; otherwise layer 0 gathers rows of Wx (or, with an embedding, projects
  * the embedded tokens), deeper layers project all steps in one matmul, and the recurrences run op by op.
+ * `masks` (training with dropout): the embedded tokens, when there are any, and each layer's output
+ * sequence are multiplied by their masks on the way up (to the next layer or the head), outside the
+ * kernels; the top layer then runs apart from the head, since a mask sits between them.
  */
 export function forwardStack(
   stack: StackWeights,
   ids: tf.Tensor2D,
   state: State,
   fused: boolean,
+  masks: DropoutMasks | null = null,
 ): ForwardResult {
   const [batch, steps] = ids.shape;
   const { cell, layers, gateOrder } = stack;
@@ -62,7 +67,7 @@ export function forwardStack(
     const head = { W: stack.head.W ?? tf.transpose(stack.embedding!), b: stack.head.b };
     // [T*B, D] for layers above the first, and for the first when the tokens are embedded.
     let input: tf.Tensor2D | undefined = stack.embedding
-      ? embedTokens(stack.embedding, flatIds, fused)
+      ? applyDropout(embedTokens(stack.embedding, flatIds, fused), masks, DROPOUT_INPUT_SITE, steps, batch)
       : undefined;
     const newState: tf.Tensor2D[] = [];
     let s = 0;
@@ -81,7 +86,7 @@ export function forwardStack(
         };
         s += perCell;
         const layerInput: FusedLayerInput = input === undefined ? { ids: flatIds } : { x: input };
-        if (fused && l === top && directions.length === 1) {
+        if (fused && l === top && directions.length === 1 && (masks === null || masks.rate === 0)) {
           // The top layer and the output head in one kernel: its outputs never leave it.
           const out = fusedHeadLayer(layerInput, w.Wx, w.b, recurrence, head);
           newState.push(out.h);
@@ -97,7 +102,8 @@ export function forwardStack(
       }
       // Per step [forward, backward]: the next layer (or the head) reads H * directions inputs.
       const layerOut = outputs.length === 1 ? outputs[0]! : tf.concat(outputs, 2);
-      input = tf.reshape(layerOut, [steps * batch, -1]) as tf.Tensor2D;
+      const flat = tf.reshape(layerOut, [steps * batch, -1]) as tf.Tensor2D;
+      input = applyDropout(flat, masks, layerOutputSite(l), steps, batch);
     }
     const logits = tf.add(tf.matMul(input!, head.W), head.b) as tf.Tensor2D;
     return { logits, state: newState };

@@ -149,3 +149,70 @@ describe('scratch and layers agree with an embedding, and with the head tied to 
         });
       }
 });
+
+describe('scratch and layers agree under the same dropout masks', () => {
+  // Training forward calls with one mask seed: both draw the same masks for the same sites, so the
+  // logits and every gradient agree (tfjs-layers' own recurrence, and the fused kernels).
+  for (const recurrence of ['ops', 'fused'] as const)
+    for (const [cell, layers, bidirectional, mode, embedding] of [
+      ['lstm', 2, false, 'standard', undefined],
+      ['gru', 2, true, 'variational', undefined],
+      ['rnn', 3, false, 'standard', undefined],
+      // The embedded tokens are dropped too, by both.
+      ['lstm', 2, false, 'variational', 5],
+    ] as const) {
+      it(`${cell}, ${layers} layers, bidirectional ${bidirectional}, ${mode}, embedding ${embedding}, recurrence ${recurrence}`, () => {
+        const shape = {
+          cell,
+          layers,
+          bidirectional,
+          vocabSize: 7,
+          hidden: 4,
+          dropout: 0.4,
+          dropoutMode: mode,
+          ...(embedding ? { embedding } : {}),
+        };
+        const scratch = createScratchModel(tinyConfig('scratch', shape), { seed: 3, recurrence });
+        const model = createLayersModel(tinyConfig('layers', shape), { seed: 4, recurrence });
+        randomizeWeights(scratch, 21);
+        copyScratchWeightsToLayers(scratch, model);
+        const ids = randomIds(3, 6, shape.vocabSize, 22);
+        const state = randomState(scratch, 3, 23);
+        const before = tf.memory().numTensors;
+        const training = { training: true, maskSeed: 99 } as const;
+        const run = (m: typeof scratch) => {
+          let logits: tf.Tensor | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const out = m.forward(ids, state, training);
+            logits = tf.keep(out.logits);
+            return tf.sum(
+              tf.mul(out.logits, tf.randomNormal(out.logits.shape, 0, 1, 'float32', 5)),
+            ) as tf.Scalar;
+          }, m.variables);
+          value.dispose();
+          const named: Record<string, tf.Tensor> = {};
+          m.weightNames.forEach((name, i) => {
+            named[name] = grads[m.variables[i]!.name]!;
+          });
+          return { logits: logits!, grads: named };
+        };
+        const a = run(scratch);
+        const b = run(model);
+        const evaluation = scratch.forward(ids, state);
+        // The masks change the result: this comparison is about dropout.
+        expect(maxAbsDiff(a.logits, evaluation.logits)).toBeGreaterThan(0.1);
+        expect(maxAbsDiff(a.logits, b.logits)).toBeLessThan(1e-5);
+        // Gradients compared weight for weight, in scratch's layout (see weights.ts for the mapping).
+        const bInScratch = layersToScratchWeights(model.config, b.grads);
+        for (const [name, g] of Object.entries(a.grads)) {
+          expect(maxAbsDiff(g, bInScratch[name]!)).toBeLessThan(1e-4);
+        }
+        tf.dispose([a.logits, b.logits, evaluation.logits, ...evaluation.state]);
+        tf.dispose([...Object.values(a.grads), ...Object.values(b.grads), ...Object.values(bInScratch)]);
+        expect(tf.memory().numTensors).toBe(before);
+        tf.dispose([ids, ...state]);
+        model.dispose();
+        scratch.dispose();
+      });
+    }
+});

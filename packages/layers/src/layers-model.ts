@@ -1,12 +1,17 @@
 import {
+  applyDropout,
   assertIdsInRange,
   assertIdsTensor,
   checkModelArguments,
+  DROPOUT_INPUT_SITE,
+  dropoutMasksFor,
+  type ForwardMode,
   type ForwardResult,
   type FusedMode,
   firstLayerInputSize,
   forwardStack,
   type LanguageModel,
+  layerOutputSite,
   type ModelConfig,
   type StackWeights,
   type State,
@@ -192,17 +197,25 @@ class TfjsLayersLanguageModel implements LanguageModel {
     return Array.from({ length: count }, () => tf.zeros([batchSize, this.config.hidden]) as tf.Tensor2D);
   }
 
-  forward(ids: tf.Tensor2D, state: State): ForwardResult {
+  forward(ids: tf.Tensor2D, state: State, mode?: ForwardMode): ForwardResult {
     this.#assertLive();
+    const masks = dropoutMasksFor(this.config, mode);
     const [batchSize, numSteps] = this.#checkInputs(ids, state);
-    const { hidden } = this.config;
-    const width = hidden * this.#directions.length;
     if (useFused(this.#recurrence)) {
       this.#stack ??= this.#stackWeights();
-      return forwardStack(this.#stack, ids, state, true);
+      return forwardStack(this.#stack, ids, state, true, masks);
     }
+    // Dropout with the masks of the stack of @rnnlm/cells, on time-major rows (t * B + b).
+    const timeMajorRows = (x: tf.Tensor3D) =>
+      tf.reshape(tf.transpose(x, [1, 0, 2]), [numSteps * batchSize, x.shape[2]]) as tf.Tensor2D;
+    const dropBatchMajor = (x: tf.Tensor3D, site: number) => {
+      const dropped = applyDropout(timeMajorRows(x), masks, site, numSteps, batchSize);
+      return tf.transpose(tf.reshape(dropped, [numSteps, batchSize, x.shape[2]]), [1, 0, 2]) as tf.Tensor3D;
+    };
     return tf.tidy(() => {
       let x = this.#embedTokens(ids);
+      // The embedded tokens are a dense input: dropped as the stack drops them (one-hot inputs are not).
+      if (masks !== null && this.#embedding) x = dropBatchMajor(x, DROPOUT_INPUT_SITE);
       const nextState: tf.Tensor2D[] = [];
       let stateIndex = 0;
       for (let layer = 0; layer < this.config.layers; layer++) {
@@ -222,9 +235,11 @@ class TfjsLayersLanguageModel implements LanguageModel {
           nextState.push(...finalState);
         }
         x = outputs.length === 1 ? (outputs[0] as tf.Tensor3D) : tf.concat(outputs, 2);
+        if (masks !== null && layer < this.config.layers - 1) x = dropBatchMajor(x, layerOutputSite(layer));
       }
       // Time-major rows (t * B + b), then the head over all steps in one matmul.
-      const rows = tf.reshape(tf.transpose(x, [1, 0, 2]), [numSteps * batchSize, width]) as tf.Tensor2D;
+      const top = this.config.layers - 1;
+      const rows = applyDropout(timeMajorRows(x), masks, layerOutputSite(top), numSteps, batchSize);
       const logits = this.#head
         ? (this.#head.apply(rows) as tf.Tensor2D)
         : (tf.add(tf.matMul(rows, this.#embeddings!, false, true), this.#headBias!) as tf.Tensor2D);

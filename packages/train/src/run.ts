@@ -45,7 +45,7 @@ export interface RunOptionsBase {
   batchSize: number;
   numSteps: number;
   sampling: Sampling;
-  /** Seeds the model's initial weights (new runs) and the loader's offsets. Default 0. */
+  /** Seeds the model's initial weights (new runs), the loader's offsets and the dropout masks. Default 0. */
   seed?: number;
   /** Fraction of the ids, from their end, held out to measure validation perplexity. Default 0. */
   validFraction?: number;
@@ -132,6 +132,7 @@ export function assembleRun(options: RunOptions): Run {
       clip: training!.clip,
       ...(training!.schedule ? { schedule: training!.schedule.config } : {}),
       patience: training!.patience ?? null,
+      seed,
     });
     try {
       trainer.restore(training!, checkpoint.trainingTensors);
@@ -150,6 +151,7 @@ export function assembleRun(options: RunOptions): Run {
       clip: options.clip,
       ...(options.schedule ? { schedule: options.schedule } : {}),
       patience: options.patience ?? null,
+      seed,
     });
   } catch (error) {
     model.dispose(); // a bad optimizer or clip setting

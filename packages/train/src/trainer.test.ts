@@ -108,6 +108,67 @@ describe('Trainer', () => {
     },
   );
 
+  it('with dropout: the same seed repeats a run exactly, another seed does not, and a resume mid-epoch continues exactly', async () => {
+    const { vocab, ids } = tinyCorpus();
+    const config: ModelConfig = {
+      ...tinyConfig(vocab.size, 'layers'),
+      layers: 2,
+      dropout: 0.3,
+      dropoutMode: 'variational',
+    };
+    const make = (seed: number) => {
+      const model = createModel(config, { seed: 1 });
+      const loader = new SeqDataLoader(ids, { batchSize: 2, numSteps: 5, sampling: 'sequential', seed: 2 });
+      const options = { optimizer: { name: 'adam', lr: 0.01 } as const, seed };
+      return { model, loader, trainer: new Trainer(model, loader, options) };
+    };
+    const straight = make(7);
+    await straight.trainer.fit({ epochs: 2 });
+    const again = make(7);
+    await again.trainer.fit({ epochs: 2 });
+    const other = make(8);
+    await other.trainer.fit({ epochs: 2 });
+    expect(weightsOf(again.model)).toEqual(weightsOf(straight.model));
+    // Only the masks differ between these two: the seed reaches them.
+    expect(weightsOf(other.model)).not.toEqual(weightsOf(straight.model));
+
+    const interrupted = make(7);
+    const controller = new AbortController();
+    let batches = 0;
+    await interrupted.trainer.fit({
+      epochs: 2,
+      signal: controller.signal,
+      onBatchEnd: () => {
+        if (++batches === 9) controller.abort();
+      },
+    });
+    const artifacts = await toArtifacts({
+      model: interrupted.model,
+      vocab,
+      corpus: { token: 'char', clean: 'unicode' },
+      trainer: interrupted.trainer,
+    });
+    const restored = restoreCheckpoint(artifacts);
+    expect(restored.model.config.dropout).toBe(0.3);
+    expect(restored.model.config.dropoutMode).toBe('variational');
+    // A trainer given another seed still continues with the run's own (the checkpoint keeps it).
+    const trainer = new Trainer(
+      restored.model,
+      new SeqDataLoader(ids, { batchSize: 2, numSteps: 5, sampling: 'sequential' }),
+      { optimizer: { name: 'adam', lr: 0.01 }, seed: 0 },
+    );
+    trainer.restore(restored.meta.training!, restored.trainingTensors);
+    restored.dispose();
+    await trainer.fit({ epochs: 2 });
+    expect(weightsOf(restored.model)).toEqual(weightsOf(straight.model));
+    for (const t of [straight, again, other, interrupted]) {
+      t.trainer.dispose();
+      t.model.dispose();
+    }
+    trainer.dispose();
+    restored.model.dispose();
+  });
+
   it('resumes from the middle of an epoch exactly (a stop between batches)', async () => {
     const { vocab, ids } = tinyCorpus();
     const make = () => {
@@ -253,14 +314,17 @@ describe('Trainer', () => {
     },
   );
 
-  it('does not leak tensors: the count after 4 epochs equals the count after 1 (scratch and layers, one-hot and tied)', async () => {
+  it('does not leak tensors: the count after 4 epochs equals the count after 1 (scratch and layers, one-hot, tied, dropout)', async () => {
     const { vocab, ids } = tinyCorpus();
     const tied = { embedding: 8, tieWeights: true };
+    const dropped = { embedding: 8, dropout: 0.3 };
     for (const [impl, extra] of [
       ['scratch', {}],
       ['layers', {}],
       ['scratch', tied],
       ['layers', tied],
+      ['scratch', dropped],
+      ['layers', dropped],
     ] as const) {
       const atStart = tf.memory().numTensors;
       const config = { ...tinyConfig(vocab.size, impl), cell: 'lstm' as const, layers: 2, ...extra };

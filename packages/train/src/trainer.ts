@@ -1,6 +1,6 @@
 // Over 400 lines for a reason: the trainer, its state and the perplexity it reports belong together,
 // and the schedule and early stopping it applies live beside it in schedule.ts.
-import { assertIdsInRange, type LanguageModel, type State } from '@rnnlm/cells';
+import { assertIdsInRange, type LanguageModel, mixSeed, type State } from '@rnnlm/cells';
 import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
@@ -25,6 +25,8 @@ export interface TrainerOptions {
   schedule?: ScheduleConfig;
   /** Early stopping: `fit` stops after this many epochs without a better validation perplexity; default never. */
   patience?: number | null;
+  /** Seeds the model's dropout masks: update s draws them from (seed, s), so a run repeats exactly. Default 0. */
+  seed?: number;
 }
 
 /** What `FitOptions.onBatchEnd` receives after each minibatch. */
@@ -101,6 +103,8 @@ export interface TrainerState {
   /** Early stopping's patience and its watch on validation perplexity (absent before early stopping). */
   patience?: number | null;
   best?: WatchState;
+  /** The seed of the dropout masks (absent before dropout: 0). */
+  seed?: number;
 }
 
 /**
@@ -155,6 +159,7 @@ export class Trainer {
   #progress: EpochProgress | null = null;
   #epochStartLoader: SeqDataLoaderState;
   #carried: State | null = null;
+  #seed: number;
 
   constructor(
     readonly model: LanguageModel,
@@ -171,6 +176,8 @@ export class Trainer {
     }
     this.optimizer = new Optimizer(options.optimizer ?? { name: 'sgd', lr: 1 }, model.variables);
     this.schedule = new LrSchedule(options.schedule ?? { name: 'constant' }, this.optimizer.config.lr);
+    this.#seed = options.seed ?? 0;
+    if (!Number.isFinite(this.#seed)) throw new Error(`seed must be a finite number, got ${this.#seed}`);
     this.#epochStartLoader = loader.getState();
   }
 
@@ -269,8 +276,10 @@ export class Trainer {
     const { loss, norm, grads } = tf.tidy(() => {
       const ids = tf.tensor2d(X, [batchSize, numSteps], 'int32');
       const labels = tf.tensor1d(timeMajor(Y, batchSize, numSteps), 'int32');
+      // Training: dropout on, with this update's masks (the step count is saved, so a resume draws the same).
+      const mode = { training: true, maskSeed: mixSeed(this.#seed, this.optimizer.step) } as const;
       const { value, grads: byName } = tf.variableGrads(() => {
-        const out = this.model.forward(ids, state);
+        const out = this.model.forward(ids, state, mode);
         nextState = out.state.map((s) => tf.keep(s));
         return crossEntropy(out.logits, labels);
       }, this.model.variables);
@@ -335,6 +344,7 @@ export class Trainer {
       schedule: this.schedule.getState(),
       patience: this.patience,
       best: this.#best.state,
+      seed: this.#seed,
     };
   }
 
@@ -351,6 +361,7 @@ export class Trainer {
     this.optimizer.setState(state.optimizer, tensors);
     if (state.schedule) this.schedule.setState(state.schedule);
     if (state.best) this.#best.state = state.best;
+    if (state.seed !== undefined) this.#seed = state.seed;
     this.loader.setState(state.loader);
     this.#epochStartLoader = state.loader;
     this.#epoch = state.epoch;

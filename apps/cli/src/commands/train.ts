@@ -90,9 +90,12 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   const say = (line: string) => {
     if (!flags.json) io.stdout.write(`${forTerminal(io.stdout, line)}\n`);
   };
-  const { cell, impl, hidden, layers, bidirectional } = model.config;
+  const { cell, impl, hidden, layers, bidirectional, dropout, dropoutMode } = model.config;
+  const dropped = dropout
+    ? `, dropout ${dropout}${dropoutMode === 'variational' ? ' (variational)' : ''}`
+    : '';
   say(
-    `${flags.resume ? 'resuming' : 'training'} ${impl} ${cell}${bidirectional ? ' (bidirectional)' : ''}, ${layers} x ${hidden}${describeInput(model.config)}, ` +
+    `${flags.resume ? 'resuming' : 'training'} ${impl} ${cell}${bidirectional ? ' (bidirectional)' : ''}, ${layers} x ${hidden}${describeInput(model.config)}${dropped}, ` +
       `on ${corpus.source} (${corpus.token}s, vocabulary ${vocab.size}, ${formatCount(trainer.loader.ids.length)} training tokens) ` +
       `for epochs ${trainer.epoch + 1}-${settings.epochs}; saving to ${out}`,
   );
@@ -286,7 +289,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
 
 /** The model config the flags ask for, with the vocabulary's size. */
 function modelConfigOf(flags: TrainFlags, vocabSize: number) {
-  const { impl, cell, hidden, layers, bidirectional, embedding, tieWeights } = flags;
+  const { impl, cell, hidden, layers, bidirectional, embedding, tieWeights, dropout, dropoutMode } = flags;
   return {
     impl,
     cell,
@@ -296,6 +299,8 @@ function modelConfigOf(flags: TrainFlags, vocabSize: number) {
     bidirectional,
     ...(embedding !== undefined ? { embedding } : {}),
     ...(tieWeights ? { tieWeights } : {}),
+    // Without dropout the config is as before dropout existed.
+    ...(dropout > 0 ? { dropout, dropoutMode } : {}),
   };
 }
 

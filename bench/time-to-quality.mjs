@@ -1,0 +1,411 @@
+#!/usr/bin/env node
+// Time to quality: the best validation perplexity rnnlm and the PyTorch reference reach in the same
+// wall-clock budget, and when.
+//
+//   pnpm bench:quality -- [--budget 15m] [--runs rnnlm,torch,rnnlm-no-dropout] [--dry-run] [...]
+//
+// The whole of Moby-Dick (characters, cleaned to letters, the last 10% held out), a 2-layer LSTM of 512
+// units with dropout 0.3, Adam with a cosine schedule and warm-up, trained one run after the other for
+// --budget each: `rnnlm train --time-budget --valid-every` (the built CLI), the reference
+// (bench/torch_reference.py --time-budget, torch.nn's LSTM), and rnnlm again without dropout. Each
+// run's clock starts at its first batch and includes its validations. Prints one JSON object: every
+// run's best validation perplexity, the second it was reached, and its validation curve. Progress goes
+// to stderr. Needs `pnpm build` first, and PyTorch for the reference (see bench/README.md).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'apps', 'cli', 'dist', 'bin.js');
+const TEXT = join(ROOT, 'packages', 'text', 'dist', 'index.js');
+const TEXT_NODE = join(ROOT, 'packages', 'text', 'dist', 'node.js');
+const REFERENCE = join(ROOT, 'bench', 'torch_reference.py');
+// Debian's python3-torch, with OpenBLAS rather than the slow reference BLAS (see bench/README.md).
+const DEFAULT_PYTHON = '/usr/bin/python3';
+const OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+
+/** The runs, in the order they run: who trains, and with which dropout. */
+export const RUNS = {
+  rnnlm: { impl: 'rnnlm', dropout: true },
+  torch: { impl: 'torch', dropout: true },
+  'rnnlm-no-dropout': { impl: 'rnnlm', dropout: false },
+  'torch-no-dropout': { impl: 'torch', dropout: false },
+};
+
+const OPTIONS = {
+  budget: { type: 'string', default: '15m' },
+  runs: { type: 'string', default: 'rnnlm,torch,rnnlm-no-dropout' },
+  hidden: { type: 'string', default: '512' },
+  layers: { type: 'string', default: '2' },
+  dropout: { type: 'string', default: '0.3' },
+  'dropout-mode': { type: 'string', default: 'standard' },
+  lr: { type: 'string', default: '0.002' },
+  'lr-min': { type: 'string', default: '0.0001' },
+  'warmup-steps': { type: 'string', default: '100' },
+  // The cosine falls over this many epochs' batches (922 of 32 x 35 on the book): set it so that the
+  // budget holds about that many (measured: about 250 tokens/s a run on 2 busy cores, so one epoch,
+  // 1.03M tokens, is more than 15 minutes there).
+  epochs: { type: 'string', default: '1' },
+  'batch-size': { type: 'string', default: '32' },
+  'num-steps': { type: 'string', default: '35' },
+  'valid-every': { type: 'string', default: '100' },
+  'valid-tokens': { type: 'string', default: '50000' },
+  'max-tokens': { type: 'string', default: '0' },
+  seed: { type: 'string', default: '0' },
+  backend: { type: 'string', default: 'wasm' },
+  threads: { type: 'string' },
+  // PyTorch's fastest setting on the 2-core machine of bench/README.md: one thread, one OpenBLAS thread.
+  'torch-threads': { type: 'string', default: '1' },
+  python: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+};
+
+export const USAGE = `usage: pnpm bench:quality -- [--budget 15m] [--runs ${Object.keys(RUNS).join(',')}] [--dry-run]
+  Trains a ${OPTIONS.layers.default}-layer LSTM of ${OPTIONS.hidden.default} units on the whole of Moby-Dick (characters, letters, 90/10 split)
+  with rnnlm and the PyTorch reference for the same wall-clock budget each, one after the other, and
+  prints each run's best validation perplexity, when it was reached, and its validation curve.
+  --budget D          each run's budget: 90s, 15m, 1h (default 15m)
+  --runs A,B          which runs, in order (default ${OPTIONS.runs.default})
+  --hidden N --layers N --dropout P --dropout-mode standard|variational --lr R --lr-min R
+  --warmup-steps N --epochs N (the cosine's length) --batch-size N --num-steps N --seed N
+  --valid-every N     validate every N batches, and at each epoch's end (default 100)
+  --valid-tokens N    validate on the first N held-out tokens (default 50000; 0: all)
+  --max-tokens N      use the first N tokens of the book (default 0: all)
+  --backend NAME --threads N   rnnlm's backend (default wasm) and kernel threads (default: the cores)
+  --torch-threads N   torch's and OpenBLAS's threads (default 1, its fastest on 2 cores; see bench/README.md)
+  --python PATH       the Python with torch (default: $RNNLM_PYTHON, else ${DEFAULT_PYTHON})
+  --dry-run           print the commands as JSON and train nothing`;
+
+/** `90s`, `15m`, `1h30m` or plain minutes, in seconds (the CLI's --time-budget syntax). */
+export function parseBudget(text) {
+  const t = text.trim();
+  const m = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(t);
+  const seconds = /^\d+(\.\d+)?$/.test(t)
+    ? Number(t) * 60
+    : m
+      ? Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)
+      : Number.NaN;
+  if (t === '' || !(seconds > 0))
+    throw new UsageError(`--budget: expected a duration such as 90s, 15m or 1h, got "${text}"`);
+  return seconds;
+}
+
+export class UsageError extends Error {}
+
+/** The settings from the command line, checked; throws a UsageError naming what is wrong. */
+export function parseOptions(argv, env = {}) {
+  let values;
+  try {
+    // `pnpm bench:quality -- --budget 90s` passes the `--` on.
+    const args = argv[0] === '--' ? argv.slice(1) : argv;
+    ({ values } = parseArgs({ args, options: OPTIONS, strict: true }));
+  } catch (error) {
+    throw new UsageError(error.message);
+  }
+  if (values.help) return { help: true };
+  const int = (name, min) => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min)
+      throw new UsageError(`--${name}: expected an integer >= ${min}, got "${values[name]}"`);
+    return n;
+  };
+  const num = (name, ok, what) => {
+    const n = Number(values[name]);
+    if (values[name].trim() === '' || !Number.isFinite(n) || !ok(n))
+      throw new UsageError(`--${name}: expected ${what}, got "${values[name]}"`);
+    return n;
+  };
+  const runs = values.runs.split(',').map((r) => r.trim());
+  for (const run of runs) {
+    if (!(run in RUNS))
+      throw new UsageError(`--runs: unknown run "${run}"; use some of ${Object.keys(RUNS).join(', ')}`);
+  }
+  if (!['standard', 'variational'].includes(values['dropout-mode'])) {
+    throw new UsageError(`--dropout-mode: expected standard or variational, got "${values['dropout-mode']}"`);
+  }
+  return {
+    help: false,
+    budgetSeconds: parseBudget(values.budget),
+    runs,
+    hidden: int('hidden', 1),
+    layers: int('layers', 1),
+    dropout: num('dropout', (n) => n >= 0 && n < 1, 'a number from 0 up to, not including, 1'),
+    dropoutMode: values['dropout-mode'],
+    lr: num('lr', (n) => n > 0, 'a number > 0'),
+    lrMin: num('lr-min', (n) => n >= 0, 'a number >= 0'),
+    warmupSteps: int('warmup-steps', 0),
+    epochs: int('epochs', 1),
+    batchSize: int('batch-size', 1),
+    numSteps: int('num-steps', 1),
+    validEvery: int('valid-every', 0),
+    validTokens: int('valid-tokens', 0),
+    maxTokens: int('max-tokens', 0),
+    seed: int('seed', 0),
+    backend: values.backend,
+    threads: values.threads === undefined ? null : int('threads', 1),
+    torchThreads: int('torch-threads', 1),
+    python: values.python ?? env.RNNLM_PYTHON ?? DEFAULT_PYTHON,
+    dryRun: values['dry-run'],
+  };
+}
+
+/** The command line of one run: [program, ...arguments]. */
+export function runCommand(name, o, corpus, out) {
+  const { impl, dropout } = RUNS[name];
+  const p = dropout ? o.dropout : 0;
+  const common = [
+    ['--hidden', o.hidden],
+    ['--layers', o.layers],
+    ['--batch-size', o.batchSize],
+    ['--num-steps', o.numSteps],
+    ['--optimizer', 'adam'],
+    ['--lr', o.lr],
+    ['--lr-schedule', 'cosine'],
+    ['--lr-min', o.lrMin],
+    ['--warmup-steps', o.warmupSteps],
+    ['--epochs', o.epochs],
+    ['--clip', 1],
+    ['--dropout', p],
+    ['--valid-fraction', 0.1],
+    ['--valid-every', o.validEvery],
+    ['--valid-tokens', o.validTokens],
+    ['--seed', o.seed],
+    ['--corpus', corpus],
+  ];
+  const flags = (pairs) => pairs.flatMap(([flag, value]) => [flag, String(value)]);
+  if (impl === 'torch') {
+    return [
+      o.python,
+      REFERENCE,
+      '--model',
+      'lstm',
+      ...flags(common),
+      '--max-tokens',
+      String(o.maxTokens || -1),
+      '--time-budget',
+      String(o.budgetSeconds),
+      '--threads',
+      String(o.torchThreads),
+    ];
+  }
+  return [
+    process.execPath,
+    CLI,
+    'train',
+    '--cell',
+    'lstm',
+    ...flags(common),
+    ...(p > 0 ? ['--dropout-mode', o.dropoutMode] : []),
+    '--clean',
+    'letters',
+    '--max-tokens',
+    String(o.maxTokens),
+    '--time-budget',
+    `${o.budgetSeconds}s`,
+    '--backend',
+    o.backend,
+    ...(o.threads ? ['--threads', String(o.threads)] : []),
+    '--sample-every',
+    '0',
+    '--json',
+    '--out',
+    out,
+  ];
+}
+
+/** A run's summary from its validations ({seconds, valid_perplexity, ...}, in order). */
+export function summarize(name, validations, extra = {}) {
+  let best = null;
+  for (const v of validations) if (best === null || v.valid_perplexity < best.valid_perplexity) best = v;
+  return {
+    run: name,
+    impl: RUNS[name].impl,
+    dropout: extra.dropout ?? null,
+    best_valid_perplexity: best?.valid_perplexity ?? null,
+    best_seconds: best?.seconds ?? null,
+    validations: validations.map((v) => ({
+      seconds: v.seconds,
+      valid_perplexity: v.valid_perplexity,
+      ...(v.epoch !== undefined ? { epoch: v.epoch } : {}),
+    })),
+    ...extra,
+  };
+}
+
+/** Spawns a run; `onLine` gets each stdout line and the seconds since `since()` started counting. */
+function spawnRun(argv, env, onLine) {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buffer = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      buffer += chunk;
+      let newline = buffer.indexOf('\n');
+      while (newline >= 0) {
+        onLine(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+        newline = buffer.indexOf('\n');
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk) => {
+      stderr = (stderr + chunk).slice(-4000);
+      process.stderr.write(chunk);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (buffer) onLine(buffer);
+      if (code === 0) resolveRun();
+      else
+        reject(
+          new Error(
+            `${argv.slice(0, 3).join(' ')} ... exited with ${code}: ${stderr.trim().split('\n').at(-1)}`,
+          ),
+        );
+    });
+  });
+}
+
+/** rnnlm: its --json lines, timed on arrival from the first one (printed as training starts). */
+async function runRnnlm(name, argv, o, env) {
+  let start = null;
+  const validations = [];
+  let parameters = null;
+  await spawnRun(argv, env, (line) => {
+    if (!line.startsWith('{')) return;
+    const now = performance.now();
+    const json = JSON.parse(line);
+    if (start === null) {
+      start = now;
+      parameters = json.parameters ?? null;
+    }
+    // Validations: between batches ({epoch, batch, ...}) and at epoch ends; not the final summary line.
+    if (typeof json.valid_perplexity === 'number' && !('done' in json)) {
+      validations.push({
+        seconds: Math.round((now - start) / 10) / 100,
+        valid_perplexity: Math.round(json.valid_perplexity * 1e4) / 1e4,
+        epoch: json.epoch,
+      });
+    }
+  });
+  return summarize(name, validations, {
+    dropout: RUNS[name].dropout ? o.dropout : 0,
+    parameters,
+    backend: o.backend,
+  });
+}
+
+/** The reference: it times itself and prints one JSON line at the end. */
+async function runTorch(name, argv, o, parentEnv) {
+  const env = {
+    ...parentEnv,
+    LD_LIBRARY_PATH: [OPENBLAS_DIR, parentEnv.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+    OPENBLAS_NUM_THREADS: String(o.torchThreads),
+  };
+  let summary = null;
+  await spawnRun(argv, env, (line) => {
+    if (line.startsWith('{')) summary = JSON.parse(line);
+  });
+  if (!summary) throw new Error('the reference printed no summary');
+  return summarize(name, summary.validations, {
+    dropout: RUNS[name].dropout ? o.dropout : 0,
+    version: summary.version,
+    threads: summary.threads,
+    train_tokens: summary.train_tokens,
+  });
+}
+
+/** Moby-Dick written out (both programs clean it to letters), and its token counts after the split. */
+async function writeCorpus(dir, maxTokens) {
+  const { mobyDickText } = await import(pathToFileURL(TEXT_NODE).href);
+  const { buildCorpus } = await import(pathToFileURL(TEXT).href);
+  const text = mobyDickText();
+  const file = join(dir, 'moby-dick.txt');
+  writeFileSync(file, text);
+  const all = buildCorpus(text, { token: 'char', clean: 'letters' }).ids.length;
+  const tokens = maxTokens > 0 ? Math.min(maxTokens, all) : all;
+  const valid = Math.round(tokens * 0.1);
+  return { file, tokens, train: tokens - valid, valid };
+}
+
+async function main(argv, env) {
+  let o;
+  try {
+    o = parseOptions(argv, env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`error: ${error.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'rnnlm-quality-'));
+  try {
+    const corpus = o.dryRun ? { file: join(dir, 'moby-dick.txt') } : await writeCorpus(dir, o.maxTokens);
+    const commands = o.runs.map((name) => ({
+      run: name,
+      argv: runCommand(name, o, corpus.file, join(dir, name)),
+    }));
+    if (o.dryRun) {
+      process.stdout.write(`${JSON.stringify({ budget_s: o.budgetSeconds, commands })}\n`);
+      return;
+    }
+    const runs = [];
+    for (const { run, argv: command } of commands) {
+      process.stderr.write(`\n== ${run}: ${command.join(' ')}\n`);
+      const summary =
+        RUNS[run].impl === 'torch'
+          ? await runTorch(run, command, o, env)
+          : await runRnnlm(run, command, o, env);
+      runs.push(summary);
+    }
+    const result = {
+      budget_s: o.budgetSeconds,
+      corpus: {
+        name: 'moby-dick',
+        token: 'char',
+        clean: 'letters',
+        tokens: corpus.tokens,
+        train_tokens: corpus.train,
+        valid_tokens: corpus.valid,
+        validated_on: o.validTokens || corpus.valid,
+      },
+      model: {
+        cell: 'lstm',
+        layers: o.layers,
+        hidden: o.hidden,
+        dropout: o.dropout,
+        dropout_mode: o.dropoutMode,
+      },
+      training: {
+        optimizer: 'adam',
+        lr: o.lr,
+        lr_schedule: 'cosine',
+        lr_min: o.lrMin,
+        warmup_steps: o.warmupSteps,
+        epochs: o.epochs,
+        batch_size: o.batchSize,
+        num_steps: o.numSteps,
+        clip: 1,
+        valid_every: o.validEvery,
+        seed: o.seed,
+      },
+      runs,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2), process.env).catch((error) => {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exit(1);
+  });
+}
