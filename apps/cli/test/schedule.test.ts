@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,34 @@ describe('rnnlm train: schedules, model size, early stopping', () => {
     expect(plain.stdout).toMatch(
       new RegExp(`best valid perplexity [\\d.]+ at epoch ${bestEpoch}, saved to .*best`),
     );
+  });
+
+  it('a run forced into the folder of an older model removes the older best/ once it has saved, and a resume keeps its own', async () => {
+    const corpus = join(dir, 'fox.txt');
+    writeFileSync(corpus, 'the quick brown fox jumps over the lazy dog. '.repeat(30));
+    const out = join(dir, 'replaced');
+    const args = ['train', '--corpus', corpus, ...tiny, '--out', out];
+    const first = await runCli([...args, '--epochs', '1']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(existsSync(join(out, 'best', 'model.json'))).toBe(true);
+
+    // With validation, the forced run saves its own best: the folder holds the new run's pair.
+    const validated = await runCli([...args, '--epochs', '1', '--seed', '5', '--force']);
+    expect(validated.code, validated.stderr).toBe(0);
+    expect(validated.stdout).not.toMatch(/removed/);
+    expect(weights(join(out, 'best')).equals(weights(out))).toBe(true);
+
+    // A resumed run keeps the best it continues from, even when it validates no more.
+    const resumed = await runCli(['train', '--resume', out, '--epochs', '2', '--backend', 'cpu']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(existsSync(join(out, 'best', 'model.json'))).toBe(true);
+
+    // Without validation, the forced run's model would sit beside the replaced run's best.
+    const unvalidated = await runCli([...args, '--epochs', '1', '--valid-fraction', '0', '--force']);
+    expect(unvalidated.code, unvalidated.stderr).toBe(0);
+    expect(unvalidated.stdout).toMatch(/removed .*best: it was the best of the run this one replaced/);
+    expect(existsSync(join(out, 'best'))).toBe(false);
+    expect(existsSync(join(out, 'model.json'))).toBe(true);
   });
 
   it('refuses --patience and the plateau schedule without validation text, saying what to change', async () => {

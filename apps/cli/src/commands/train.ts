@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendSelection, NodeBackendName } from '@rnnlm/backend';
 import type { LanguageModel } from '@rnnlm/cells';
@@ -18,7 +19,7 @@ import type { Context, TrainFlags } from '../flags.js';
 import { fitWithStops, LongRunClock } from '../long-run.js';
 import { measureTraining, type TrainShape } from '../measure-backends.js';
 import { checkModelFits } from '../model-fits.js';
-import { prepareOutDir } from '../out-dir.js';
+import { holdsModel, prepareOutDir } from '../out-dir.js';
 import { epochProgress, formatCount, formatDuration, formatPerplexity, formatRate } from '../progress.js';
 import { checkResumeFlags, corpusSource } from '../resume-flags.js';
 import { startBackend } from '../runtime.js';
@@ -108,6 +109,9 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   const bestDir = join(out, 'best');
   const artifactsNow = () =>
     toArtifacts({ model, vocab, corpus, trainer, extra: { train: settings, backend: backend.backend } });
+  // A new run (--force into an older model's folder) owns best/ only once it has saved there: an
+  // older run's best/ would otherwise sit beside the new model as if it were its best.
+  let bestIsThisRuns = flags.resume !== undefined || !holdsModel(bestDir);
   const saveBest = async () => {
     const artifacts = await artifactsNow();
     await during(
@@ -115,10 +119,21 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
       () => saveCheckpoint(bestDir, artifacts),
       `cannot save the best model to ${bestDir}`,
     );
+    bestIsThisRuns = true;
   };
   const save = async () => {
     const artifacts = await artifactsNow();
     await during(EXIT.checkpoint, () => saveCheckpoint(out, artifacts), `cannot save the model to ${out}`);
+    // Removed only after the new model is saved: an interrupted start leaves the old pair whole.
+    if (!bestIsThisRuns) {
+      await during(
+        EXIT.checkpoint,
+        () => rm(bestDir, { recursive: true, force: true }),
+        `saved the model to ${out}, but cannot remove the replaced model's ${bestDir}`,
+      );
+      bestIsThisRuns = true;
+      say(`removed ${bestDir}: it was the best of the run this one replaced`);
+    }
     const svg = chart(trainer.history, `${impl} ${cell} ${layers}x${hidden} on ${corpus.source}`);
     await during(
       EXIT.checkpoint,
