@@ -1,4 +1,3 @@
-export { generateBatchTokens, generateSamples } from './batch.js';
 export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -29,23 +28,8 @@ export {
   type TfjsLayersModelOptions,
   toTfjsLayersModel,
 } from './export.js';
-export {
-  type GenerateEnd,
-  type GenerateOptions,
-  type GenerateResult,
-  generate,
-  generateTokens,
-  readPrefix,
-  samplingDistribution,
-  type TokenVocab,
-} from './generate.js';
-export {
-  fromArtifactsWith,
-  type LoadedLanguageModel,
-  type LoadOptions,
-  loadLanguageModel,
-  type ModelSource,
-} from './load.js';
+// What an app needs to load a model and generate or score, also the lean `@rnnlm/train/generate` entry.
+export * from './inference.js';
 export { crossEntropy, perplexity, timeMajor } from './loss.js';
 export {
   formatGiB,
@@ -84,14 +68,6 @@ export {
   ValidationWatch,
   type WatchState,
 } from './schedule.js';
-export { type ScoreOptions, scoreText, type TextScore, type TokenScore } from './score.js';
-export {
-  GENERATION_PATHS,
-  type GenerationPath,
-  kernelPathUnavailable,
-  prepareGeneration,
-} from './step-path.js';
-export { type GenerateStreamOptions, type GenerateStreamResult, generateStream } from './stream.js';
 export {
   type BatchEndEvent,
   DIVERGENCE_MARGIN,
