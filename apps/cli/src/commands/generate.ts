@@ -77,10 +77,7 @@ async function streamText(
     token,
     maxTokens: flags.length,
     signal,
-    temperature: flags.temperature,
-    ...(flags.topK > 0 ? { topK: Math.min(flags.topK, vocab.size) } : {}),
-    ...(flags.topP < 1 ? { topP: flags.topP } : {}),
-    seed,
+    ...sampling(flags, vocab.size, seed),
   });
   const start =
     token === 'char'
@@ -120,6 +117,16 @@ async function streamText(
   return { tokens: generated.length, unknownTokens: next.value.unknownTokens };
 }
 
+/** The sampling flags as generation options: a top-k past the vocabulary is the whole vocabulary. */
+function sampling(flags: GenerateFlags, vocabSize: number, seed: number) {
+  return {
+    temperature: flags.temperature,
+    ...(flags.topK > 0 ? { topK: Math.min(flags.topK, vocabSize) } : {}),
+    ...(flags.topP < 1 ? { topP: flags.topP } : {}),
+    seed,
+  };
+}
+
 /** Tokens joined as the corpus was read: characters together, words with spaces. */
 function joined(token: 'char' | 'word', tokens: readonly string[]): string {
   return tokens.join(token === 'char' ? '' : ' ');
@@ -142,10 +149,7 @@ async function batchedSamples(
   const count = flags.numSamples;
   const steps = generateBatchTokens(model, vocab, prefix, flags.length, count, {
     token,
-    temperature: flags.temperature,
-    ...(flags.topK > 0 ? { topK: Math.min(flags.topK, vocab.size) } : {}),
-    ...(flags.topP < 1 ? { topP: flags.topP } : {}),
-    seed,
+    ...sampling(flags, vocab.size, seed),
   });
   const samples: string[][] = Array.from({ length: count }, () => []);
   let next = steps.next();
