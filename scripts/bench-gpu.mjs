@@ -12,7 +12,8 @@
 // --software points Vulkan at SwiftShader (Debian's chromium package), a CPU adapter: for checking the
 // script where there is no GPU, never for speed. On a GPU machine Dawn needs libvulkan1 and the
 // driver's Vulkan ICD (NVIDIA: VK_DRIVER_FILES or VK_ICD_FILENAMES naming nvidia_icd.json if the
-// loader does not find it).
+// loader does not find it). A webgpu line's `device` says which adapter ran: "CPU (WebGPU on a software
+// adapter ...)" means the GPU was not found and the number is not a GPU's.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -48,8 +49,10 @@ if (!existsSync(BACKEND) || !existsSync(TRAIN)) {
   );
   process.exit(1);
 }
-if (args.software && !process.env.VK_ICD_FILENAMES) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-process.env.XDG_RUNTIME_DIR ??= tmpdir();
+// The Vulkan loader reads these when Dawn starts, in this process and the children it spawns.
+const env = process.env;
+if (args.software && !env.VK_ICD_FILENAMES) env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+env.XDG_RUNTIME_DIR ??= tmpdir();
 const threads = Number(args.threads ?? Math.min(8, availableParallelism()));
 
 if (args.one) {
