@@ -117,7 +117,11 @@ export async function selectBackend(
     },
     {
       name: 'webgpu',
-      activate: () => activateNodeWebgpu(loaders.webgpu ?? (() => import(WEBGPU_PACKAGE))),
+      activate: () =>
+        activateNodeWebgpu(
+          loaders.webgpu ?? (() => import(WEBGPU_PACKAGE)),
+          requested === 'webgpu' ? 'accept' : 'refuse',
+        ),
       installHint:
         `It needs the ${WEBGPU_PACKAGE} package (Dawn, an optional dependency of @rnnlm/backend: ` +
         `npm install ${WEBGPU_PACKAGE}@${WEBGPU_VERSION} next to the CLI) and a GPU driver it can use ` +

@@ -22,12 +22,26 @@ export interface GpuLike {
 
 /**
  * Starts the webgpu backend on `gpu`. `noAdapter` says, for this platform, what to do when no adapter
- * is found. tfjs-backend-webgpu is imported here, after `navigator.gpu` exists: it registers its
- * backend on import only when it sees one.
+ * is found. With `software: 'refuse'` an adapter that runs on the CPU (SwiftShader, lavapipe) is
+ * refused: it is far slower than the wasm kernels, and timing it costs minutes of shader compilation.
+ * tfjs-backend-webgpu is imported here, after `navigator.gpu` exists: it registers its backend on
+ * import only when it sees one.
  */
-export async function activateWebgpuOn(gpu: GpuLike, noAdapter: string): Promise<Activation<'webgpu'>> {
+export async function activateWebgpuOn(
+  gpu: GpuLike,
+  noAdapter: string,
+  software: 'accept' | 'refuse' = 'accept',
+): Promise<Activation<'webgpu'>> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) throw new BackendUnavailableError('webgpu', `WebGPU found no adapter (${noAdapter})`);
+  const { device, notes, name, onCpu } = describeAdapter(adapter);
+  if (software === 'refuse' && onCpu) {
+    throw new BackendUnavailableError(
+      'webgpu',
+      `the only WebGPU adapter is a software one on the CPU (${name}), slower than the CPU backends: ` +
+        'ask for --backend webgpu to use it anyway',
+    );
+  }
   await import('@tensorflow/tfjs-backend-webgpu');
   if (tf.findBackendFactory('webgpu') == null) {
     throw new BackendUnavailableError(
@@ -40,11 +54,18 @@ export async function activateWebgpuOn(gpu: GpuLike, noAdapter: string): Promise
   if (!(await tf.setBackend('webgpu'))) {
     throw new BackendUnavailableError('webgpu', 'a WebGPU adapter was found but its device failed to start');
   }
-  return { tfjsBackend: 'webgpu', ...describeAdapter(adapter) };
+  return { tfjsBackend: 'webgpu', device, notes };
 }
 
 /** Where the math runs, in words; a software adapter (SwiftShader) runs on the CPU and says so. */
-export function describeAdapter(adapter: GpuAdapterLike): { device: string; notes: string[] } {
+export function describeAdapter(adapter: GpuAdapterLike): {
+  device: string;
+  notes: string[];
+  /** The adapter's own name. */
+  name: string;
+  /** True for a software adapter, which runs on the CPU. */
+  onCpu: boolean;
+} {
   const info = adapter.info ?? {};
   const name =
     [info.description, info.vendor && info.architecture ? `${info.vendor} ${info.architecture}` : info.vendor]
@@ -52,11 +73,13 @@ export function describeAdapter(adapter: GpuAdapterLike): { device: string; note
       ?.trim() ?? 'unnamed adapter';
   if (info.isFallbackAdapter === true || adapter.isFallbackAdapter === true) {
     return {
+      name,
+      onCpu: true,
       device: `CPU (WebGPU on a software adapter: ${name})`,
       notes: [
         'the WebGPU adapter is a software one: it runs on the CPU, slowly; it is for tests, not for speed',
       ],
     };
   }
-  return { device: `GPU (WebGPU: ${name})`, notes: [] };
+  return { name, onCpu: false, device: `GPU (WebGPU: ${name})`, notes: [] };
 }

@@ -21,8 +21,14 @@ interface WebgpuModule {
 
 const gpus = new WeakMap<object, GpuLike>();
 
-/** Loads the `webgpu` package with `load`, makes `navigator.gpu` from it and starts tfjs's webgpu backend. */
-export async function activateNodeWebgpu(load: () => Promise<unknown>): Promise<Activation<'webgpu'>> {
+/**
+ * Loads the `webgpu` package with `load`, makes `navigator.gpu` from it and starts tfjs's webgpu
+ * backend. `auto` refuses a software adapter (a forced `webgpu` takes it: the tests run on one).
+ */
+export async function activateNodeWebgpu(
+  load: () => Promise<unknown>,
+  software: 'accept' | 'refuse',
+): Promise<Activation<'webgpu'>> {
   let module: WebgpuModule;
   try {
     module = (await load()) as WebgpuModule;
@@ -32,7 +38,7 @@ export async function activateNodeWebgpu(load: () => Promise<unknown>): Promise<
   if (typeof module?.create !== 'function') {
     throw new BackendUnavailableError('webgpu', `${WEBGPU_PACKAGE} loaded but exports no create()`);
   }
-  const activation = await activateWebgpuOn(installNavigatorGpu(module), noAdapterHint());
+  const activation = await activateWebgpuOn(installNavigatorGpu(module), noAdapterHint(), software);
   explainSynchronousReads();
   return activation;
 }

@@ -18,6 +18,20 @@ const noNative = {
 };
 /** A `webgpu` package whose Dawn finds no adapter (no Vulkan driver, for example). */
 const noAdapter = async () => ({ create: () => ({ requestAdapter: async () => null }), globals: {} });
+/** A `webgpu` package whose only adapter runs on the CPU (SwiftShader, lavapipe). */
+const softwareOnly = async () => ({
+  create: () => ({
+    requestAdapter: async () => ({
+      info: {
+        vendor: 'google',
+        architecture: 'swiftshader',
+        description: 'SwiftShader driver 5.0.0',
+        isFallbackAdapter: true,
+      },
+    }),
+  }),
+  globals: {},
+});
 
 afterAll(async () => {
   await tf.setBackend('cpu');
@@ -63,6 +77,16 @@ describe('webgpu in Node without the package or an adapter', () => {
     expect(selection.backend).toBe('cpu');
     expect(selection.reasons.at(-1)).toMatch(/^webgpu: WebGPU found no adapter \(/);
     expect(selection.message).toContain('webgpu: WebGPU found no adapter (');
+
+    const software = await selectBackend({
+      loaders: { ...noNative, webgpu: softwareOnly },
+      threads: 1,
+      measure: { measure: async (backend) => (backend === 'cpu' ? 100 : 50) },
+    });
+    expect(software.reasons.at(-1)).toBe(
+      'webgpu: the only WebGPU adapter is a software one on the CPU (SwiftShader driver 5.0.0), ' +
+        'slower than the CPU backends: ask for --backend webgpu to use it anyway',
+    );
 
     let tried = false;
     const unmeasured = await selectBackend({
