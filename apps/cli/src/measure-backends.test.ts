@@ -16,6 +16,9 @@ const shape: TrainShape = {
   clip: 1,
 };
 const noNative = {
+  webgpu: async () => {
+    throw Object.assign(new Error("Cannot find package 'webgpu'"), { code: 'ERR_MODULE_NOT_FOUND' });
+  },
   'tensorflow-gpu': async () => {
     throw Object.assign(new Error("Cannot find package '@tensorflow/tfjs-node-gpu'"), {
       code: 'ERR_MODULE_NOT_FOUND',
@@ -44,7 +47,7 @@ describe('measureTraining', () => {
     const counting = {
       ...measure,
       measure: async (
-        backend: 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu',
+        backend: 'webgpu' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu',
         context: { best: number },
       ) => {
         const tensorsBefore = tf.memory().numTensors;

@@ -3,7 +3,7 @@
  * the controller. Jobs live in their own modules: corpus.ts (the text), storage.ts (IndexedDB),
  * files.ts (import and export), controller.ts (state and training), view.ts (the DOM).
  */
-import { selectBackend } from '@rnnlm/backend/browser';
+import { type BrowserBackendName, selectBackend } from '@rnnlm/backend/browser';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -54,7 +54,7 @@ view.on('open', () => controller.openSaved());
 view.on('delete', () => controller.deleteSaved());
 
 selectBackend({
-  ...(forcedBackend ? { backend: forcedBackend as 'webgl' | 'wasm' | 'cpu' } : {}),
+  ...(forcedBackend ? { backend: forcedBackend as BrowserBackendName } : {}),
   wasmPaths,
 })
   .then((selection) => {

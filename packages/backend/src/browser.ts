@@ -1,5 +1,7 @@
 /**
- * @rnnlm/backend/browser: picks a tfjs backend in the browser: `webgl`, else `wasm`, else `cpu`.
+ * @rnnlm/backend/browser: picks a tfjs backend in the browser: `webgpu`, else `webgl`, else `wasm`, else
+ * `cpu` (with `measure`, the fastest of those that start). tfjs's webgpu backend is loaded only when
+ * the browser has WebGPU.
  *
  * Bundlers move or rename the wasm binaries, so tfjs cannot find them next to its script: pass
  * `wasmPaths` (a base URL ending in `/`, or a URL per binary, for example from Vite's `?url` imports;
@@ -23,11 +25,12 @@ import {
 import { selectAndStart } from './select-measured.js';
 import { wasmActivation } from './wasm-device.js';
 import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
+import { activateWebgpuOn, type GpuLike } from './webgpu-device.js';
 
 export * from './shared-exports.js';
 
-/** The browser backends, fastest first (WebGL runs on the GPU). */
-export const BROWSER_BACKENDS = ['webgl', 'wasm', 'cpu'] as const;
+/** The browser backends, fastest first on a GPU (WebGPU and WebGL run there). */
+export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 /** A backend `selectBackend` can start in the browser. */
 export type BrowserBackendName = (typeof BROWSER_BACKENDS)[number];
 
@@ -93,6 +96,13 @@ export async function selectBackend(
   if (options.wasmPaths !== undefined) configureWasmPaths(options.wasmPaths);
   const candidates: BackendCandidate<BrowserBackendName>[] = [
     {
+      name: 'webgpu',
+      activate: activateWebgpu,
+      installHint:
+        'This browser or device has no usable WebGPU (Chrome, Edge, Safari and Firefox ship it; check that ' +
+        'hardware acceleration is on), or pick webgl or wasm.',
+    },
+    {
       name: 'webgl',
       activate: activateWebgl,
       installHint:
@@ -152,6 +162,15 @@ function defaultThreads(): number {
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
     ?.hardwareConcurrency;
   return isolated ? Math.max(1, Math.min(8, cores ?? 1)) : 1;
+}
+
+async function activateWebgpu(): Promise<Activation<BrowserBackendName>> {
+  const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+  if (!gpu) throw new BackendUnavailableError('webgpu', 'this browser has no WebGPU (navigator.gpu)');
+  return activateWebgpuOn(
+    gpu,
+    'the browser has WebGPU but offers no adapter: hardware acceleration may be off or the GPU blocklisted',
+  );
 }
 
 async function activateWebgl(): Promise<Activation<BrowserBackendName>> {

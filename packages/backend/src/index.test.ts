@@ -214,8 +214,8 @@ describe('selectBackend in Node, forced', () => {
   });
 
   it('rejects an unknown name, listing the valid ones', async () => {
-    await expect(selectBackend({ backend: 'webgpu' as never })).rejects.toThrow(
-      'Unknown backend "webgpu": choose one of auto, tensorflow-gpu, tensorflow, wasm, cpu.',
+    await expect(selectBackend({ backend: 'metal' as never })).rejects.toThrow(
+      'Unknown backend "metal": choose one of auto, tensorflow-gpu, tensorflow, wasm, cpu, webgpu.',
     );
   });
 });

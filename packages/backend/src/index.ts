@@ -2,8 +2,11 @@
  * @rnnlm/backend for Node: makes the full tfjs runtime present and picks a backend at runtime.
  *
  * Order: `tensorflow-gpu` (@tensorflow/tfjs-node-gpu), `tensorflow` (@tensorflow/tfjs-node), `wasm`,
- * `cpu`. The native packages are optional (they download libtensorflow when installed) and are loaded
- * with a dynamic `import()` only when tried.
+ * `cpu`, then `webgpu` (tfjs's webgpu backend on the `webgpu` package, Dawn), which only measured `auto`
+ * or a forced `--backend webgpu` reaches (see names.ts). The native packages
+ * are optional (tfjs-node downloads libtensorflow when installed; `webgpu` is an optional dependency
+ * whose prebuilt binary may be missing for a platform) and are loaded with a dynamic `import()` only
+ * when tried.
  */
 // In Node ESM, `@tensorflow/tfjs-core` alone registers neither gradients nor chained tensor methods;
 // the umbrella package registers both, and the cpu backend, on the one tfjs-core instance (every
@@ -11,6 +14,7 @@
 import '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
+import { describeLoadFailure } from './load-failure.js';
 import type { MeasureOptions } from './measure.js';
 import { NODE_BACKENDS, type NodeBackendName } from './names.js';
 import {
@@ -20,10 +24,15 @@ import {
   BackendUnavailableError,
 } from './select.js';
 import { selectAndStart } from './select-measured.js';
+import { activateNodeWebgpu, WEBGPU_PACKAGE, WEBGPU_VERSION } from './webgpu-node.js';
+
+export { WEBGPU_SYNC_READ_ERROR } from './webgpu-node.js';
+
 import { wasmActivation } from './wasm-device.js';
 import { registerWasmTrainingKernels } from './wasm-training/register-all.js';
 
 export { deviceFingerprint, fileChoiceMemory } from './choice-file.js';
+export { describeLoadFailure } from './load-failure.js';
 export { NODE_BACKENDS, type NodeBackendName } from './names.js';
 export * from './shared-exports.js';
 
@@ -42,11 +51,11 @@ export interface SelectBackendOptions {
   /** A backend name to force, or `auto` (default): the fastest measured with `measure`, else the first that starts. */
   backend?: NodeBackendName | 'auto';
   /**
-   * How to import the native packages. Defaults to a dynamic `import()` of the package from here;
+   * How to import the native packages and `webgpu`. Defaults to a dynamic `import()` of the package from here;
    * an app can pass its own (`() => import('@tensorflow/tfjs-node')`) so the package resolves from
    * the app's dependencies.
    */
-  loaders?: Partial<Record<keyof typeof NATIVE_PACKAGES, NativeLoader>>;
+  loaders?: Partial<Record<keyof typeof NATIVE_PACKAGES | 'webgpu', NativeLoader>>;
   /**
    * Threads for the fused recurrent kernels on the wasm and cpu backends (the caller's thread and
    * worker threads sharing its memory). Default: the machine's cores, at most 8.
@@ -105,6 +114,18 @@ export async function selectBackend(
       name: 'cpu',
       activate: activateCpu,
       installHint: 'It ships with @tensorflow/tfjs: reinstall.',
+    },
+    {
+      name: 'webgpu',
+      activate: () =>
+        activateNodeWebgpu(
+          loaders.webgpu ?? (() => import(WEBGPU_PACKAGE)),
+          requested === 'webgpu' ? 'accept' : 'refuse',
+        ),
+      installHint:
+        `It needs the ${WEBGPU_PACKAGE} package (Dawn, an optional dependency of @rnnlm/backend: ` +
+        `npm install ${WEBGPU_PACKAGE}@${WEBGPU_VERSION} next to the CLI) and a GPU driver it can use ` +
+        '(Vulkan on Linux, Metal on macOS, Direct3D 12 on Windows). Or pass --backend wasm.',
     },
   ];
   return selectAndStart(
@@ -178,33 +199,6 @@ async function activateNative(
   if (backend.isUsingGpuDevice === true)
     return { tfjsBackend: 'tensorflow', device: 'GPU (CUDA, native TensorFlow)', notes };
   return { tfjsBackend: 'tensorflow', device: 'CPU (native TensorFlow)', notes };
-}
-
-/** Turns an import failure into one line a user can act on. */
-export function describeLoadFailure(pkg: string, error: unknown): string {
-  const code = (error as { code?: string } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  // Node says "Cannot find package 'x'" (ESM) or "Cannot find module 'x'" (CommonJS); Vite, which
-  // runs the tests, says 'Could not resolve "x"'. A missing dependency of the package is not this.
-  const namesPackage = message.includes(`'${pkg}'`) || message.includes(`"${pkg}"`);
-  if (
-    namesPackage &&
-    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Could not resolve/.test(message))
-  ) {
-    return `${pkg} is not installed`;
-  }
-  if (message.includes('tfjs_binding.node')) {
-    return (
-      `${pkg} is installed but its native addon is missing (its install script, which downloads libtensorflow, ` +
-      'did not run: pnpm runs dependency build scripts only when allowed)'
-    );
-  }
-  if (/lib(tensorflow|cuda|cudnn)[\w.]*\.so/.test(message)) {
-    const library = /lib[\w.-]+\.so[\w.]*/.exec(message)?.[0];
-    return `${pkg} is installed but could not load ${library ?? 'a shared library'}`;
-  }
-  const first = message.split('\n').find((line) => line.trim() !== '') ?? message;
-  return `${pkg} failed to load: ${first.trim()}`;
 }
 
 async function activateWasm(): Promise<Activation<NodeBackendName>> {

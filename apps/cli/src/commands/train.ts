@@ -105,6 +105,13 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   if (flags.json) io.stdout.write(`${JSON.stringify(size.json)}\n`);
   if (bidirectional)
     say('note: a bidirectional model sees the future: its perplexity says little, and it cannot generate');
+  // Generation reads each step's logits synchronously, which tfjs's webgpu backend cannot do in Node.
+  const onWebgpu = backend.tfjsBackend === 'webgpu';
+  if (onWebgpu && !bidirectional)
+    say(
+      'note: no samples on webgpu in Node (generation reads tensors synchronously): rnnlm generate --backend wasm',
+    );
+  const noSamples = bidirectional || onWebgpu;
 
   const bestDir = join(out, 'best');
   const artifactsNow = () =>
@@ -142,7 +149,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
     );
   };
   const sample = (length: number, temperature = 0) =>
-    bidirectional
+    noSamples
       ? ''
       : generate(model, vocab, settings.prefix, length, {
           token: corpus.token,
@@ -200,7 +207,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
             settings.sampleEvery > 0 &&
             r.epoch % settings.sampleEvery === 0 &&
             r.epoch < settings.epochs &&
-            !bidirectional
+            !noSamples
           ) {
             say(`  sample: ${sample(60)}`);
           }
@@ -280,8 +287,8 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
         ...size.json,
         tokens_per_s: last ? Math.round(last.tokensPerSecond) : null,
         seconds: Number(trainer.history.reduce((s, h) => s + h.seconds, 0).toFixed(2)),
-        sample: bidirectional ? null : text,
-        sample_temperature_0_8: bidirectional ? null : sampled,
+        sample: noSamples ? null : text,
+        sample_temperature_0_8: noSamples ? null : sampled,
       })}\n`,
     );
     return;
@@ -295,7 +302,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
         ` after ${trainer.epoch} epochs, ${formatDuration(seconds)}, ${formatCount(last.tokensPerSecond)} tokens/s on ${backend.backend}`,
     );
   }
-  if (!bidirectional) {
+  if (!noSamples) {
     say(`\ngreedy (the notebooks' decoding):\n${text}\n`);
     say(`sampled at temperature ${SAMPLE_TEMPERATURE} (rnnlm generate --temperature):\n${sampled}\n`);
   }
