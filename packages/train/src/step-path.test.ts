@@ -79,6 +79,21 @@ describe('the token step', () => {
     }
   }
 
+  it('runs models trained with dropout (it acts only in training): the tokens of the tfjs path', () => {
+    for (const impl of ['scratch', 'layers'] as const) {
+      for (const dropoutMode of ['standard', 'variational'] as const) {
+        const m = model({ impl, cell: 'lstm', embedding: 6, dropout: 0.5, dropoutMode });
+        expect(kernelPathUnavailable(m)).toBeNull();
+        const options = { token: 'char' as const, seed: 3, temperature: 1 };
+        const fast = generate(m, vocab, 'time', 40, options);
+        const slow = generate(m, vocab, 'time', 40, { ...options, path: 'tfjs' });
+        expect(fast.path).toBe('kernels');
+        expect(fast.generated).toEqual(slow.generated);
+        m.dispose();
+      }
+    }
+  });
+
   it('yields the tokens of the tfjs path for the same seed: greedy, temperature, top-k, top-p', () => {
     for (const cell of CELL_KINDS) {
       const m = model({ cell, impl: cell === 'gru' ? 'layers' : 'scratch' });

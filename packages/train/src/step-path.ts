@@ -22,7 +22,11 @@ export type GenerationPath = 'auto' | 'kernels' | 'tfjs';
 /** Every `GenerationPath`. */
 export const GENERATION_PATHS: readonly GenerationPath[] = ['auto', 'kernels', 'tfjs'];
 
-/** The config fields the token step knows; any other field may change the model's math. */
+/**
+ * The config fields the token step knows; any other field may change the model's math. Dropout is
+ * among them because it acts only in training: generation is evaluation, where a model with dropout
+ * computes exactly what one without does.
+ */
 const KNOWN_CONFIG_FIELDS = new Set([
   'impl',
   'cell',
@@ -32,6 +36,8 @@ const KNOWN_CONFIG_FIELDS = new Set([
   'bidirectional',
   'embedding',
   'tieWeights',
+  'dropout',
+  'dropoutMode',
 ]);
 
 /** Per model, the weights as last copied and the tensors they were copied from. */
