@@ -3,7 +3,6 @@
  * @rnnlm/backend's `measure` callback and @rnnlm/train's `measureTrainingSpeed`), before the real model
  * is built, and remembers the winner in the cache directory per device and model shape.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,8 +14,7 @@ import {
   StepTimer,
 } from '@rnnlm/backend';
 import { defaultCacheDir } from '@rnnlm/text/node';
-import { measureTrainingSpeed, readMeta, type TrainShape, trainShapeKey } from '@rnnlm/train';
-import { checkpointDir, MODEL_FILE } from './out-dir.js';
+import { measureTrainingSpeed, type TrainShape, trainShapeKey } from '@rnnlm/train';
 
 export type { TrainShape } from '@rnnlm/train';
 
@@ -48,28 +46,4 @@ export function measureTraining(
         TIMED_STEPS + 1,
       ),
   };
-}
-
-/**
- * The shape a checkpoint resumes with, read from its model.json alone, so that `--resume` can measure
- * before the model is built. Undefined when the file does not say (the resume itself then reports
- * what is wrong, after a start in the static order).
- */
-export function savedTrainShape(checkpoint: string): TrainShape | undefined {
-  try {
-    const json = JSON.parse(readFileSync(join(checkpointDir(checkpoint), MODEL_FILE), 'utf8'));
-    const meta = readMeta({ modelTopology: json.modelTopology });
-    const train = (meta.extra as { train?: { batchSize?: unknown; numSteps?: unknown } } | undefined)?.train;
-    const { batchSize, numSteps } = train ?? {};
-    if (!meta.training || typeof batchSize !== 'number' || typeof numSteps !== 'number') return undefined;
-    return {
-      model: meta.model,
-      batchSize,
-      numSteps,
-      optimizer: meta.training.optimizer.config,
-      clip: meta.training.clip,
-    };
-  } catch {
-    return undefined;
-  }
 }

@@ -17,7 +17,7 @@ import { sparkline } from '../chart.js';
 import { CliError, during, EXIT } from '../errors.js';
 import type { Context, TrainFlags } from '../flags.js';
 import { fitWithStops, LongRunClock } from '../long-run.js';
-import { measureTraining, savedTrainShape, type TrainShape } from '../measure-backends.js';
+import { measureTraining, type TrainShape } from '../measure-backends.js';
 import { checkModelFits } from '../model-fits.js';
 import { holdsModel, prepareOutDir } from '../out-dir.js';
 import { epochProgress, formatCount, formatDuration, formatPerplexity, formatRate } from '../progress.js';
@@ -75,13 +75,13 @@ export async function train(flags: TrainFlags, context: Context): Promise<void> 
 
 async function trainInto(out: string, flags: TrainFlags, { io, given }: Context): Promise<void> {
   const started: { backend?: BackendSelection<NodeBackendName> } = {};
-  // `auto` measures the backends on the run's model shape before the model is built: a new run's is
-  // known once the corpus is read, a resumed one's from its model.json.
+  // A new run's `auto` measures the backends on its model's shape, known once the corpus is read and
+  // before the model is built; --resume keeps the static order (see README).
   const startFor = async (shape?: TrainShape) => {
     const measure = shape && flags.measure ? measureTraining(shape, flags.threads) : undefined;
     started.backend = await startBackend(flags.backend, io, flags.threads, measure);
   };
-  if (flags.resume) await startFor(savedTrainShape(flags.resume));
+  if (flags.resume) await startFor();
   // What a checkpoint's saved settings or training state make the library refuse is a damaged checkpoint.
   const run = flags.resume
     ? await during(EXIT.checkpoint, () => resumeRun(flags, given), `cannot resume from ${flags.resume}`)
