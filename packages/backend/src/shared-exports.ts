@@ -23,3 +23,5 @@ export {
   type WasmKernelReport,
 } from './wasm-training/register-all.js';
 export { clearWasmTransposeCache } from './wasm-training/transpose.js';
+export { registerWebgpuTrainingKernels, WEBGPU_TRAINING_KERNELS } from './webgpu-training/register-all.js';
+export { keptStepBuffers } from './webgpu-training/sequence-ops.js';

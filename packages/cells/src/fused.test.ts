@@ -193,7 +193,7 @@ describe('where the fused kernels do not run', () => {
     try {
       expect(await tf.setBackend('rnnlm-test-other')).toBe(true);
       expect(fusedUnavailableReason()).toMatch(
-        /wasm and cpu backends, and the active one is rnnlm-test-other/,
+        /wasm and cpu backends, and on webgpu once @rnnlm\/backend registered its kernels there, and the active one is rnnlm-test-other/,
       );
       expect(useFused('auto')).toBe(false);
       expect(useFused('ops')).toBe(false);

@@ -15,6 +15,7 @@ export {
   mixSeed,
 } from './dropout.js';
 export {
+  FUSED_KERNEL_NAMES,
   FUSED_MODES,
   type FusedHeadResult,
   type FusedLayerInput,

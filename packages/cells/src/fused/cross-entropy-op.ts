@@ -7,7 +7,7 @@ import { crossEntropyWithGrad, kernelRuntime } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { HOST_BACKENDS, readFloats, readInts, writeFloats } from './host-memory.js';
 
-const CROSS_ENTROPY_OP = 'RnnlmSoftmaxCrossEntropy';
+export const CROSS_ENTROPY_OP = 'RnnlmSoftmaxCrossEntropy';
 
 /** Inputs logits [N, V] and labels [N]; outputs the mean loss (a scalar) and its gradient [N, V]. */
 const crossEntropyKernel: tf.KernelFunc = ({ inputs, backend }) => {

@@ -10,6 +10,8 @@ import { HOST_BACKENDS, readFloats, readInts, writeFloats } from './host-memory.
 
 const LOOKUP_OP = 'RnnlmEmbeddingLookup';
 const GRAD_OP = 'RnnlmEmbeddingGrad';
+/** The kernel names of the lookup and its gradient. */
+export const EMBEDDING_OPS: readonly string[] = [LOOKUP_OP, GRAD_OP];
 
 /** Inputs table [V, E] and ids [N]; output [N, E]. */
 const lookupKernel: tf.KernelFunc = ({ inputs, backend }) => {

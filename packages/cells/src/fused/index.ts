@@ -17,7 +17,14 @@ import { runSequenceOp, type SequenceAttrs } from './sequence-op.js';
 
 export { fusedCrossEntropy } from './cross-entropy-op.js';
 export { fusedEmbeddingLookup } from './embedding-op.js';
-export { FUSED_MODES, type FusedMode, fusedUnavailableReason, recurrenceOption, useFused } from './mode.js';
+export {
+  FUSED_KERNEL_NAMES,
+  FUSED_MODES,
+  type FusedMode,
+  fusedUnavailableReason,
+  recurrenceOption,
+  useFused,
+} from './mode.js';
 export { savedActivationSets } from './stash.js';
 
 /** What a fused layer returns: every step's hidden state and the final state. */

@@ -4,18 +4,32 @@
  */
 import { kernelRuntime } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
+import { CROSS_ENTROPY_OP } from './cross-entropy-op.js';
+import { EMBEDDING_OPS } from './embedding-op.js';
 import { HOST_BACKENDS } from './host-memory.js';
+import { SEQUENCE_OPS } from './sequence-op.js';
 
 /** The fused kernel where it can run (default), always (an error elsewhere), or op by op. */
 export type FusedMode = 'auto' | 'fused' | 'ops';
 /** Every `FusedMode`, for validating input and listing choices. */
 export const FUSED_MODES: readonly FusedMode[] = ['auto', 'fused', 'ops'];
 
+/**
+ * Every kernel the fused path runs. The host backends get them from this package on first use; any
+ * other backend has them only when someone registered them all for it (webgpu: @rnnlm/backend's
+ * WGSL kernels, with the same names).
+ */
+export const FUSED_KERNEL_NAMES: readonly string[] = [...SEQUENCE_OPS, CROSS_ENTROPY_OP, ...EMBEDDING_OPS];
+
 /** Why the fused kernels cannot run on the active backend, or null when they can. */
 export function fusedUnavailableReason(): string | null {
   const backend = tf.getBackend();
   if (!(HOST_BACKENDS as readonly string[]).includes(backend)) {
-    return `the fused kernels run on the wasm and cpu backends, and the active one is ${backend}`;
+    if (FUSED_KERNEL_NAMES.every((name) => tf.getKernel(name, backend) !== undefined)) return null;
+    return (
+      `the fused kernels run on the wasm and cpu backends, and on webgpu once @rnnlm/backend registered ` +
+      `its kernels there, and the active one is ${backend}`
+    );
   }
   if (kernelRuntime() === null) {
     return 'WebAssembly SIMD is not available here (or the kernels were not started)';

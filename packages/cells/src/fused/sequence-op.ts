@@ -96,6 +96,11 @@ const INPUT_SETS: ReadonlyArray<[Projection, boolean]> = [
   ['dense', true],
 ];
 const BACKWARD_OP = 'RnnlmSequenceGrad';
+/** Every kernel name of the ops here: the forward ops, then the backward one. */
+export const SEQUENCE_OPS: readonly string[] = [
+  ...CELL_KINDS.flatMap((cell) => Object.values(FORWARD_OPS[cell])),
+  BACKWARD_OP,
+];
 
 function forwardOp({ cell, projection, head }: OpKind): string {
   if (head && projection === 'none') throw new Error('rnnlm fused sequence op: a head needs a layer input');

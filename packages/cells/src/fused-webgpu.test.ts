@@ -1,0 +1,170 @@
+// The fused path on tfjs's webgpu backend (the WGSL kernels @rnnlm/backend registers there), in Node on
+// this machine's adapter (SwiftShader's, on the CPU, where there is no GPU): logits, final states and
+// every gradient equal the host kernels' on cpu, for every cell, stacked and bidirectional, with an
+// embedding and tied weights; and nothing is left behind on the GPU. Outside CI a machine with no
+// adapter skips, saying why; in CI that fails. Shapes are tiny: SwiftShader is slow.
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { keptStepBuffers, selectBackend, WEBGPU_TRAINING_KERNELS } from '@rnnlm/backend';
+import type { CellKind } from '@rnnlm/kernels';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUSED_KERNEL_NAMES, fusedCrossEntropy, savedActivationSets, useFused } from './fused/index.js';
+import type { ModelConfig } from './model.js';
+import { createScratchModel } from './scratch-model.js';
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const noNative = {
+  'tensorflow-gpu': async () => Promise.reject(new Error('not used here')),
+  tensorflow: async () => Promise.reject(new Error('not used here')),
+};
+
+let unavailable: string | null = null;
+beforeAll(async () => {
+  // Dawn reads these when it starts: SwiftShader unless a Vulkan driver is already chosen.
+  if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  }
+  process.env.XDG_RUNTIME_DIR ??= tmpdir();
+  try {
+    await selectBackend({ backend: 'webgpu', loaders: noNative });
+  } catch (error) {
+    unavailable = (error as Error).message;
+  }
+  await tf.setBackend('cpu');
+});
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function needsAdapter(context: { skip: (note: string) => void }): void {
+  if (unavailable === null) return;
+  if (process.env.CI) throw new Error(`CI needs a WebGPU adapter: ${unavailable}`);
+  context.skip(`no WebGPU adapter here: ${unavailable}`);
+}
+
+const ids = [
+  [1, 4, 6, 0, 2],
+  [3, 3, 2, 5, 1],
+  [6, 0, 1, 2, 4],
+];
+
+/**
+ * Logits, final state and the gradient of every weight, as arrays, of a loss that reaches every output,
+ * from the same seeded weights and initial state on the active backend, fused.
+ */
+async function fusedRun(config: ModelConfig): Promise<Float32Array[]> {
+  const model = createScratchModel(config, { seed: 11, recurrence: 'fused' });
+  // Larger weights than the 0.01 init, so that every gate and nonlinearity matters.
+  for (const [i, v] of model.variables.entries()) {
+    tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 3 + i)));
+  }
+  const state = tf.tidy(() =>
+    model
+      .beginState(3)
+      .map((s, i) => tf.keep(tf.randomNormal(s.shape, 0, 0.5, 'float32', 100 + i)) as tf.Tensor2D),
+  );
+  const kept: tf.Tensor[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.forward(tf.tensor2d(ids, [3, 5], 'int32'), state);
+    kept.push(tf.keep(out.logits), ...out.state.map((s) => tf.keep(s)));
+    const weights = tf.randomNormal(out.logits.shape, 0, 1, 'float32', 7);
+    const stateTerms = out.state.map((s, i) =>
+      tf.sum(tf.mul(s, tf.randomNormal(s.shape, 0, 1, 'float32', 20 + i))),
+    );
+    return tf.addN([tf.sum(tf.mul(out.logits, weights)), ...stateTerms]) as tf.Scalar;
+  }, model.variables);
+  const results = [...kept, ...model.variables.map((v) => grads[v.name]!)];
+  const arrays = await Promise.all(results.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([value, ...results, ...state]);
+  model.dispose();
+  return arrays;
+}
+
+function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  for (const [i, x] of a.entries()) {
+    expect(x.length).toBe(b[i]!.length);
+    for (const [j, v] of x.entries()) diff = Math.max(diff, Math.abs(v - b[i]![j]!));
+  }
+  return diff;
+}
+
+/** Backend data (tfjs tensors and buffers held outside them) of the active backend. */
+function dataIds(): number {
+  return (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
+}
+
+const cases: Array<[CellKind, number, boolean, Partial<ModelConfig>]> = [];
+for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+  cases.push([cell, 1, false, {}], [cell, 2, true, {}]);
+}
+cases.push(['lstm', 2, false, { embedding: 5 }], ['gru', 1, false, { embedding: 6, tieWeights: true }]);
+
+describe('the fused kernels on webgpu', () => {
+  it('are all registered under the names the fused path runs', async (context) => {
+    needsAdapter(context);
+    expect([...WEBGPU_TRAINING_KERNELS.added].sort()).toEqual([...FUSED_KERNEL_NAMES].sort());
+    expect(await tf.setBackend('webgpu')).toBe(true);
+    expect(useFused('fused')).toBe(true);
+  });
+
+  it.each(cases)(
+    '%s, %i layer(s), bidirectional %s, %o: logits, states and every gradient equal the host kernels on cpu',
+    async (cell, layers, bidirectional, extra, context) => {
+      needsAdapter(context);
+      const config: ModelConfig = {
+        impl: 'scratch',
+        cell,
+        vocabSize: 7,
+        hidden: 6,
+        layers,
+        bidirectional,
+        ...extra,
+      };
+      expect(await tf.setBackend('cpu')).toBe(true);
+      const expected = await fusedRun(config);
+      expect(await tf.setBackend('webgpu')).toBe(true);
+      const tensors = tf.memory().numTensors;
+      const data = dataIds();
+      const actual = await fusedRun(config);
+      const diff = maxAbsDiff(actual, expected);
+      console.log(
+        `webgpu vs cpu, fused, ${cell} layers=${layers} bidir=${bidirectional} ${JSON.stringify(extra)}: ${diff.toExponential(2)}`,
+      );
+      expect(diff).toBeLessThan(1e-4);
+      // Not vacuous: the gradients are far from zero.
+      expect(Math.max(...expected.slice(-3).flatMap((g) => Array.from(g, Math.abs)))).toBeGreaterThan(0.1);
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(dataIds()).toBe(data);
+      expect(keptStepBuffers()).toBe(0);
+      expect(savedActivationSets()).toBe(0);
+    },
+  );
+
+  it('fused cross-entropy: loss and gradient equal the host kernel on cpu', async (context) => {
+    needsAdapter(context);
+    const lossAndGrad = async () => {
+      const logits = tf.randomNormal([70, 9], 0, 3, 'float32', 5) as tf.Tensor2D;
+      const labels = tf.tensor1d(
+        Array.from({ length: 70 }, (_, i) => (i * 5) % 9),
+        'int32',
+      );
+      const { value, grads } = tf.valueAndGrads((x: tf.Tensor) =>
+        fusedCrossEntropy(x as tf.Tensor2D, labels),
+      )([logits]);
+      const arrays = [await value.data(), await grads[0]!.data()] as Float32Array[];
+      tf.dispose([logits, labels, value, ...grads]);
+      return arrays;
+    };
+    expect(await tf.setBackend('cpu')).toBe(true);
+    const expected = await lossAndGrad();
+    expect(await tf.setBackend('webgpu')).toBe(true);
+    const tensors = tf.memory().numTensors;
+    const actual = await lossAndGrad();
+    expect(maxAbsDiff(actual, expected)).toBeLessThan(1e-5);
+    expect(expected[0]![0]).toBeGreaterThan(1);
+    expect(tf.memory().numTensors).toBe(tensors);
+  });
+});
