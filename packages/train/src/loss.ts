@@ -20,9 +20,9 @@ export function timeMajor(Y: Int32Array, batchSize: number, numSteps: number): I
  * memory; this keeps two. The one-hot mask instead of a gather also keeps the gradient free of
  * `UnsortedSegmentSum` (missing on wasm).
  *
- * Where the fused kernels run (the wasm and cpu backends) the loss and its gradient come from one pass
- * per row in @rnnlm/kernels, through `fusedCrossEntropy` of @rnnlm/cells; `{ mode: 'ops' }` keeps to
- * the tfjs ops below.
+ * Where the fused kernels run (the wasm and cpu backends; webgpu with @rnnlm/backend's kernels) the
+ * loss and its gradient come from one pass per row in the kernels, through `fusedCrossEntropy` of
+ * @rnnlm/cells; `{ mode: 'ops' }` keeps to the tfjs ops below.
  */
 export function crossEntropy(
   logits: tf.Tensor2D,

@@ -4,9 +4,10 @@
  * the loss with its gradient.
  *
  * They run on the backends whose tensors live in CPU memory, `wasm` and `cpu`, reading inputs straight
- * from the backend's memory and writing outputs into it. Elsewhere (WebGL, native TensorFlow, or an
- * engine without WebAssembly SIMD) the op-by-op forms run instead; `recurrence: 'fused'` makes that an
- * error instead (see mode.ts).
+ * from the backend's memory and writing outputs into it; and on any backend for which every op here is
+ * registered under the same kernel name (webgpu: @rnnlm/backend's WGSL kernels). Elsewhere (WebGL,
+ * native TensorFlow, or an engine without WebAssembly SIMD) the op-by-op forms run instead;
+ * `recurrence: 'fused'` makes that an error instead (see mode.ts).
  *
  * The tfjs glue is one file an op: sequence-op.ts (with the activations its gradient takes back,
  * stash.ts), cross-entropy-op.ts and embedding-op.ts, over host-memory.ts.

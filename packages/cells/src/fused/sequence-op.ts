@@ -2,7 +2,8 @@
  * The fused recurrences of @rnnlm/kernels as tfjs ops on the host backends (wasm and cpu): forward ops
  * that run a layer's whole recurrence (with the input projection, and the model's output head) in one
  * kernel, one backward op for all of them, and their gradients. Registered on first use, so that
- * importing this package changes nothing in tfjs.
+ * importing this package changes nothing in tfjs. The gradients are backend-independent: on webgpu they
+ * call the backward op that @rnnlm/backend registers there under the same name.
  */
 import {
   CELL_KINDS,
