@@ -5,7 +5,7 @@
  * own webgpu GatherV2 and UnsortedSegmentSum, which are fine there).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type GpuBackend, run, type Shader } from './program.js';
+import { type GpuBackend, run, type Shader, webgpuKernel } from './program.js';
 
 export const CROSS_ENTROPY_KERNEL = 'RnnlmSoftmaxCrossEntropy';
 export const EMBEDDING_KERNELS = { lookup: 'RnnlmEmbeddingLookup', grad: 'RnnlmEmbeddingGrad' } as const;
@@ -77,20 +77,19 @@ const crossEntropyKernel: tf.KernelFunc = ({ inputs, backend: b }) => {
   return [loss, grad];
 };
 
-function call(backend: unknown, name: string, inputs: tf.NamedTensorInfoMap, attrs: object) {
-  const config = tf.getKernel(name, 'webgpu');
-  if (!config) throw new Error(`rnnlm webgpu kernel: tfjs's webgpu backend lacks ${name}`);
-  return config.kernelFunc({ inputs, backend: backend as never, attrs: attrs as tf.NamedAttrMap });
-}
-
 /** Inputs table [V, E] and ids [N]; output [N, E]. */
 const lookupKernel: tf.KernelFunc = ({ inputs, backend }) =>
-  call(backend, 'GatherV2', { x: inputs.table!, indices: inputs.ids! }, { axis: 0, batchDims: 0 });
+  webgpuKernel(
+    backend as unknown as GpuBackend,
+    'GatherV2',
+    { x: inputs.table!, indices: inputs.ids! },
+    { axis: 0, batchDims: 0 },
+  );
 
 /** Inputs dy [N, E] and ids [N]; attribute rows (V); output dTable [V, E]. */
 const embeddingGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
-  call(
-    backend,
+  webgpuKernel(
+    backend as unknown as GpuBackend,
     'UnsortedSegmentSum',
     { x: inputs.dy!, segmentIds: inputs.ids! },
     { numSegments: (attrs as { rows: number }).rows },

@@ -8,7 +8,7 @@
  * A program may write into an output passed in (`into`): the recurrences write every time step into
  * one buffer, one dispatch a step, and a dispatch reads what the previous one wrote there.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** The part of tfjs's WebGPUBackend used by these kernels. */
 export interface GpuBackend {
@@ -108,4 +108,20 @@ export function copyRows(
 ): tf.TensorInfo {
   const total = shape.reduce((a, b) => a * b, 1);
   return run(backend, COPY_ROWS, [src], [total, start, width, stride], total, { shape });
+}
+
+/** Runs one of the webgpu backend's own kernels on TensorInfos (no engine tensors are made). */
+export function webgpuKernel(
+  backend: GpuBackend,
+  name: string,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: object = {},
+): tf.TensorInfo {
+  const config = tf.getKernel(name, 'webgpu');
+  if (!config) throw new Error(`rnnlm webgpu kernel: tfjs's webgpu backend lacks ${name}`);
+  return config.kernelFunc({
+    inputs,
+    backend: backend as never,
+    attrs: attrs as tf.NamedAttrMap,
+  }) as tf.TensorInfo;
 }

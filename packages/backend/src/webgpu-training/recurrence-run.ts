@@ -5,18 +5,19 @@
  */
 import { type CellKind, gatesPerCell, type LstmGateOrder } from '@rnnlm/kernels';
 import type * as tf from '@tensorflow/tfjs-core';
-import { copyRows, type GpuBackend, run } from './program.js';
+import { copyRows, type GpuBackend, run, webgpuKernel } from './program.js';
 import {
+  GRU_WEIGHT_GRAD,
   gruBackwardGates,
   gruBackwardReset,
   gruForwardGates,
   gruForwardState,
   lstmBackwardStep,
   lstmForwardStep,
+  previousStates,
   rnnBackwardStep,
   rnnForwardStep,
   SLOTS,
-  weightGrad,
 } from './recurrence-shaders.js';
 
 /** A recurrence's sizes, cell and direction. */
@@ -108,15 +109,16 @@ export function backwardRecurrence(
   const { dOut, dh, dc } = grads;
   const tail = T * B * G;
   const dZ = backend.makeTensorInfo([tail + 2 * B * H], 'float32');
+  const WT = webgpuKernel(backend, 'Transpose', { x: W }, { perm: [1, 0] });
   const into = { into: dZ };
   const step = (t: number, next: number) => {
     const values = [T, B, H, t, t < 0 ? -1 : previous(t, shape), next];
     if (cell === 'lstm') {
-      run(backend, lstmBackwardStep(gateOrder), [work, W, dOut, dh, dc!, c0!], values, B * H, into);
-    } else if (cell === 'rnn') run(backend, rnnBackwardStep(), [work, W, dOut, dh], values, B * H, into);
+      run(backend, lstmBackwardStep(gateOrder), [work, WT, dOut, dh, dc!, c0!], values, B * H, into);
+    } else if (cell === 'rnn') run(backend, rnnBackwardStep(), [work, WT, dOut, dh], values, B * H, into);
     else {
-      run(backend, gruBackwardGates(), [work, W, dOut, dh, h0], values, B * H, into);
-      if (t >= 0) run(backend, gruBackwardReset(), [work, W, h0], values, B * H, into);
+      run(backend, gruBackwardGates(), [work, WT, dOut, dh, h0], values, B * H, into);
+      if (t >= 0) run(backend, gruBackwardReset(), [work, WT, h0], values, B * H, into);
     }
   };
   // Backward processing order: the forward pass's last step first.
@@ -127,14 +129,40 @@ export function backwardRecurrence(
     next = t;
   }
   step(-1, next);
+  const dxProj = copyRows(backend, dZ, [T * B, G], 0, G, G);
   const result: RecurrenceGrads = {
-    dxProj: copyRows(backend, dZ, [T * B, G], 0, G, G),
+    dxProj,
     dh0: copyRows(backend, dZ, [B, H], tail + B * H, H, H),
-    dW: run(backend, weightGrad(cell), [work, dZ, h0], [T, B, H, shape.reverse ? 1 : 0], H * G, {
-      shape: [H, G],
-    }),
+    dW: weightGrad(backend, shape, work, h0, dxProj),
   };
   if (cell === 'lstm') result.dc0 = copyRows(backend, dZ, [B, H], tail, H, H);
   backend.disposeData(dZ.dataId);
+  backend.disposeData(WT.dataId);
   return result;
+}
+
+/** dW [H, G] = A^T dZ over every step and row, A the state each step read (see previousStates). */
+function weightGrad(
+  backend: GpuBackend,
+  shape: RecurrenceShape,
+  work: tf.TensorInfo,
+  h0: tf.TensorInfo,
+  dZ: tf.TensorInfo,
+): tf.TensorInfo {
+  const { cell, T, B, H } = shape;
+  const width = cell === 'gru' ? 2 * H : H;
+  const A = run(backend, previousStates(cell), [work, h0], [T, B, H, shape.reverse ? 1 : 0], T * B * width, {
+    shape: [T * B, width],
+  });
+  const product = webgpuKernel(
+    backend,
+    'BatchMatMul',
+    { a: A, b: dZ },
+    { transposeA: true, transposeB: false },
+  );
+  backend.disposeData(A.dataId);
+  if (cell !== 'gru') return product;
+  const dW = run(backend, GRU_WEIGHT_GRAD, [product], [H], 3 * H * H, { shape: [H, 3 * H] });
+  backend.disposeData(product.dataId);
+  return dW;
 }

@@ -175,7 +175,7 @@ fn recurrent(b: i32, j: i32, k0: i32, k1: i32) -> f32 {
   let G = ${gates} * uniforms.hidden;
   let row = (uniforms.nextStep * uniforms.batch + b) * G;
   var s = 0.0;
-  for (var k = k0; k < k1; k++) { s += result[row + k] * W[j * G + k]; }
+  for (var k = k0; k < k1; k++) { s += result[row + k] * WT[k * uniforms.hidden + j]; }
   return s;
 }
 fn tail() -> i32 { return uniforms.steps * uniforms.batch * ${gates} * uniforms.hidden; }`;
@@ -184,7 +184,7 @@ fn tail() -> i32 { return uniforms.steps * uniforms.batch * ${gates} * uniforms.
 export function rnnBackwardStep(): Shader {
   return {
     key: 'rnn_bwd',
-    inputs: ['work', 'W', 'dOut', 'dhT'],
+    inputs: ['work', 'WT', 'dOut', 'dhT'],
     uniforms: BACKWARD_UNIFORMS,
     code: `${backwardPrelude(1)}
 fn main(index: i32) {
@@ -206,7 +206,7 @@ export function lstmBackwardStep(order: LstmGateOrder): Shader {
   const g = lstmBlocks(order);
   return {
     key: `lstm_bwd_${order}`,
-    inputs: ['work', 'W', 'dOut', 'dhT', 'dcT', 'c0'],
+    inputs: ['work', 'WT', 'dOut', 'dhT', 'dcT', 'c0'],
     uniforms: BACKWARD_UNIFORMS,
     code: `${backwardPrelude(4)}
 fn main(index: i32) {
@@ -247,7 +247,7 @@ fn main(index: i32) {
 export function gruBackwardGates(): Shader {
   return {
     key: 'gru_bwd_gates',
-    inputs: ['work', 'W', 'dOut', 'dhT', 'h0'],
+    inputs: ['work', 'WT', 'dOut', 'dhT', 'h0'],
     uniforms: BACKWARD_UNIFORMS,
     code: `${backwardPrelude(3)}
 fn prevH(b: i32, j: i32) -> f32 {
@@ -284,7 +284,7 @@ fn main(index: i32) {
 export function gruBackwardReset(): Shader {
   return {
     key: 'gru_bwd_reset',
-    inputs: ['work', 'W', 'h0'],
+    inputs: ['work', 'WT', 'h0'],
     uniforms: BACKWARD_UNIFORMS,
     code: `${ACTIVATIONS}
 fn main(index: i32) {
@@ -296,7 +296,7 @@ fn main(index: i32) {
   let row = uniforms.step * uniforms.batch + b;
   let d = row * G;
   var drh = 0.0;
-  for (var k = 0; k < H; k++) { drh += result[d + 2 * H + k] * W[j * G + 2 * H + k]; }
+  for (var k = 0; k < H; k++) { drh += result[d + 2 * H + k] * WT[(2 * H + k) * H + j]; }
   var hp: f32;
   if (uniforms.prevStep < 0) { hp = h0[index]; } else { hp = work[(uniforms.prevStep * uniforms.batch + b) * 5 * H + 4 * H + j]; }
   let r = work[row * 5 * H + H + j];
@@ -308,41 +308,54 @@ fn main(index: i32) {
 }
 
 /**
- * dW [H, G] = sum over steps and rows of A^T dZ, A the state each step read (h_{t-1}, or h0), and for a
- * GRU's candidate columns R ⊙ H_{t-1}. One invocation per weight.
+ * The state each step read, per step and row: h_{t-1} (h0 for the first step processed), and for a GRU
+ * also R ⊙ H_{t-1} beside it ([T*B, 2H]): the A operand of the recurrent weight's gradient, A^T dZ,
+ * which tfjs's tiled matmul then computes.
  */
-export function weightGrad(cell: CellKind): Shader {
+export function previousStates(cell: CellKind): Shader {
   const { size, h } = SLOTS[cell];
-  const gates = size === 1 ? 1 : cell === 'gru' ? 3 : 4;
-  const candidate = cell === 'gru' ? `if (k >= 2 * H) { a = work[(t * B + b) * S + 3 * H + m]; } else` : '';
+  const width = cell === 'gru' ? 2 : 1;
   return {
-    key: `weight_grad_${cell}`,
-    inputs: ['work', 'dZ', 'h0'],
+    key: `previous_states_${cell}`,
+    inputs: ['work', 'h0'],
     uniforms: ['steps', 'batch', 'hidden', 'reverse'],
     code: `
 fn main(index: i32) {
   let H = uniforms.hidden;
   let B = uniforms.batch;
   let T = uniforms.steps;
-  let G = ${gates} * H;
-  let S = ${size} * H;
-  if (index >= H * G) { return; }
-  let m = index / G;
-  let k = index - m * G;
-  var s = 0.0;
-  for (var t = 0; t < T; t++) {
-    var p = t - 1;
-    if (uniforms.reverse != 0) { p = t + 1; }
-    for (var b = 0; b < B; b++) {
-      var a: f32;
-      ${candidate} if (p < 0 || p >= T) { a = h0[b * H + m]; } else { a = work[(p * B + b) * S + ${h} * H + m]; }
-      s += a * dZ[(t * B + b) * G + k];
-    }
-  }
-  result[index] = s;
+  let A = ${width} * H;
+  if (index >= T * B * A) { return; }
+  let row = index / A;
+  let m = index - row * A;
+  let t = row / B;
+  let b = row - t * B;
+  var p = t - 1;
+  if (uniforms.reverse != 0) { p = t + 1; }
+  if (m >= H) { result[index] = work[row * ${size} * H + 3 * H + m - H]; }
+  else if (p < 0 || p >= T) { result[index] = h0[b * H + m]; }
+  else { result[index] = work[(p * B + b) * ${size} * H + ${h} * H + m]; }
 }`,
   };
 }
+
+/**
+ * A GRU's dW [H, 3H] out of M = [H_{t-1} | R ⊙ H_{t-1}]^T dZ [2H, 3H]: the gates' columns from M's top
+ * half, the candidate's from its bottom half.
+ */
+export const GRU_WEIGHT_GRAD: Shader = {
+  key: 'gru_weight_grad',
+  inputs: ['M'],
+  uniforms: ['hidden'],
+  code: `
+fn main(index: i32) {
+  let H = uniforms.hidden;
+  if (index >= 3 * H * H) { return; }
+  let m = index / (3 * H);
+  let k = index - m * 3 * H;
+  if (k < 2 * H) { result[index] = M[index]; } else { result[index] = M[(H + m) * 3 * H + k]; }
+}`,
+};
 
 /** xProj [T*B, G] = rows of Wx picked by token id, plus b: a layer's input from one-hot tokens. */
 export const GATHER_BIAS: Shader = {

@@ -18,7 +18,7 @@ import {
   type LstmGateOrder,
 } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import { type GpuBackend, run } from './program.js';
+import { type GpuBackend, run, webgpuKernel } from './program.js';
 import {
   backwardRecurrence,
   finalStates,
@@ -68,17 +68,7 @@ function attrsOf(attrs: tf.NamedAttrMap | undefined): Attrs {
   return { cell, projection, head, steps, reverse, gateOrder } as Attrs;
 }
 
-/** Runs one of the webgpu backend's own kernels on TensorInfos (no engine tensors are made). */
-function call(backend: GpuBackend, name: string, inputs: tf.NamedTensorInfoMap, attrs: object = {}) {
-  const config = tf.getKernel(name, 'webgpu');
-  if (!config) throw new Error(`rnnlm webgpu sequence kernel: tfjs's webgpu backend lacks ${name}`);
-  return config.kernelFunc({
-    inputs,
-    backend: backend as never,
-    attrs: attrs as tf.NamedAttrMap,
-  }) as tf.TensorInfo;
-}
-
+const call = webgpuKernel;
 const matMul = (
   backend: GpuBackend,
   a: tf.TensorInfo,
