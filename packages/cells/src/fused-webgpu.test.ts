@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUSED_KERNEL_NAMES, fusedCrossEntropy, savedActivationSets, useFused } from './fused/index.js';
 import type { ModelConfig } from './model.js';
 import { createScratchModel } from './scratch-model.js';
-import { lstmSequence } from './sequence.js';
+import { gruSequence, lstmSequence, rnnSequence } from './sequence.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const noNative = {
@@ -267,4 +267,49 @@ describe('the fused kernels on webgpu', () => {
     expect(tf.memory().numTensors).toBe(tensors);
     expect(dataIds()).toBe(data);
   });
+
+  it.for(['lstm', 'gru', 'rnn'] as const)(
+    '%s on more units than one workgroup holds (4 x 37 invocations a step): outputs and gradients equal the host kernels',
+    async (cell, context) => {
+      needsAdapter(context);
+      const [T, B, H] = [3, 4, 37];
+      const G = (cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1) * H;
+      const outputsAndGradients = async () => {
+        const inputs = [
+          tf.randomNormal([T, B, G], 0, 1, 'float32', 1),
+          tf.randomNormal([B, H], 0, 0.5, 'float32', 2),
+          tf.randomNormal([H, G], 0, 0.2, 'float32', 3),
+          ...(cell === 'lstm' ? [tf.randomNormal([B, H], 0, 0.5, 'float32', 4)] : []),
+        ];
+        const f = (...[xProj, h0, W, c0]: tf.Tensor[]) => {
+          const args = [xProj as tf.Tensor3D, h0 as tf.Tensor2D] as const;
+          const options = { recurrence: 'fused' } as const;
+          const r =
+            cell === 'lstm'
+              ? lstmSequence(...args, c0 as tf.Tensor2D, W as tf.Tensor2D, options)
+              : cell === 'gru'
+                ? gruSequence(...args, W as tf.Tensor2D, options)
+                : rnnSequence(...args, W as tf.Tensor2D, options);
+          const weights = tf.randomNormal(r.outputs.shape, 0, 1, 'float32', 9);
+          return tf.add(tf.sum(tf.mul(r.outputs, weights)), tf.sum(r.h)) as tf.Scalar;
+        };
+        const { value, grads } = tf.valueAndGrads(f)(inputs);
+        const arrays = await Promise.all(
+          [value, ...grads].map(async (t) => (await t.data()) as Float32Array),
+        );
+        tf.dispose([...inputs, value, ...grads]);
+        return arrays;
+      };
+      expect(await tf.setBackend('cpu')).toBe(true);
+      const expected = await outputsAndGradients();
+      expect(await tf.setBackend('webgpu')).toBe(true);
+      const actual = await outputsAndGradients();
+      // The loss sums many terms: relative to its size.
+      expect(Math.abs(actual[0]![0]! - expected[0]![0]!)).toBeLessThan(
+        1e-4 * Math.max(1, Math.abs(expected[0]![0]!)),
+      );
+      expect(maxAbsDiff(actual.slice(1), expected.slice(1))).toBeLessThan(1e-4);
+      expect(Math.max(...expected.slice(1).flatMap((g) => Array.from(g, Math.abs)))).toBeGreaterThan(0.1);
+    },
+  );
 });
