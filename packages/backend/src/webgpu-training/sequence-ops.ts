@@ -68,16 +68,15 @@ function attrsOf(attrs: tf.NamedAttrMap | undefined): Attrs {
   return { cell, projection, head, steps, reverse, gateOrder } as Attrs;
 }
 
-const call = webgpuKernel;
 const matMul = (
   backend: GpuBackend,
   a: tf.TensorInfo,
   b: tf.TensorInfo,
   transposeA: boolean,
   transposeB: boolean,
-) => call(backend, 'BatchMatMul', { a, b }, { transposeA, transposeB });
+) => webgpuKernel(backend, 'BatchMatMul', { a, b }, { transposeA, transposeB });
 const sumRows = (backend: GpuBackend, x: tf.TensorInfo) =>
-  call(backend, 'Sum', { x }, { axis: [0], keepDims: false });
+  webgpuKernel(backend, 'Sum', { x }, { axis: [0], keepDims: false });
 const dispose = (backend: GpuBackend, infos: tf.TensorInfo[]) => {
   for (const info of infos) backend.disposeData(info.dataId);
 };
@@ -98,7 +97,7 @@ function projectInputs(backend: GpuBackend, inputs: tf.NamedTensorInfoMap, a: At
     });
     return { xProj, owned: true };
   }
-  const xProj = call(
+  const xProj = webgpuKernel(
     backend,
     '_FusedMatMul',
     { a: inputs.x!, b: inputs.Wx!, bias: inputs.b! },
@@ -108,7 +107,7 @@ function projectInputs(backend: GpuBackend, inputs: tf.NamedTensorInfoMap, a: At
 }
 
 /** The step buffer of the forward pass on these inputs. */
-function recompute(backend: GpuBackend, inputs: tf.NamedTensorInfoMap, a: Attrs, s: RecurrenceShape) {
+function stepBuffer(backend: GpuBackend, inputs: tf.NamedTensorInfoMap, a: Attrs, s: RecurrenceShape) {
   const { xProj, owned } = projectInputs(backend, inputs, a, s);
   const work = forwardRecurrence(backend, s, xProj, inputs.h0!, inputs.c0 ?? null, inputs.W!);
   if (owned) dispose(backend, [xProj]);
@@ -150,11 +149,11 @@ const forwardKernel: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
   const backend = b as unknown as GpuBackend;
   const a = attrsOf(attrs);
   const s = shapeOf(inputs, a);
-  const work = recompute(backend, inputs, a, s);
+  const work = stepBuffer(backend, inputs, a, s);
   let first: tf.TensorInfo;
   if (a.head) {
     const outputs = outputsOf(backend, s, work, [s.T * s.B, s.H]);
-    first = call(
+    first = webgpuKernel(
       backend,
       '_FusedMatMul',
       { a: outputs, b: inputs.Wq!, bias: inputs.bq! },
@@ -179,7 +178,7 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
   const handle = (backend.readSync(inputs.handle!.dataId) as Int32Array)[0]!;
   const stored = kept.get(handle);
   kept.delete(handle);
-  const work = stored?.work ?? recompute(backend, inputs, a, s);
+  const work = stored?.work ?? stepBuffer(backend, inputs, a, s);
   const temps: tf.TensorInfo[] = [work];
   const outs: tf.TensorInfo[] = [];
   let dOut = inputs.dOutputs!;
@@ -199,12 +198,12 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
     { dOut, dh: inputs.dh!, dc: inputs.dc ?? null },
   );
   if (a.projection === 'none') {
-    outs.push(call(backend, 'Reshape', { x: g.dxProj }, { shape: inputs.xProj!.shape }));
+    outs.push(webgpuKernel(backend, 'Reshape', { x: g.dxProj }, { shape: inputs.xProj!.shape }));
   } else {
     if (a.projection === 'dense') outs.push(matMul(backend, g.dxProj, inputs.Wx!, false, true));
     const dWx =
       a.projection === 'ids'
-        ? call(
+        ? webgpuKernel(
             backend,
             'UnsortedSegmentSum',
             { x: g.dxProj, segmentIds: inputs.ids! },
