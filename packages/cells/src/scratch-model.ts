@@ -22,8 +22,8 @@ export interface ScratchModelOptions {
   checkIds?: boolean;
   /**
    * How each layer's recurrence runs (see `SequenceOptions.recurrence`): `auto` (default) uses the
-   * fused WebAssembly kernel on the wasm and cpu backends, `ops` the op-by-op form everywhere, `fused`
-   * the kernel or an error.
+   * fused WebAssembly kernel on the wasm and cpu backends (on webgpu its WGSL version, once
+   * @rnnlm/backend registered it), `ops` the op-by-op form everywhere, `fused` the kernel or an error.
    */
   recurrence?: FusedMode;
 }

@@ -23,7 +23,8 @@ export interface SequenceOptions {
   reverse?: boolean;
   /**
    * `auto` (default): on the wasm and cpu backends the whole recurrence, and its gradient, runs as one
-   * fused WebAssembly SIMD kernel (@rnnlm/kernels); elsewhere op by op. `fused` insists on the kernel,
+   * fused WebAssembly SIMD kernel (@rnnlm/kernels), and on webgpu as its WGSL version once
+   * @rnnlm/backend registered it; elsewhere op by op. `fused` insists on the kernel,
    * `ops` on the op-by-op form written out below (the reference the kernel is tested against).
    */
   recurrence?: FusedMode;

@@ -26,7 +26,7 @@ export interface LayersModelOptions {
   /** Seeds the weight initialisers: the same seed builds exactly the same weights. Default 0, as in cells. */
   seed?: number;
   /**
-   * How the recurrent layers compute. `auto` (default): on the wasm and cpu backends each layer runs,
+   * How the recurrent layers compute. `auto` (default): on the wasm, cpu and webgpu backends each layer runs,
    * with its own tfjs-layers weights, in the fused kernel of @rnnlm/cells (as Keras runs an LSTM layer
    * in cuDNN's kernel when its settings allow); elsewhere tfjs-layers runs it. `ops` always runs
    * tfjs-layers' own implementation; `fused` insists on the kernel.
