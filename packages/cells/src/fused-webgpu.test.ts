@@ -268,11 +268,17 @@ describe('the fused kernels on webgpu', () => {
     expect(dataIds()).toBe(data);
   });
 
-  it.for(['lstm', 'gru', 'rnn'] as const)(
-    '%s on more units than one workgroup holds (4 x 37 invocations a step): outputs and gradients equal the host kernels',
-    async (cell, context) => {
+  it.for([
+    ['lstm', 3, false],
+    ['gru', 3, false],
+    ['rnn', 3, false],
+    ['lstm', 1, true],
+    ['gru', 1, true],
+  ] as const)(
+    '%s, %i step(s), reverse %s, on more units than one workgroup holds (4 x 37 invocations a step): outputs and gradients equal the host kernels',
+    async ([cell, T, reverse], context) => {
       needsAdapter(context);
-      const [T, B, H] = [3, 4, 37];
+      const [B, H] = [4, 37];
       const G = (cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1) * H;
       const outputsAndGradients = async () => {
         const inputs = [
@@ -283,7 +289,7 @@ describe('the fused kernels on webgpu', () => {
         ];
         const f = (...[xProj, h0, W, c0]: tf.Tensor[]) => {
           const args = [xProj as tf.Tensor3D, h0 as tf.Tensor2D] as const;
-          const options = { recurrence: 'fused' } as const;
+          const options = { recurrence: 'fused', reverse } as const;
           const r =
             cell === 'lstm'
               ? lstmSequence(...args, c0 as tf.Tensor2D, W as tf.Tensor2D, options)
