@@ -22,7 +22,8 @@ export interface SimdPeak {
  * milliseconds, and keeps the fastest (on a shared machine the slow ones measure the neighbours).
  */
 export function measureSimdPeak(rt: KernelRuntime, { rounds = 5, ms = 100 } = {}): SimdPeak {
-  if (!(rounds >= 1 && ms > 0)) throw new Error('rnnlm kernels: measureSimdPeak needs rounds >= 1 and ms > 0');
+  if (!(rounds >= 1 && ms > 0))
+    throw new Error('rnnlm kernels: measureSimdPeak needs rounds >= 1 and ms > 0');
   const threads = rt.threads;
   const a = rt.begin();
   const out = a.alloc(threads);
@@ -44,6 +45,7 @@ export function measureSimdPeak(rt: KernelRuntime, { rounds = 5, ms = 100 } = {}
     best = Math.max(best, (iterations * FLOPS_PER_ITERATION * threads) / seconds / 1e9);
   }
   const sums = a.f32(out, threads);
-  if (!sums.every(Number.isFinite)) throw new Error('rnnlm kernels: the peak loop produced non-finite values');
+  if (!sums.every(Number.isFinite))
+    throw new Error('rnnlm kernels: the peak loop produced non-finite values');
   return { threads, gflops: best, gflopsPerThread: best / threads };
 }
