@@ -7,7 +7,9 @@
 // For each configuration (as `rnnlm bench` resolves the flags: default lstm-scratch, the reference's
 // defaults) it runs `rnnlm bench` and then the reference, bench/torch_reference.py, one after the other
 // (never at the same time: they would slow each other down), and prints a JSON line comparing them; a
-// table follows on stderr. The reference runs on one OpenBLAS thread (bench/README.md says why). Without
+// table follows on stderr. Each line also gives rnnlm's training arithmetic in GFLOP/s (the model's
+// matrix products per token, forward and backward) and, where it trains in the kernels, that as a
+// percentage of the machine's WebAssembly SIMD peak on the same threads (measured once, here). The reference runs on one OpenBLAS thread (bench/README.md says why). Without
 // python3 or torch it says how to install them and prints rnnlm's numbers with the torch fields null.
 // The Time Machine is the repository's copy (fixtures/), so nothing is downloaded.
 // Needs `pnpm build` first. Plain Node, no dependencies.
@@ -21,6 +23,7 @@ import { parseArgs } from 'node:util';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'apps', 'cli', 'dist', 'bin.js');
 const TEXT_NODE = join(ROOT, 'packages', 'text', 'dist', 'node.js');
+const KERNELS = join(ROOT, 'packages', 'kernels', 'dist', 'index.js');
 const TIME_MACHINE = join(ROOT, 'fixtures', 'timemachine.js');
 const DEFAULT_REFERENCE = join(ROOT, 'bench', 'torch_reference.py');
 // Debian's python3-torch lives in the system Python (a pyenv or venv python3 on the PATH lacks it).
@@ -71,9 +74,28 @@ export function configArgs(config) {
   ].flatMap(([flag, value]) => [flag, String(value)]);
 }
 
-/** One comparison line from rnnlm's and the reference's summary lines (`torch` null when it did not run). */
-export function comparisonRow(rnnlm, torch) {
+/**
+ * FLOPs of one training token: forward, then backward (the gradients of each product's input and of its
+ * weight, as much again each: 3x forward). Counted are the matrix products: each layer's recurrent one
+ * ([H] x [H, G], G = gates x H), a deeper layer's input projection (the same size; layer 0 gathers rows
+ * of W_x by token id, no arithmetic) and the head ([H] x [H, V]); the elementwise gate work is left out.
+ */
+export function trainingFlopsPerToken({ model, layers, hidden, vocab_size }) {
+  const gates = { rnn: 1, gru: 3, lstm: 4 }[model.replace(/-scratch$/, '')];
+  if (!gates) throw new Error(`bench:compare: no FLOP count for model ${model}`);
+  const G = gates * hidden;
+  const multiplyAdds = layers * hidden * G + (layers - 1) * hidden * G + hidden * vocab_size;
+  return 3 * 2 * multiplyAdds;
+}
+
+/**
+ * One comparison line from rnnlm's and the reference's summary lines (`torch` null when it did not
+ * run), with rnnlm's arithmetic rate and its share of the WebAssembly SIMD peak (`peak` in GFLOP/s on
+ * rnnlm's threads; null: not measured, as on a backend that does not run the kernels).
+ */
+export function comparisonRow(rnnlm, torch, peak = null) {
   const torchSpeed = torch?.tokens_per_s ?? null;
+  const gflops = (trainingFlopsPerToken(rnnlm) * rnnlm.tokens_per_s) / 1e9;
   return {
     model: rnnlm.model,
     layers: rnnlm.layers,
@@ -86,6 +108,9 @@ export function comparisonRow(rnnlm, torch) {
     rnnlm_final_ppl: rnnlm.final_ppl,
     torch_final_ppl: torch?.final_ppl ?? null,
     backend: rnnlm.backend,
+    rnnlm_gflops: Math.round(gflops * 100) / 100,
+    simd_peak_gflops: peak === null ? null : Math.round(peak * 10) / 10,
+    peak_pct: peak === null ? null : Math.round((gflops / peak) * 1000) / 10,
   };
 }
 
@@ -93,7 +118,7 @@ export function comparisonRow(rnnlm, torch) {
 export function formatTable(rows) {
   const header = ['model', 'layers', 'hidden', 'token', 'epochs', 'rnnlm tok/s', 'torch tok/s', 'ratio'];
   const lines = [
-    [...header, 'rnnlm ppl', 'torch ppl', 'backend'],
+    [...header, 'rnnlm ppl', 'torch ppl', 'GFLOP/s', '% peak', 'backend'],
     ...rows.map((r) => [
       r.model,
       r.layers,
@@ -105,12 +130,14 @@ export function formatTable(rows) {
       r.ratio ?? '-',
       r.rnnlm_final_ppl,
       r.torch_final_ppl ?? '-',
+      r.rnnlm_gflops,
+      r.peak_pct ?? '-',
       r.backend,
     ]),
   ].map((cells) => cells.map(String));
   const widths = lines[0].map((_, i) => Math.max(...lines.map((cells) => cells[i].length)));
   // Names left-aligned, numbers right-aligned.
-  const numeric = new Set([1, 2, 4, 5, 6, 7, 8, 9]);
+  const numeric = new Set([1, 2, 4, 5, 6, 7, 8, 9, 10, 11]);
   return lines
     .map((cells) =>
       cells
@@ -119,6 +146,32 @@ export function formatTable(rows) {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** Backends on which rnnlm trains in the kernels, whose peak is the WebAssembly SIMD one. */
+const KERNEL_BACKENDS = new Set(['wasm', 'cpu']);
+
+/**
+ * The WebAssembly SIMD peak (GFLOP/s) on `threads` threads, measured once per thread count: the
+ * kernels' f32x4 multiply-add loop (no loads) on all threads at once, the fastest of 5 rounds.
+ */
+const peaks = new Map();
+async function simdPeak(threads) {
+  if (!peaks.has(threads)) {
+    const kernels = await import(pathToFileURL(KERNELS).href);
+    const rt = await kernels.KernelRuntime.create(threads);
+    try {
+      const peak = kernels.measureSimdPeak(rt, { rounds: 5, ms: 200 });
+      console.error(
+        `bench:compare: WebAssembly SIMD peak (f32x4 multiply + add, no loads) on ${peak.threads} ` +
+          `thread(s): ${peak.gflops.toFixed(1)} GFLOP/s (${peak.gflopsPerThread.toFixed(1)} per thread)`,
+      );
+      peaks.set(threads, peak.gflops);
+    } finally {
+      rt.dispose();
+    }
+  }
+  return peaks.get(threads);
 }
 
 /** The file both programs read: the repository's Time Machine, Moby-Dick written out, or the user's file. */
@@ -188,7 +241,7 @@ async function main(argv, env) {
     console.log(USAGE);
     return 0;
   }
-  if (!existsSync(CLI) || !existsSync(TEXT_NODE)) {
+  if (!existsSync(CLI) || !existsSync(TEXT_NODE) || !existsSync(KERNELS)) {
     console.error('error: build first: pnpm build');
     return 1;
   }
@@ -268,7 +321,8 @@ async function main(argv, env) {
         );
       }
     }
-    const row = comparisonRow(rnnlm, torch);
+    const peak = KERNEL_BACKENDS.has(rnnlm.backend) ? await simdPeak(rnnlm.threads) : null;
+    const row = comparisonRow(rnnlm, torch, peak);
     rows.push(row);
     console.log(JSON.stringify(row));
   }

@@ -7,7 +7,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { timeMachinePath } from '../../../fixtures/timemachine.js';
-import { comparisonRow, formatTable, INSTALL_HINT } from '../../../scripts/bench-compare.mjs';
+import {
+  comparisonRow,
+  formatTable,
+  INSTALL_HINT,
+  trainingFlopsPerToken,
+} from '../../../scripts/bench-compare.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..', '..');
@@ -79,9 +84,16 @@ describe('bench:compare', () => {
         rnnlm_final_ppl: expect.any(Number),
         torch_final_ppl: null,
         backend: 'cpu',
+        rnnlm_gflops: expect.any(Number),
+        simd_peak_gflops: expect.any(Number),
+        peak_pct: expect.any(Number),
       },
     ]);
     expect(rows[0].rnnlm_tokens_per_s).toBeGreaterThan(0);
+    // The tiny LSTM (H 8, V 28): 3 x 2 x (8*32 + 8*28) FLOPs a token.
+    expect(rows[0].rnnlm_gflops).toBeCloseTo((2880 * rows[0].rnnlm_tokens_per_s) / 1e9, 2);
+    expect(rows[0].simd_peak_gflops).toBeGreaterThan(0);
+    expect(run.stderr).toMatch(/WebAssembly SIMD peak .* GFLOP\/s/);
     expect(run.stderr).toContain(INSTALL_HINT);
     expect(run.stderr).toMatch(/no-such-reference\.py/);
     expect(run.stderr).toMatch(/^model +layers +hidden .*\nlstm-scratch +1 +8 +char +2 /m);
@@ -184,13 +196,30 @@ describe('bench:compare', () => {
       tokens_per_s: 5000,
       final_ppl: 1.1,
       backend: 'wasm',
+      vocab_size: 28,
     };
-    const row = comparisonRow(rnnlm, { tokens_per_s: 10834.4, final_ppl: 1.0224 });
+    const row = comparisonRow(rnnlm, { tokens_per_s: 10834.4, final_ppl: 1.0224 }, 50);
     expect(row.ratio).toBe(0.461);
-    expect(comparisonRow(rnnlm, null)).toMatchObject({ torch_tokens_per_s: null, ratio: null });
+    // Per token: layer 0's recurrent product 256 x 1024, layer 1's input and recurrent ones as much
+    // each, the head 256 x 28; 2 FLOPs a multiply-add, forward and backward 3x: 4,761,600 FLOPs.
+    expect(row.rnnlm_gflops).toBe(23.81);
+    expect(row.peak_pct).toBe(47.6);
+    expect(comparisonRow(rnnlm, null)).toMatchObject({
+      torch_tokens_per_s: null,
+      ratio: null,
+      simd_peak_gflops: null,
+      peak_pct: null,
+    });
     expect(formatTable([row]).split('\n')).toEqual([
-      'model  layers  hidden  token  epochs  rnnlm tok/s  torch tok/s  ratio  rnnlm ppl  torch ppl  backend',
-      'lstm        2     256  char      500         5000      10834.4  0.461        1.1     1.0224  wasm',
+      'model  layers  hidden  token  epochs  rnnlm tok/s  torch tok/s  ratio  rnnlm ppl  torch ppl  GFLOP/s  % peak  backend',
+      'lstm        2     256  char      500         5000      10834.4  0.461        1.1     1.0224    23.81    47.6  wasm',
     ]);
+  });
+
+  it('counts a GRU and an RNN by their gates, one layer with no input product', () => {
+    const base = { layers: 1, hidden: 100, vocab_size: 10 };
+    expect(trainingFlopsPerToken({ ...base, model: 'gru-scratch' })).toBe(6 * (100 * 300 + 100 * 10));
+    expect(trainingFlopsPerToken({ ...base, model: 'rnn' })).toBe(6 * (100 * 100 + 100 * 10));
+    expect(() => trainingFlopsPerToken({ ...base, model: 'transformer' })).toThrow(/transformer/);
   });
 });

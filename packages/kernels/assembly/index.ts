@@ -4,6 +4,7 @@
 export { gemm, packB, packedBytes } from './gemm';
 export { gruBackward, gruForward } from './gru';
 export { crossEntropyRows } from './loss';
+export { simdPeak } from './peak';
 export { lstmBackward, lstmForward } from './lstm';
 export { fillRows, gatherRows, projectionGrad } from './project';
 export { rnnBackward, rnnForward } from './rnn';

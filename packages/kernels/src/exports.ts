@@ -38,6 +38,7 @@ export const JOB_PARAMETERS = {
   fillRows: ['b', 'G', 'N', 'xg'],
   projectionGrad: ['ids', 'dg', 'G', 'N', 'V', 'dwx', 'db'],
   crossEntropyRows: ['logits', 'labels', 'N', 'V', 'grad', 'loss'],
+  simdPeak: ['iterations', 'out'],
   stackStep: ['plan', 'ids', 'B'],
 } as const;
 

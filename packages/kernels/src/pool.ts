@@ -53,8 +53,10 @@ function workerMain(
     const fns = functions.map((name) => instance.exports[name] as (...args: number[]) => void);
     const ctrl = new Int32Array(memory.buffer, control, 32);
     const times = new Float32Array(memory.buffer, control + 128, 32);
-    post({ ready: true });
+    // The job counter is read before saying ready: a job started the moment the pool is (as soon as
+    // `ready` arrives) would otherwise be taken for the current value and never run.
     let seen = Atomics.load(ctrl, 0);
+    post({ ready: true });
     for (;;) {
       let seq = Atomics.load(ctrl, 0);
       for (let spin = 0; seq === seen && spin < 400000; spin++) seq = Atomics.load(ctrl, 0);
