@@ -15,8 +15,8 @@
 // where G = gates * H. h and c hold the state: read as the state before the step, overwritten with the
 // state after it. Rows of the batch are independent, so threads share them in groups of 4.
 
-import { gemmRows, NR } from './gemm';
 import { sigmoids, sigmoidv, tanhs, tanhv } from './math';
+import { rowsTimesPacked as product } from './step-product';
 import { rowRange } from './threads';
 
 // @ts-expect-error: decorator
@@ -71,84 +71,6 @@ export function stackStep(plan: usize, ids: usize, B: i32, tid: i32, nt: i32): v
   const logits = ptr(plan, 11);
   for (let b = r0; b < r1; b++) copyVector(logits + <usize>(b * V) * 4, ptr(plan, 10), V);
   product(top, H, ptr(plan, 9), H, V, logits, V, r0, r1);
-}
-
-/**
- * C[r0..r1) += A[r0..r1) x B (B packed): groups of 4 rows as tiles (each panel of B read once for 4
- * rows), and the rows left over one at a time, so that one sequence does not pay for four.
- */
-function product(a: usize, lda: i32, bp: usize, K: i32, N: i32, c: usize, ldc: i32, r0: i32, r1: i32): void {
-  const full = r0 + ((r1 - r0) & ~3);
-  if (full > r0) gemmRows(a, lda, bp, K, N, c, ldc, r0, full, true);
-  for (let r = full; r < r1; r++) {
-    rowTimesPacked(a + <usize>(r * lda) * 4, bp, K, N, c + <usize>(r * ldc) * 4);
-  }
-}
-
-/**
- * c[0..N) += x[0..K) B for B packed in panels of 8 columns ([K, 8] each): four panels at a time share
- * each broadcast of x[k] (8 accumulators), then the rest one panel at a time.
- */
-function rowTimesPacked(x: usize, bp: usize, K: i32, N: i32, c: usize): void {
-  const panels = (N + NR - 1) / NR;
-  const panelBytes = <usize>K * 32;
-  let p = 0;
-  for (; p + 4 <= panels && (p + 4) * NR <= N; p += 4) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
-    let b = bp + <usize>p * panelBytes;
-    for (let k = 0; k < K; k++) {
-      const v = v128.load32_splat(x + (<usize>k << 2));
-      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(b)));
-      a1 = f32x4.add(a1, f32x4.mul(v, v128.load(b, 16)));
-      a2 = f32x4.add(a2, f32x4.mul(v, v128.load(b + panelBytes)));
-      a3 = f32x4.add(a3, f32x4.mul(v, v128.load(b + panelBytes, 16)));
-      a4 = f32x4.add(a4, f32x4.mul(v, v128.load(b + 2 * panelBytes)));
-      a5 = f32x4.add(a5, f32x4.mul(v, v128.load(b + 2 * panelBytes, 16)));
-      a6 = f32x4.add(a6, f32x4.mul(v, v128.load(b + 3 * panelBytes)));
-      a7 = f32x4.add(a7, f32x4.mul(v, v128.load(b + 3 * panelBytes, 16)));
-      b += 32;
-    }
-    const o = c + <usize>(p * NR) * 4;
-    v128.store(o, f32x4.add(v128.load(o), a0));
-    v128.store(o, f32x4.add(v128.load(o, 16), a1), 16);
-    v128.store(o, f32x4.add(v128.load(o, 32), a2), 32);
-    v128.store(o, f32x4.add(v128.load(o, 48), a3), 48);
-    v128.store(o, f32x4.add(v128.load(o, 64), a4), 64);
-    v128.store(o, f32x4.add(v128.load(o, 80), a5), 80);
-    v128.store(o, f32x4.add(v128.load(o, 96), a6), 96);
-    v128.store(o, f32x4.add(v128.load(o, 112), a7), 112);
-  }
-  for (; p < panels; p++) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-    let b = bp + <usize>p * panelBytes;
-    for (let k = 0; k < K; k++) {
-      const v = v128.load32_splat(x + (<usize>k << 2));
-      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(b)));
-      a1 = f32x4.add(a1, f32x4.mul(v, v128.load(b, 16)));
-      b += 32;
-    }
-    const n0 = p * NR;
-    const cols = min(NR, N - n0);
-    const o = c + <usize>n0 * 4;
-    for (let j = 0; j < cols; j++) {
-      store<f32>(o + (<usize>j << 2), load<f32>(o + (<usize>j << 2)) + lane(a0, a1, j));
-    }
-  }
-}
-
-/** Lane j (0..7) of the pair (v0, v1) (extract_lane takes only a constant lane). */
-function lane(v0: v128, v1: v128, j: i32): f32 {
-  switch (j) {
-    case 0: return f32x4.extract_lane(v0, 0);
-    case 1: return f32x4.extract_lane(v0, 1);
-    case 2: return f32x4.extract_lane(v0, 2);
-    case 3: return f32x4.extract_lane(v0, 3);
-    case 4: return f32x4.extract_lane(v1, 0);
-    case 5: return f32x4.extract_lane(v1, 1);
-    case 6: return f32x4.extract_lane(v1, 2);
-    default: return f32x4.extract_lane(v1, 3);
-  }
 }
 
 function addVectors(dst: usize, a: usize, b: usize, n: i32): void {

@@ -77,8 +77,9 @@ export class StepModel {
   readonly #exports: KernelExports;
   readonly #arena: Arena;
   readonly #plan: number;
-  readonly #ids: number;
-  readonly #logits: number;
+  /** Views of the ids [batch] and logits [batch, V] (the memory never grows after the constructor). */
+  readonly #ids: Int32Array;
+  readonly #logits: Float32Array;
   /** h (and c for LSTM) of each layer, bottom first: byte addresses of [batch, hidden]. */
   readonly #states: number[] = [];
 
@@ -101,7 +102,7 @@ export class StepModel {
     words[8] = a.allocFrom(weights.table, weights.table.length);
     words[9] = this.#pack(weights.head.W, H, V);
     words[10] = a.allocFrom(weights.head.b, V);
-    words[11] = this.#logits = a.alloc(batch * V);
+    words[11] = a.alloc(batch * V);
     words[12] = a.alloc(batch * G);
     words[13] = a.alloc(batch * H);
     for (const [l, layer] of layers.entries()) {
@@ -124,9 +125,11 @@ export class StepModel {
         this.#states.push(words[at + 5]!);
       }
     }
-    this.#ids = a.alloc(batch);
+    const ids = a.alloc(batch);
     new Int32Array(a.memory.buffer, plan, words.length).set(words);
     this.#plan = plan;
+    this.#ids = new Int32Array(a.memory.buffer, ids, batch);
+    this.#logits = a.f32(words[11]!, batch * V);
     this.reset();
   }
 
@@ -164,7 +167,7 @@ export class StepModel {
   step(ids: ArrayLike<number>): Float32Array {
     const { batch, vocabSize } = this;
     if (ids.length !== batch) throw new Error(`step: expected ${batch} ids, got ${ids.length}`);
-    const view = new Int32Array(this.#arena.memory.buffer, this.#ids, batch);
+    const view = this.#ids;
     for (let b = 0; b < batch; b++) {
       const id = ids[b]!;
       if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) {
@@ -172,8 +175,8 @@ export class StepModel {
       }
       view[b] = id;
     }
-    this.#exports.stackStep(this.#plan, this.#ids, batch, 0, 1);
-    return this.#arena.f32(this.#logits, batch * vocabSize);
+    this.#exports.stackStep(this.#plan, view.byteOffset, batch, 0, 1);
+    return this.#logits;
   }
 
   /** A copy of the state, as models lay it out: per layer h [batch, hidden], then c for LSTM. */

@@ -1,7 +1,9 @@
 import type { LanguageModel } from '@rnnlm/cells';
-import { Random } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
+import { makeSampler, type Sampler } from './sampling.js';
 import { choosePath, type GenerationPath, openStepModel } from './step-path.js';
+
+export { makeSampler, type Sampler, samplingDistribution } from './sampling.js';
 
 /** What generation needs of a vocabulary (`Vocab` from @rnnlm/text has it). */
 export interface TokenVocab {
@@ -177,68 +179,4 @@ export function readPrefix(
     return id;
   });
   return { prefixTokens, unknownTokens, ids };
-}
-
-/** Picks the next token from one row of logits (read at once: they may be a view that changes). */
-export type Sampler = (logits: Float32Array) => number;
-
-export function makeSampler(options: GenerateOptions): Sampler {
-  const { temperature = 0, topK, topP } = options;
-  if (!(temperature >= 0))
-    throw new Error(`temperature must be zero (greedy) or positive, got ${temperature}`);
-  if (topK !== undefined && (!Number.isInteger(topK) || topK < 1))
-    throw new Error(`topK must be a positive integer, got ${topK}`);
-  if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new Error(`topP must be in (0, 1], got ${topP}`);
-  if (temperature === 0) return argMax;
-  const rng = new Random(options.seed ?? 0);
-  return (logits) => sampleFrom(samplingDistribution(logits, temperature, topK, topP), rng);
-}
-
-function argMax(values: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
-}
-
-/** Probabilities after temperature, top-k and top-p filtering, as [id, p] pairs in descending order. */
-export function samplingDistribution(
-  logits: ArrayLike<number>,
-  temperature: number,
-  topK?: number,
-  topP?: number,
-): Array<[number, number]> {
-  // The largest logit is subtracted before dividing: (l - max) / T is 0 for the best token and at worst
-  // -Infinity (probability 0), where l / T alone overflows to ±Infinity (NaN) at a tiny temperature.
-  let top = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < logits.length; i++) top = Math.max(top, logits[i]!);
-  const scaled = Array.from(logits, (l, i): [number, number] => [i, (l - top) / temperature]);
-  scaled.sort((a, b) => b[1] - a[1]);
-  const kept = topK === undefined ? scaled : scaled.slice(0, topK);
-  const max = kept[0]![1];
-  let total = 0;
-  const probs = kept.map(([i, l]): [number, number] => {
-    const e = Math.exp(l - max);
-    total += e;
-    return [i, e];
-  });
-  for (const pair of probs) pair[1] /= total;
-  if (topP === undefined) return probs;
-  const nucleus: Array<[number, number]> = [];
-  let mass = 0;
-  for (const pair of probs) {
-    nucleus.push(pair);
-    mass += pair[1];
-    if (mass >= topP) break;
-  }
-  for (const pair of nucleus) pair[1] /= mass;
-  return nucleus;
-}
-
-function sampleFrom(distribution: Array<[number, number]>, rng: Random): number {
-  let u = rng.next();
-  for (const [id, p] of distribution) {
-    u -= p;
-    if (u < 0) return id;
-  }
-  return distribution[distribution.length - 1]![0];
 }
