@@ -104,7 +104,17 @@ describe('rnnlm generate --num-samples', () => {
       expect(s.tokens).toHaveLength(15);
       expect(s.text).toBe(`the${s.tokens.join('')}`);
       expect(s.stopped).toBe('length');
+      // Where the steps ran: this model runs on the kernels' token step, so no reason is given.
+      expect(s).toMatchObject({ path: 'kernels', pathReason: null });
     }
+    const one = await runCli([...args, '--seed', '6', '--json', '--backend', 'cpu']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({
+      text: samples[1].text,
+      path: 'kernels',
+      pathReason: null,
+    });
+    expect(one.stderr).not.toMatch(/generated on tfjs/);
     const single = await runCli([...args, '--seed', '6', '--backend', 'cpu']);
     expect(single.stdout).toBe(`${samples[1].text}\n`);
 

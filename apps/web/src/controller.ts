@@ -182,7 +182,8 @@ export class Controller {
         view.appendOutput(join + next.value);
         if (++count % 8 === 0) await new Promise((resolve) => setTimeout(resolve, 0)); // paint as it streams
       }
-      const { unknownTokens } = next.value;
+      const { unknownTokens, path, pathReason } = next.value;
+      view.status(generationPathNote(count, path, pathReason));
       if (unknownTokens.length > 0) {
         view.showError(
           `not in the vocabulary, read as <unk>: ${unknownTokens.map((t) => JSON.stringify(t)).join(', ')}`,
@@ -282,4 +283,11 @@ export class Controller {
       canGenerate: s !== null && !s.model.config.bidirectional,
     });
   }
+}
+
+/** The status line after generating: how many tokens, and where the steps ran (and why not on the kernels). */
+export function generationPathNote(tokens: number, path: 'kernels' | 'tfjs', reason: string | null): string {
+  return path === 'kernels'
+    ? `generated ${tokens} tokens on the WebAssembly token step`
+    : `generated ${tokens} tokens on tfjs, one forward a token (not the WebAssembly token step: ${reason})`;
 }

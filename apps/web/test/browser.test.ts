@@ -132,6 +132,10 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     await expect
       .poll(async () => (await page.textContent('#output'))?.length ?? 0, { timeout: 30_000 })
       .toBe('once upon a '.length + 30);
+    // The status line says where the steps ran: the page's model runs on the WebAssembly token step.
+    await expect
+      .poll(() => page.textContent('#status'))
+      .toBe('generated 30 tokens on the WebAssembly token step');
 
     mkdirSync(join(app, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(app, 'test-results', 'demo.png'), fullPage: true });
@@ -231,6 +235,9 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     await expect
       .poll(async () => (await page.textContent('#output'))?.split(' ').length ?? 0, { timeout: 30_000 })
       .toBe(5);
+    await expect
+      .poll(() => page.textContent('#status'))
+      .toBe('generated 3 tokens on the WebAssembly token step');
     await expect.poll(() => page.locator('#saved option').count(), { timeout: 10_000 }).toBe(3);
 
     // Bad input is a clear message on the page, not a console error.

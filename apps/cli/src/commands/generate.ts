@@ -1,5 +1,11 @@
 import { cleanPrefix } from '@rnnlm/text';
-import { type GenerateStreamResult, generateBatchTokens, generateStream, readPrefix } from '@rnnlm/train';
+import {
+  type GenerateStreamResult,
+  generateBatchTokens,
+  generateStream,
+  kernelPathUnavailable,
+  readPrefix,
+} from '@rnnlm/train';
 import { CliError, EXIT } from '../errors.js';
 import type { Context, GenerateFlags } from '../flags.js';
 import { startBackend } from '../runtime.js';
@@ -32,16 +38,19 @@ export async function generateCommand(flags: GenerateFlags, { io }: Context): Pr
   const stop = catchStopSignals(io, 'stopping');
   let streamed = 0;
   let unknown: string[] = [];
+  let where: GenerationWhere | null = null;
   try {
     if (flags.numSamples > 1) {
       // Every sample at once: one step of the model advances them all (sample i still uses seed + i).
       const result = await batchedSamples(flags, { io }, loaded, prefix, seed, stop.signal);
       streamed = result.tokens;
       unknown = result.unknownTokens;
+      where = result.where;
     } else {
       const result = await streamText(flags, { io }, loaded, prefix, seed, stop.signal);
       streamed = result.tokens;
       unknown = result.unknownTokens;
+      where = result.where;
     }
   } catch (error) {
     if (error instanceof CliError) throw error;
@@ -49,6 +58,11 @@ export async function generateCommand(flags: GenerateFlags, { io }: Context): Pr
   } finally {
     stop.dispose();
     model.dispose();
+  }
+  if (where?.path === 'tfjs') {
+    io.stderr.write(
+      `note: generated on tfjs, one forward a token, not on the kernels' WebAssembly token step: ${where.pathReason}\n`,
+    );
   }
   if (unknown.length > 0) {
     io.stderr.write(
@@ -71,7 +85,7 @@ async function streamText(
   prefix: string,
   seed: number,
   signal: AbortSignal,
-): Promise<{ tokens: number; unknownTokens: string[] }> {
+): Promise<{ tokens: number; unknownTokens: string[]; where: GenerationWhere }> {
   const token = meta.corpus.token;
   const stream = generateStream(model, vocab, prefix, {
     token,
@@ -108,13 +122,15 @@ async function streamText(
   }
   if (flags.json) {
     const text = [start, ...generated].join(token === 'char' ? '' : ' ');
-    const { reason } = next.value;
+    const { reason, path, pathReason } = next.value;
+    const stopped = reason === 'aborted' ? 'interrupted' : reason;
     await write(
       io.stdout,
-      `${JSON.stringify({ seed, prefix: start, text, tokens: generated, stopped: reason === 'aborted' ? 'interrupted' : reason })}\n`,
+      `${JSON.stringify({ seed, prefix: start, text, tokens: generated, stopped, path, pathReason })}\n`,
     );
   }
-  return { tokens: generated.length, unknownTokens: next.value.unknownTokens };
+  const { unknownTokens, path, pathReason } = next.value;
+  return { tokens: generated.length, unknownTokens, where: { path, pathReason } };
 }
 
 /** The sampling flags as generation options: a top-k past the vocabulary is the whole vocabulary. */
@@ -144,7 +160,7 @@ async function batchedSamples(
   prefix: string,
   seed: number,
   signal: AbortSignal,
-): Promise<{ tokens: number; unknownTokens: string[] }> {
+): Promise<{ tokens: number; unknownTokens: string[]; where: GenerationWhere }> {
   const token = meta.corpus.token;
   const count = flags.numSamples;
   const steps = generateBatchTokens(model, vocab, prefix, flags.length, count, {
@@ -163,6 +179,11 @@ async function batchedSamples(
     }
   }
   if (!next.done) steps.return(undefined as never);
+  // A run stopped early has no end to say where it ran: the model says it (the same choice, 'auto').
+  const reason = next.done ? next.value.pathReason : kernelPathUnavailable(model);
+  const where: GenerationWhere = next.done
+    ? { path: next.value.path, pathReason: reason }
+    : { path: reason === null ? 'kernels' : 'tfjs', pathReason: reason };
   const start =
     token === 'char'
       ? prefix
@@ -174,7 +195,8 @@ async function batchedSamples(
     const text = joined(token, [start, ...tokens]);
     if (flags.json) {
       const stopped = next.done ? 'length' : 'interrupted';
-      await write(io.stdout, `${JSON.stringify({ seed: seed + i, prefix: start, text, tokens, stopped })}\n`);
+      const line = { seed: seed + i, prefix: start, text, tokens, stopped, ...where };
+      await write(io.stdout, `${JSON.stringify(line)}\n`);
     } else {
       await write(
         io.stdout,
@@ -183,7 +205,13 @@ async function batchedSamples(
     }
   }
   const { unknownTokens } = readPrefix(vocab, prefix, token);
-  return { tokens: samples.reduce((n, s) => n + s.length, 0), unknownTokens };
+  return { tokens: samples.reduce((n, s) => n + s.length, 0), unknownTokens, where };
+}
+
+/** Where generation ran its steps (the kernels' token step or tfjs), and why not on the kernels. */
+interface GenerationWhere {
+  path: 'kernels' | 'tfjs';
+  pathReason: string | null;
 }
 
 /** Writes and waits while the reader is behind, so that a slow pipe does not fill memory. */
