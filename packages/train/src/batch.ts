@@ -12,6 +12,7 @@ import {
   makeSampler,
   startGeneration,
   type TokenVocab,
+  tokenLookup,
 } from './generate.js';
 import { choosePath, openStepModel } from './step-path.js';
 
@@ -48,10 +49,11 @@ export function* generateBatchTokens(
   const samplers = Array.from({ length: count }, (_, i) => makeSampler(seeded(i)));
   for (const id of ids.slice(0, -1)) step.step(new Array<number>(count).fill(id));
   const inputs = new Array<number>(count).fill(ids[ids.length - 1]!);
+  const token = tokenLookup(vocab);
   for (let t = 0; t < length; t++) {
     const logits = step.step(inputs);
     for (let i = 0; i < count; i++) inputs[i] = samplers[i]!(logits.subarray(i * V, (i + 1) * V));
-    yield vocab.toTokens(inputs);
+    yield inputs.map(token);
   }
   return { prefixTokens, unknownTokens, path: 'kernels', pathReason: null };
 }

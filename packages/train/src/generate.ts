@@ -100,11 +100,17 @@ export function* generateTokens(
   );
   const step = openStepModel(model, 1, options.path);
   if (step) {
-    for (const id of ids.slice(0, -1)) step.step([id]);
-    let input = ids[ids.length - 1]!;
+    // One array for the input, and tokens looked up once: nothing is made per token.
+    const input = [0];
+    for (const id of ids.slice(0, -1)) {
+      input[0] = id;
+      step.step(input);
+    }
+    input[0] = ids[ids.length - 1]!;
+    const token = tokenLookup(vocab);
     for (let i = 0; i < length; i++) {
-      input = sampler(step.step([input]));
-      yield vocab.toTokens([input])[0]!;
+      input[0] = sampler(step.step(input));
+      yield token(input[0]);
     }
     return { prefixTokens, unknownTokens, path: 'kernels', pathReason: null };
   }
@@ -135,6 +141,12 @@ export function* generateTokens(
     tf.dispose(state);
   }
   return { prefixTokens, unknownTokens, ...choosePath(model, options.path) };
+}
+
+/** A token by id, each looked up once (`toTokens` makes an array a call). */
+export function tokenLookup(vocab: TokenVocab): (id: number) => string {
+  const known: string[] = [];
+  return (id) => (known[id] ??= vocab.toTokens([id])[0]!);
 }
 
 /** The checks every generator makes before its first step, its sampler and the prefix's ids. */
