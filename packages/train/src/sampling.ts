@@ -167,10 +167,14 @@ function sortIds(order: Int32Array, scaled: Float64Array): void {
   }
   for (let i = 1; i < order.length; i++) {
     const id = order[i]!;
+    const value = scaled[id]!;
     let j = i - 1;
-    while (j >= 0 && before(id, order[j]!)) {
-      order[j + 1] = order[j]!;
-      j--;
+    for (; j >= 0; j--) {
+      const other = order[j]!;
+      const v = scaled[other]!;
+      // id goes before other: a larger value, or the same value and a smaller id.
+      if (!(value > v || (value === v && id < other))) break;
+      order[j + 1] = other;
     }
     order[j + 1] = id;
   }
