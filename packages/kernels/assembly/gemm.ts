@@ -111,7 +111,13 @@ function tile(
 // check), about 75% of the f32x4 multiply-add peak that `simdPeak` measures. Tried and measured slower
 // or no better (read from `node --print-wasm-code`): unrolling over k (V8 hoists every load of the
 // unrolled steps to the top and spills accumulators to the stack), and one base address with
-// immediate offsets for the four rows (V8 computes each offset address with its own lea anyway).
+// immediate offsets for the four rows (V8 computes each offset address with its own lea anyway), and
+// step-product.ts's broadcast (four values of A in one v128.load, each k's value spread by
+// i32x4.shuffle, k in steps of 4, the K mod 4 rest in a function of its own): 8-12% slower (e.g.
+// [1120x256]x[256x1024] 38 -> 35 GFLOP/s of CPU time on one thread, against a peak of 42-44), as V8
+// hoists the B loads of the four steps and spills accumulators, as when unrolling; for a transposed A,
+// the tile's four rows in one load and a shuffle each: 6-9% slower with no spills (on an AMD EPYC the
+// shuffles cost more than broadcasting loads). In CPU time this loop ran at 36-39 GFLOP/s, near the peak.
 // @ts-ignore: decorator
 @noinline function product(
   a0: usize, a1: usize, a2: usize, a3: usize, aK: usize, bp: usize, K: i32, c: usize, cStride: usize,
