@@ -115,21 +115,9 @@ export function restoreCheckpointWith(
   artifacts: tf.io.ModelArtifacts,
   build: (config: ModelConfig) => LanguageModel,
 ): RestoredCheckpoint {
-  const meta = readMeta(artifacts);
-  const specs = artifacts.weightSpecs;
-  if (!specs || artifacts.weightData === undefined) {
-    throw new Error('the checkpoint has no weights: its weights file is missing');
-  }
-  const buffers = Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData];
-  const bytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);
-  const expected = specs.reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1) * bytesPer(s.dtype), 0);
-  if (bytes !== expected) {
-    throw new Error(
-      `the checkpoint's weights file holds ${bytes} bytes but its model.json describes ${expected}: the file is truncated or belongs to another checkpoint`,
-    );
-  }
-  checkModelWeights(meta.model, specs, buffers);
-  const decoded = tf.io.decodeWeights(artifacts.weightData, specs);
+  const meta = checkArtifacts(artifacts);
+  const specs = artifacts.weightSpecs!;
+  const decoded = tf.io.decodeWeights(artifacts.weightData!, specs);
   const model = build(meta.model);
   const weights: Record<string, tf.Tensor> = {};
   const trainingTensors = new Map<string, tf.Tensor>();
@@ -151,6 +139,29 @@ export function restoreCheckpointWith(
     trainingTensors,
     dispose: () => tf.dispose([...trainingTensors.values()]),
   };
+}
+
+/**
+ * Every check `restoreCheckpointWith` makes before it builds anything (the metadata, the weights' bytes
+ * against the manifest and the config, finite values), and the metadata: an app can refuse a damaged
+ * checkpoint before it starts a backend. Creates no tensors.
+ */
+export function checkArtifacts(artifacts: tf.io.ModelArtifacts): CheckpointMeta {
+  const meta = readMeta(artifacts);
+  const specs = artifacts.weightSpecs;
+  if (!specs || artifacts.weightData === undefined) {
+    throw new Error('the checkpoint has no weights: its weights file is missing');
+  }
+  const buffers = Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData];
+  const bytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+  const expected = specs.reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1) * bytesPer(s.dtype), 0);
+  if (bytes !== expected) {
+    throw new Error(
+      `the checkpoint's weights file holds ${bytes} bytes but its model.json describes ${expected}: the file is truncated or belongs to another checkpoint`,
+    );
+  }
+  checkModelWeights(meta.model, specs, buffers);
+  return meta;
 }
 
 /**

@@ -5,6 +5,7 @@ export {
   type CheckpointMeta,
   type CheckpointModelJson,
   type CorpusSettings,
+  checkArtifacts,
   fromModelJson,
   type RestoredCheckpoint,
   readMeta,

@@ -4,6 +4,7 @@ import { encodeWithVocab, type TokenIds, type TokenMode, Vocab } from '@rnnlm/te
 import type { LoadedCorpus } from '@rnnlm/text/node';
 import {
   assembleRun,
+  type CheckpointMeta,
   CorpusTooShortError,
   type RestoredCheckpoint,
   type Run,
@@ -11,6 +12,7 @@ import {
   restoreCheckpoint,
 } from '@rnnlm/train';
 import { loadCheckpoint } from '@rnnlm/train/node';
+import type * as tf from '@tensorflow/tfjs-core';
 import { CliError, during, EXIT } from '../errors.js';
 
 export { readCorpus } from './read-corpus.js';
@@ -61,10 +63,20 @@ export interface LoadedModel extends RestoredCheckpoint {
 }
 
 export async function loadModel(dir: string): Promise<LoadedModel> {
+  return restoreModel(await readCheckpoint(dir), dir);
+}
+
+/** A checkpoint's files, read but not built (no backend needed). */
+export function readCheckpoint(dir: string): Promise<tf.io.ModelArtifacts> {
+  return during(EXIT.checkpoint, () => loadCheckpoint(dir), `cannot load the model in ${dir}`);
+}
+
+/** Builds the model of checkpoint files `readCheckpoint` read from `dir`, with its vocabulary. */
+export function restoreModel(artifacts: tf.io.ModelArtifacts, dir: string): Promise<LoadedModel> {
   return during(
     EXIT.checkpoint,
-    async () => {
-      const restored = restoreCheckpoint(await loadCheckpoint(dir));
+    () => {
+      const restored = restoreCheckpoint(artifacts);
       let vocab: Vocab;
       try {
         vocab = Vocab.fromJSON(restored.meta.vocab);
@@ -78,11 +90,15 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
         restored.model.dispose();
         throw error;
       }
-      const settings = (restored.meta.extra as { train?: SavedTrainSettings } | undefined)?.train;
-      return { ...restored, vocab, settings };
+      return { ...restored, vocab, settings: savedTrainSettings(restored.meta) };
     },
     `cannot load the model in ${dir}`,
   );
+}
+
+/** What `rnnlm train` saved of its settings, if it saved the checkpoint. */
+export function savedTrainSettings(meta: CheckpointMeta): SavedTrainSettings | undefined {
+  return (meta.extra as { train?: SavedTrainSettings } | undefined)?.train;
 }
 
 /** A corpus's ids under an existing (a saved model's) vocabulary, cut to `maxTokens`. */

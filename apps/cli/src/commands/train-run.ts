@@ -3,20 +3,29 @@
  * model's measured shape, the model built) or one resumed from a checkpoint (its saved settings checked
  * against the flags and its corpus against its vocabulary).
  */
-import type { LanguageModel } from '@rnnlm/cells';
-import { cleanPrefix, type Vocab } from '@rnnlm/text';
-import type { CorpusSettings, Trainer } from '@rnnlm/train';
-import { CliError, EXIT } from '../errors.js';
+import type { LanguageModel, ModelConfig } from '@rnnlm/cells';
+import { cleanPrefix, type TokenIds, Vocab } from '@rnnlm/text';
+import {
+  type CorpusSettings,
+  checkArtifacts,
+  type OptimizerConfig,
+  resolveOptimizerConfig,
+  type Trainer,
+} from '@rnnlm/train';
+import type * as tf from '@tensorflow/tfjs-core';
+import { CliError, during, EXIT } from '../errors.js';
 import type { TrainFlags } from '../flags.js';
 import type { TrainShape } from '../measure-backends.js';
 import { checkModelFits } from '../model-fits.js';
 import { checkResumeFlags, corpusSource } from '../resume-flags.js';
 import {
   encodeWith,
-  loadModel,
   openingWords,
+  readCheckpoint,
   readCorpus,
+  restoreModel,
   type SavedTrainSettings,
+  savedTrainSettings,
   startRun,
 } from './shared.js';
 import { scheduleOf } from './train-report.js';
@@ -127,31 +136,59 @@ export async function newRun(
   return { model, vocab: loaded.vocab, corpus, settings, trainer, valid };
 }
 
-/** Continues a saved run: its settings, corpus and state come from the checkpoint; --epochs may extend it. */
-export async function resumeRun(flags: TrainFlags, given: (name: string) => boolean): Promise<Run> {
-  const loaded = await loadModel(flags.resume!);
-  const { meta, vocab, settings } = loaded;
+/** A checkpoint read and checked for --resume, with its corpus, before any backend starts. */
+export interface CheckedResume {
+  artifacts: tf.io.ModelArtifacts;
+  settings: SavedTrainSettings;
+  /** The corpus's ids under the checkpoint's vocabulary. */
+  ids: TokenIds;
+  /** The shape `auto` measures on: the saved model, minibatch and optimizer. */
+  shape: TrainShape;
+}
+
+/**
+ * Everything a resume checks that needs no tensors: the checkpoint's files, the flags and the saved
+ * shape against them, the epochs left, the corpus against the vocabulary. A refused resume so starts
+ * no backend and measures nothing.
+ */
+export async function checkResume(
+  flags: TrainFlags,
+  given: (name: string) => boolean,
+): Promise<CheckedResume> {
+  const dir = flags.resume!;
+  const artifacts = await readCheckpoint(dir);
+  const { meta, vocab } = await during(
+    EXIT.checkpoint,
+    () => {
+      const meta = checkArtifacts(artifacts);
+      return { meta, vocab: Vocab.fromJSON(meta.vocab) };
+    },
+    `cannot load the model in ${dir}`,
+  );
+  const settings = savedTrainSettings(meta);
   if (!meta.training || !settings) {
-    loaded.model.dispose();
     throw new CliError(
-      `${flags.resume} holds a model without its training state (it was not saved by rnnlm train): it cannot resume`,
+      `${dir} holds a model without its training state (it was not saved by rnnlm train): it cannot resume`,
       EXIT.checkpoint,
     );
   }
-  try {
-    checkResumeFlags(flags, given, {
-      dir: flags.resume!,
-      settings,
-      model: meta.model,
-      optimizer: meta.training.optimizer.config,
-      clip: meta.training.clip,
-      schedule: meta.training.schedule?.config,
-      patience: meta.training.patience,
-    });
-  } catch (error) {
-    loaded.dispose();
-    loaded.model.dispose();
-    throw error;
+  const { optimizer, clip, schedule, patience, epoch, progress } = meta.training;
+  checkResumeFlags(flags, given, {
+    dir,
+    settings,
+    model: meta.model,
+    optimizer: optimizer.config,
+    clip,
+    schedule: schedule?.config,
+    patience,
+  });
+  const shape = savedShape(meta.model, settings, optimizer.config, clip);
+  const epochs = given('epochs') ? flags.epochs : settings.epochs;
+  if (epochs <= epoch && !progress) {
+    throw new CliError(
+      `${dir} has already trained ${epoch} epochs: pass --epochs with a larger total to train more`,
+      EXIT.usage,
+    );
   }
   const text = await readCorpus({
     source: settings.corpus,
@@ -160,14 +197,46 @@ export async function resumeRun(flags: TrainFlags, given: (name: string) => bool
     maxTokens: null,
     minFreq: settings.minFreq,
   });
-  const ids = encodeWith(vocab, text, settings.maxTokens || null);
   // The same text gives the same vocabulary, token for token and count for count.
   if (JSON.stringify(text.vocab.toJSON()) !== JSON.stringify(vocab.toJSON())) {
     throw new CliError(
-      `the corpus ${settings.corpus} changed since ${flags.resume} was saved (its vocabulary differs): resume needs the same text`,
+      `the corpus ${settings.corpus} changed since ${dir} was saved (its vocabulary differs): resume needs the same text`,
       EXIT.input,
     );
   }
+  const ids = encodeWith(vocab, text, settings.maxTokens || null);
+  return { artifacts, settings: { ...settings, epochs }, ids, shape };
+}
+
+/** The saved run's shape, checked as the trainer would check it, before a backend spends time on it. */
+function savedShape(
+  model: ModelConfig,
+  settings: SavedTrainSettings,
+  optimizer: OptimizerConfig,
+  clip: number | null,
+): TrainShape {
+  const { batchSize, numSteps } = settings;
+  for (const [name, value] of [
+    ['batchSize', batchSize],
+    ['numSteps', numSteps],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(
+        `${name} must be a positive integer, got ${JSON.stringify(value)}: model.json is damaged`,
+      );
+  }
+  resolveOptimizerConfig(optimizer);
+  if (clip !== null && !(clip > 0 && Number.isFinite(clip)))
+    throw new Error(
+      `clip must be a positive number or null, got ${JSON.stringify(clip)}: model.json is damaged`,
+    );
+  return { model, batchSize, numSteps, optimizer, clip };
+}
+
+/** Continues a checked resume on the backend that now runs: the model and trainer from the checkpoint. */
+export async function resumeRun(flags: TrainFlags, checked: CheckedResume): Promise<Run> {
+  const { artifacts, settings, ids } = checked;
+  const loaded = await restoreModel(artifacts, flags.resume!);
   const { model, trainer, valid } = startRun({
     ids,
     token: settings.token,
@@ -178,12 +247,5 @@ export async function resumeRun(flags: TrainFlags, given: (name: string) => bool
     validFraction: settings.validFraction,
     checkpoint: loaded,
   });
-  const epochs = given('epochs') ? flags.epochs : settings.epochs;
-  if (epochs <= trainer.epoch && !trainer.getState().progress) {
-    throw new CliError(
-      `${flags.resume} has already trained ${trainer.epoch} epochs: pass --epochs with a larger total to train more`,
-      EXIT.usage,
-    );
-  }
-  return { model, vocab, corpus: meta.corpus, settings: { ...settings, epochs }, trainer, valid };
+  return { model, vocab: loaded.vocab, corpus: loaded.meta.corpus, settings, trainer, valid };
 }

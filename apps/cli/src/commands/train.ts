@@ -24,7 +24,7 @@ import {
   epochJson,
   modelSizeOf,
 } from './train-report.js';
-import { modelConfigOf, newRun, resumeRun } from './train-run.js';
+import { checkResume, modelConfigOf, newRun, type Run, resumeRun } from './train-run.js';
 
 /** The temperature of the sampled text printed at the end, next to the greedy one. */
 const SAMPLE_TEMPERATURE = 0.8;
@@ -48,17 +48,21 @@ export async function train(flags: TrainFlags, context: Context): Promise<void> 
 
 async function trainInto(out: string, flags: TrainFlags, { io, given }: Context): Promise<void> {
   const started: { backend?: BackendSelection<NodeBackendName> } = {};
-  // A new run's `auto` measures the backends on its model's shape, known once the corpus is read and
-  // before the model is built; --resume keeps the static order (see README).
-  const startFor = async (shape?: TrainShape) => {
-    const measure = shape && flags.measure ? measureTraining(shape, flags.threads) : undefined;
+  // `auto` measures the backends on the run's model shape before the model is built: a new run's is
+  // known once the corpus is read, a resumed one's once its checkpoint and flags are checked.
+  const startFor = async (shape: TrainShape) => {
+    const measure = flags.measure ? measureTraining(shape, flags.threads) : undefined;
     started.backend = await startBackend(flags.backend, io, flags.threads, measure);
   };
-  if (flags.resume) await startFor();
   // What a checkpoint's saved settings or training state make the library refuse is a damaged checkpoint.
-  const run = flags.resume
-    ? await during(EXIT.checkpoint, () => resumeRun(flags, given), `cannot resume from ${flags.resume}`)
-    : await newRun(flags, startFor);
+  const resuming = <T>(step: () => Promise<T>) =>
+    during(EXIT.checkpoint, step, `cannot resume from ${flags.resume}`);
+  let run: Run;
+  if (flags.resume) {
+    const checked = await resuming(() => checkResume(flags, given));
+    await startFor(checked.shape);
+    run = await resuming(() => resumeRun(flags, checked));
+  } else run = await newRun(flags, startFor);
   const backend = started.backend!; // both paths start it before the model is built
   const { model, vocab, corpus, settings, trainer, valid } = run;
   const say = (line: string) => {
