@@ -43,10 +43,13 @@ export async function activateNodeWebgpu(
   return activation;
 }
 
-/** Why a synchronous read (`dataSync`, as generation does each step) fails on webgpu in Node. */
+/**
+ * Why a synchronous read (`dataSync`) fails on webgpu in Node. rnnlm's own steps read with `await`
+ * there (generation included); this names the way out for any other that does not.
+ */
 export const WEBGPU_SYNC_READ_ERROR =
   "tfjs's webgpu backend cannot read a tensor synchronously in Node (it reads through an OffscreenCanvas, " +
-  'which Node lacks), and generating text does: generate with --backend wasm';
+  'which Node lacks): read it with `await tensor.data()`, or run this with --backend wasm';
 
 const explained = new WeakSet<object>();
 

@@ -1,4 +1,4 @@
-import type { LanguageModel } from '@rnnlm/cells';
+import type { LanguageModel, State } from '@rnnlm/cells';
 import * as tf from '@tensorflow/tfjs-core';
 import { makeSampler, type Sampler } from './sampling.js';
 import { choosePath, type GenerationPath, openStepModel } from './step-path.js';
@@ -114,31 +114,18 @@ export function* generateTokens(
     }
     return { prefixTokens, unknownTokens, path: 'kernels', pathReason: null };
   }
-  // Warm up on all prefix tokens but the last in one call; the last one is the first input below.
-  let state = model.beginState(1);
-  if (ids.length > 1) {
-    const warm = tf.tidy(
-      () => model.forward(tf.tensor2d([ids.slice(0, -1)], [1, ids.length - 1], 'int32'), state).state,
-    );
-    tf.dispose(state);
-    state = warm;
-  }
+  const steps = new TfjsSteps(model, ids);
   let input = ids[ids.length - 1]!;
   try {
     for (let i = 0; i < length; i++) {
-      const { logits, next } = tf.tidy(() => {
-        const out = model.forward(tf.tensor2d([[input]], [1, 1], 'int32'), state);
-        return { logits: out.logits, next: out.state };
-      });
-      tf.dispose(state);
-      state = next;
+      const logits = steps.step(input);
       const values = logits.dataSync() as Float32Array;
       logits.dispose();
       input = sampler(values);
       yield vocab.toTokens([input])[0]!;
     }
   } finally {
-    tf.dispose(state);
+    steps.dispose();
   }
   return { prefixTokens, unknownTokens, ...choosePath(model, options.path) };
 }
@@ -147,6 +134,125 @@ export function* generateTokens(
 export function tokenLookup(vocab: TokenVocab): (id: number) => string {
   const known: string[] = [];
   return (id) => (known[id] ??= vocab.toTokens([id])[0]!);
+}
+
+/**
+ * Why the active backend cannot read a tensor synchronously, or null where it can. tfjs's webgpu
+ * backend reads synchronously only through an OffscreenCanvas, which a page has and Node does not;
+ * there every read must be `await tensor.data()`.
+ */
+export function synchronousReadsUnavailable(): string | null {
+  if (tf.getBackend() !== 'webgpu' || 'OffscreenCanvas' in globalThis) return null;
+  return "tfjs's webgpu backend reads tensors only asynchronously here (no OffscreenCanvas)";
+}
+
+/** Where the generators run `model`'s steps on the active backend, and why not on the kernels. */
+export function generationPath(
+  model: LanguageModel,
+  path: GenerationPath = 'auto',
+): { path: 'kernels' | 'tfjs'; pathReason: string | null } {
+  const where = choosePath(model, path);
+  const unreadable = synchronousReadsUnavailable();
+  // The token step's copy of the weights reads them synchronously.
+  if (where.path === 'tfjs' || unreadable === null) return where;
+  if (path === 'kernels') throw new Error(`generation cannot run on the kernels: ${unreadable}`);
+  return { path: 'tfjs', pathReason: unreadable };
+}
+
+/**
+ * `generateTokens` for every backend: where the active one reads tensors only asynchronously (webgpu
+ * in Node), the tfjs steps with each step's logits read by `await`; elsewhere `generateTokens` itself,
+ * the same tokens for the same options.
+ */
+export async function* generateTokensAsync(
+  model: LanguageModel,
+  vocab: TokenVocab,
+  prefix: string,
+  length: number,
+  options: GenerateOptions,
+): AsyncGenerator<string, GenerateEnd> {
+  const { sampler, prefixTokens, unknownTokens, ids } = startGeneration(
+    model,
+    vocab,
+    prefix,
+    length,
+    options,
+  );
+  const where = generationPath(model, options.path);
+  if (where.path === 'kernels' || synchronousReadsUnavailable() === null) {
+    return yield* generateTokens(model, vocab, prefix, length, options);
+  }
+  const steps = new TfjsSteps(model, ids);
+  const token = tokenLookup(vocab);
+  let input = ids[ids.length - 1]!;
+  try {
+    for (let i = 0; i < length; i++) {
+      const logits = steps.step(input);
+      let values: Float32Array;
+      try {
+        values = (await logits.data()) as Float32Array;
+      } finally {
+        logits.dispose();
+      }
+      input = sampler(values);
+      yield token(input);
+    }
+  } finally {
+    steps.dispose();
+  }
+  return { prefixTokens, unknownTokens, ...where };
+}
+
+/** `generate` on every backend, through `generateTokensAsync`. */
+export async function generateAsync(
+  model: LanguageModel,
+  vocab: TokenVocab,
+  prefix: string,
+  length: number,
+  options: GenerateOptions,
+): Promise<GenerateResult> {
+  const generated: string[] = [];
+  const stream = generateTokensAsync(model, vocab, prefix, length, options);
+  let next = await stream.next();
+  for (; !next.done; next = await stream.next()) generated.push(next.value);
+  const { prefixTokens, unknownTokens, path, pathReason } = next.value;
+  const join = options.token === 'char' ? '' : ' ';
+  return { text: [...prefixTokens, ...generated].join(join), generated, unknownTokens, path, pathReason };
+}
+
+/**
+ * One tfjs forward a token with the state carried: warmed up on all prefix tokens but the last in one
+ * call (the last is the first input). `step` returns the logits; the caller reads and disposes them.
+ */
+class TfjsSteps {
+  readonly #model: LanguageModel;
+  #state: State;
+
+  constructor(model: LanguageModel, ids: readonly number[]) {
+    this.#model = model;
+    this.#state = model.beginState(1);
+    if (ids.length > 1) {
+      const warm = tf.tidy(
+        () => model.forward(tf.tensor2d([ids.slice(0, -1)], [1, ids.length - 1], 'int32'), this.#state).state,
+      );
+      tf.dispose(this.#state);
+      this.#state = warm;
+    }
+  }
+
+  step(input: number): tf.Tensor {
+    const { logits, next } = tf.tidy(() => {
+      const out = this.#model.forward(tf.tensor2d([[input]], [1, 1], 'int32'), this.#state);
+      return { logits: out.logits, next: out.state };
+    });
+    tf.dispose(this.#state);
+    this.#state = next;
+    return logits;
+  }
+
+  dispose(): void {
+    tf.dispose(this.#state);
+  }
 }
 
 /** The checks every generator makes before its first step, its sampler and the prefix's ids. */

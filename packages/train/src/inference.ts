@@ -9,9 +9,13 @@ export {
   type GenerateOptions,
   type GenerateResult,
   generate,
+  generateAsync,
   generateTokens,
+  generateTokensAsync,
+  generationPath,
   readPrefix,
   samplingDistribution,
+  synchronousReadsUnavailable,
   type TokenVocab,
 } from './generate.js';
 export {

@@ -4,8 +4,14 @@
  */
 import type { LanguageModel } from '@rnnlm/cells';
 import { yieldToEventLoop } from './event-loop.js';
-import { type GenerateOptions, generateTokens, readPrefix, type TokenVocab } from './generate.js';
-import { choosePath, prepareGeneration } from './step-path.js';
+import {
+  type GenerateOptions,
+  generateTokensAsync,
+  generationPath,
+  readPrefix,
+  type TokenVocab,
+} from './generate.js';
+import { prepareGeneration } from './step-path.js';
 
 /** Options of `generateStream`: sampling as `generate`, plus when to stop. */
 export interface GenerateStreamOptions extends GenerateOptions {
@@ -36,7 +42,8 @@ export interface GenerateStreamResult {
 
 /**
  * Generates up to `maxTokens` tokens after `prefix`, as an async iterator. Without stop strings it
- * yields exactly the tokens of `generateTokens` for the same options and seed. Bad options, a
+ * yields exactly the tokens of `generateTokens` for the same options and seed (on every backend: where
+ * tensors are read only asynchronously, as on webgpu in Node, through `generateTokensAsync`). Bad options, a
  * bidirectional model or an empty prefix throw at the first `next()`. Breaking out of a `for await`
  * (or calling `return()`) frees the model's state.
  */
@@ -53,15 +60,15 @@ export async function* generateStream(
     throw new Error('stop strings must be non-empty strings');
   // A page's main thread compiles WebAssembly only asynchronously: before the (synchronous) steps.
   if (options.path !== 'tfjs') await prepareGeneration();
-  const tokens = generateTokens(model, vocab, prefix, maxTokens, options);
+  const tokens = generateTokensAsync(model, vocab, prefix, maxTokens, options);
   const separator = options.token === 'char' ? '' : ' ';
   let text = ''; // the generated text so far
   const held: Array<{ token: string; end: number }> = []; // not yielded yet, with where each ends in text
   try {
-    let next = tokens.next(); // checks model, prefix and options before the first yield
+    let next = await tokens.next(); // checks model, prefix and options before the first yield
     const { prefixTokens, unknownTokens } = readPrefix(vocab, prefix, options.token);
-    const where = choosePath(model, options.path);
-    for (; !next.done; next = tokens.next()) {
+    const where = generationPath(model, options.path);
+    for (; !next.done; next = await tokens.next()) {
       text += separator + next.value;
       held.push({ token: next.value, end: text.length });
       const matched = stop.find((s) => text.endsWith(s));
@@ -75,7 +82,7 @@ export async function* generateStream(
     for (const { token } of held) yield token;
     return { reason: 'length', prefixTokens, unknownTokens, ...where };
   } finally {
-    tokens.return(undefined as never); // frees the model's state when stopped early
+    await tokens.return(undefined as never); // frees the model's state when stopped early
   }
 }
 

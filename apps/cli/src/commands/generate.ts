@@ -1,10 +1,15 @@
-import { cleanPrefix } from '@rnnlm/text';
+import type { LanguageModel } from '@rnnlm/cells';
+import { cleanPrefix, type Vocab } from '@rnnlm/text';
 import {
+  type GenerateEnd,
+  type GenerateOptions,
   type GenerateStreamResult,
   generateBatchTokens,
   generateStream,
-  kernelPathUnavailable,
+  generateTokensAsync,
+  generationPath,
   readPrefix,
+  synchronousReadsUnavailable,
 } from '@rnnlm/train';
 import { CliError, EXIT } from '../errors.js';
 import type { Context, GenerateFlags } from '../flags.js';
@@ -163,14 +168,16 @@ async function batchedSamples(
 ): Promise<{ tokens: number; unknownTokens: string[]; where: GenerationWhere }> {
   const token = meta.corpus.token;
   const count = flags.numSamples;
-  const steps = generateBatchTokens(model, vocab, prefix, flags.length, count, {
-    token,
-    ...sampling(flags, vocab.size, seed),
-  });
+  const options = { token, ...sampling(flags, vocab.size, seed) };
+  // Where tensors are read only with `await` (webgpu in Node), the samples run side by side instead.
+  const steps =
+    synchronousReadsUnavailable() === null
+      ? generateBatchTokens(model, vocab, prefix, flags.length, count, options)
+      : sideBySide(model, vocab, prefix, flags.length, count, options);
   const samples: string[][] = Array.from({ length: count }, () => []);
-  let next = steps.next();
+  let next = await steps.next();
   let yielded = Date.now();
-  for (; !next.done && !signal.aborted; next = steps.next()) {
+  for (; !next.done && !signal.aborted; next = await steps.next()) {
     for (const [i, t] of next.value.entries()) samples[i]!.push(t);
     // Lets a signal in now and then.
     if (Date.now() - yielded > 50) {
@@ -178,12 +185,11 @@ async function batchedSamples(
       yielded = Date.now();
     }
   }
-  if (!next.done) steps.return(undefined as never);
-  // A run stopped early has no end to say where it ran: the model says it (the same choice, 'auto').
-  const reason = next.done ? next.value.pathReason : kernelPathUnavailable(model);
+  if (!next.done) await steps.return(undefined as never);
+  // A run stopped early has no end to say where it ran: the choice the generators make ('auto') says it.
   const where: GenerationWhere = next.done
-    ? { path: next.value.path, pathReason: reason }
-    : { path: reason === null ? 'kernels' : 'tfjs', pathReason: reason };
+    ? { path: next.value.path, pathReason: next.value.pathReason }
+    : generationPath(model);
   const start =
     token === 'char'
       ? prefix
@@ -212,6 +218,35 @@ async function batchedSamples(
 interface GenerationWhere {
   path: 'kernels' | 'tfjs';
   pathReason: string | null;
+}
+
+/**
+ * `count` single runs stepped together, sample i seeded with seed + i (the texts of
+ * `generateBatchTokens`), each reading its logits with `await`.
+ */
+async function* sideBySide(
+  model: LanguageModel,
+  vocab: Vocab,
+  prefix: string,
+  length: number,
+  count: number,
+  options: GenerateOptions,
+): AsyncGenerator<string[], GenerateEnd> {
+  const seed = options.seed ?? 0;
+  const runs = Array.from({ length: count }, (_, i) =>
+    generateTokensAsync(model, vocab, prefix, length, { ...options, seed: seed + i }),
+  );
+  try {
+    for (let t = 0; t < length; t++) {
+      const tokens: string[] = [];
+      for (const run of runs) tokens.push((await run.next()).value as string);
+      yield tokens;
+    }
+    // Each run's end is the same; the first one's says where they ran.
+    return (await runs[0]!.next()).value as GenerateEnd;
+  } finally {
+    for (const run of runs) await run.return(undefined as never);
+  }
 }
 
 /** Writes and waits while the reader is behind, so that a slow pipe does not fill memory. */

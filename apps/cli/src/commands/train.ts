@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendSelection, NodeBackendName } from '@rnnlm/backend';
 import { asTokenIds } from '@rnnlm/data';
-import { DivergenceError, evaluatePerplexity, generate, toArtifacts } from '@rnnlm/train';
+import { DivergenceError, evaluatePerplexity, generateAsync, toArtifacts } from '@rnnlm/train';
 import { saveCheckpoint, writeAtomically } from '@rnnlm/train/node';
 import { sparkline } from '../chart.js';
 import { CliError, during, EXIT } from '../errors.js';
@@ -82,13 +82,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   if (flags.json) io.stdout.write(`${JSON.stringify(size.json)}\n`);
   if (bidirectional)
     say('note: a bidirectional model sees the future: its perplexity says little, and it cannot generate');
-  // Generation reads each step's logits synchronously, which tfjs's webgpu backend cannot do in Node.
-  const onWebgpu = backend.tfjsBackend === 'webgpu';
-  if (onWebgpu && !bidirectional)
-    say(
-      'note: no samples on webgpu in Node (generation reads tensors synchronously): rnnlm generate --backend wasm',
-    );
-  const noSamples = bidirectional || onWebgpu;
+  const noSamples = bidirectional;
 
   const bestDir = join(out, 'best');
   const artifactsNow = () =>
@@ -125,14 +119,17 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
       `saved the model to ${out}, but cannot write its perplexity chart`,
     );
   };
-  const sample = (length: number, temperature = 0) =>
+  // Asynchronous: on webgpu in Node tensors are read only with `await`.
+  const sample = async (length: number, temperature = 0) =>
     noSamples
       ? ''
-      : generate(model, vocab, settings.prefix, length, {
-          token: corpus.token,
-          temperature,
-          seed: settings.seed,
-        }).text;
+      : (
+          await generateAsync(model, vocab, settings.prefix, length, {
+            token: corpus.token,
+            temperature,
+            seed: settings.seed,
+          })
+        ).text;
 
   // Kept until the last save is done: a second signal must not cut it short.
   const stop = catchStopSignals(io, 'saving the checkpoint');
@@ -186,7 +183,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
             r.epoch < settings.epochs &&
             !noSamples
           ) {
-            say(`  sample: ${sample(60)}`);
+            say(`  sample: ${await sample(60)}`);
           }
         }
         // The best by validation first: an interruption between the two saves loses no best.
@@ -248,8 +245,8 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
     say(
       `best valid perplexity ${formatPerplexity(best.validPerplexity)} at epoch ${best.epoch}, saved to ${bestDir}`,
     );
-  const text = sample(200);
-  const sampled = sample(200, SAMPLE_TEMPERATURE);
+  const text = await sample(200);
+  const sampled = await sample(200, SAMPLE_TEMPERATURE);
   if (flags.json) {
     io.stdout.write(
       `${JSON.stringify({
