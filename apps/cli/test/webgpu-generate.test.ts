@@ -56,4 +56,24 @@ describe('rnnlm generate --backend webgpu', () => {
     // The samples differ from each other (sample i is seeded with seed + i).
     expect(new Set(texts(batched.stdout)).size).toBeGreaterThan(1);
   });
+
+  it('without an adapter exits 5 with one line of ours that quotes Dawn, and none of its own noise', async (context) => {
+    if (process.platform !== 'linux')
+      context.skip('Vulkan drivers are chosen by VK_ICD_FILENAMES on Linux only');
+    // No Vulkan driver at all; no XDG_RUNTIME_DIR either (libwayland complains of an empty one too).
+    const result = await runCli(['generate', '--model', out, '--backend', 'webgpu'], {
+      env: { VK_ICD_FILENAMES: '/nonexistent/icd.json', XDG_RUNTIME_DIR: '' },
+    });
+    expect(result.code, result.stderr).toBe(5);
+    if (/webgpu is not installed/.test(result.stderr)) {
+      if (process.env.CI) throw new Error(`CI installs the webgpu package: ${result.stderr}`);
+      context.skip('the optional webgpu package is not installed here');
+    }
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^error: Backend webgpu is not available: WebGPU found no adapter \(Dawn said: .*Found no drivers/,
+      ),
+    ]);
+    expect(result.stdout).toBe('');
+  });
 });

@@ -25,6 +25,7 @@ import {
 } from './select.js';
 import { selectAndStart } from './select-measured.js';
 import { activateNodeWebgpu, WEBGPU_PACKAGE, WEBGPU_VERSION } from './webgpu-node.js';
+import { probeAdapter, webgpuModuleUrl } from './webgpu-probe.js';
 
 export { WEBGPU_SYNC_READ_ERROR } from './webgpu-node.js';
 
@@ -117,11 +118,16 @@ export async function selectBackend(
     },
     {
       name: 'webgpu',
+      // Our own package is probed in a child process first (see webgpu-probe.ts); a loader given
+      // in its place is started here directly.
       activate: () =>
-        activateNodeWebgpu(
-          loaders.webgpu ?? (() => import(WEBGPU_PACKAGE)),
-          requested === 'webgpu' ? 'accept' : 'refuse',
-        ),
+        loaders.webgpu
+          ? activateNodeWebgpu(loaders.webgpu, requested === 'webgpu' ? 'accept' : 'refuse')
+          : activateNodeWebgpu(
+              () => import(WEBGPU_PACKAGE),
+              requested === 'webgpu' ? 'accept' : 'refuse',
+              () => probeAdapter(webgpuModuleUrl(WEBGPU_PACKAGE)),
+            ),
       installHint:
         `It needs the ${WEBGPU_PACKAGE} package (Dawn, an optional dependency of @rnnlm/backend: ` +
         `npm install ${WEBGPU_PACKAGE}@${WEBGPU_VERSION} next to the CLI) and a GPU driver it can use ` +

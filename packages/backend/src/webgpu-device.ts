@@ -33,15 +33,7 @@ export async function activateWebgpuOn(
   software: 'accept' | 'refuse' = 'accept',
 ): Promise<Activation<'webgpu'>> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (adapter === null) throw new BackendUnavailableError('webgpu', `WebGPU found no adapter (${noAdapter})`);
-  const { device, notes, name, onCpu } = describeAdapter(adapter);
-  if (software === 'refuse' && onCpu) {
-    throw new BackendUnavailableError(
-      'webgpu',
-      `the only WebGPU adapter is a software one on the CPU (${name}), slower than the CPU backends: ` +
-        'ask for --backend webgpu to use it anyway',
-    );
-  }
+  const { device, notes } = checkAdapter(adapter, noAdapter, software);
   await import('@tensorflow/tfjs-backend-webgpu');
   if (tf.findBackendFactory('webgpu') == null) {
     throw new BackendUnavailableError(
@@ -55,6 +47,27 @@ export async function activateWebgpuOn(
     throw new BackendUnavailableError('webgpu', 'a WebGPU adapter was found but its device failed to start');
   }
   return { tfjsBackend: 'webgpu', device, notes };
+}
+
+/**
+ * The adapter described, or why it cannot be used: none found (`noAdapter` says what to do), or a
+ * software one where `software` is 'refuse'.
+ */
+export function checkAdapter(
+  adapter: GpuAdapterLike | null,
+  noAdapter: string,
+  software: 'accept' | 'refuse',
+): ReturnType<typeof describeAdapter> {
+  if (adapter === null) throw new BackendUnavailableError('webgpu', `WebGPU found no adapter (${noAdapter})`);
+  const described = describeAdapter(adapter);
+  if (software === 'refuse' && described.onCpu) {
+    throw new BackendUnavailableError(
+      'webgpu',
+      `the only WebGPU adapter is a software one on the CPU (${described.name}), slower than the CPU backends: ` +
+        'ask for --backend webgpu to use it anyway',
+    );
+  }
+  return described;
 }
 
 /** Where the math runs, in words; a software adapter (SwiftShader) runs on the CPU and says so. */

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describeLoadFailure } from './load-failure.js';
 import type { Activation } from './select.js';
 import { BackendUnavailableError } from './select.js';
-import { activateWebgpuOn, type GpuLike } from './webgpu-device.js';
+import { activateWebgpuOn, checkAdapter, type GpuLike } from './webgpu-device.js';
+import { type AdapterProbe, runtimeDir } from './webgpu-probe.js';
 
 /** The npm package that gives Node a WebGPU implementation, and the version we test. */
 export const WEBGPU_PACKAGE = 'webgpu';
@@ -28,6 +29,7 @@ const gpus = new WeakMap<object, GpuLike>();
 export async function activateNodeWebgpu(
   load: () => Promise<unknown>,
   software: 'accept' | 'refuse',
+  probe?: () => Promise<AdapterProbe>,
 ): Promise<Activation<'webgpu'>> {
   let module: WebgpuModule;
   try {
@@ -38,9 +40,37 @@ export async function activateNodeWebgpu(
   if (typeof module?.create !== 'function') {
     throw new BackendUnavailableError('webgpu', `${WEBGPU_PACKAGE} loaded but exports no create()`);
   }
-  const activation = await activateWebgpuOn(installNavigatorGpu(module), noAdapterHint(), software);
+  if (probe) {
+    // Dawn starts here only once a child process has found an adapter this call would take.
+    let found: AdapterProbe;
+    try {
+      found = await probe();
+    } catch (error) {
+      throw new BackendUnavailableError('webgpu', (error as Error).message);
+    }
+    checkAdapter(found.adapter, noAdapterHint(found.said), software);
+  }
+  const activation = await withRuntimeDir(() =>
+    activateWebgpuOn(installNavigatorGpu(module), noAdapterHint([]), software),
+  );
   explainSynchronousReads();
   return activation;
+}
+
+/**
+ * Runs `start` with XDG_RUNTIME_DIR set, then leaves the environment as it was: libwayland, which
+ * Vulkan drivers load, writes an error to stderr without it.
+ */
+async function withRuntimeDir<T>(start: () => Promise<T>): Promise<T> {
+  const before = process.env.XDG_RUNTIME_DIR;
+  if (before) return start();
+  process.env.XDG_RUNTIME_DIR = runtimeDir();
+  try {
+    return await start();
+  } finally {
+    if (before === undefined) delete process.env.XDG_RUNTIME_DIR;
+    else process.env.XDG_RUNTIME_DIR = before;
+  }
 }
 
 /**
@@ -93,16 +123,18 @@ function installNavigatorGpu(module: WebgpuModule): GpuLike {
   return gpu;
 }
 
-/** What to do when Dawn finds no adapter, on this platform. */
-function noAdapterHint(): string {
+/** What to do when Dawn finds no adapter, on this platform, after what Dawn `said` while looking. */
+function noAdapterHint(said: readonly string[]): string {
+  const quoted = said.length > 0 ? `Dawn said: ${said.join('; ')}. ` : '';
   if (process.platform === 'linux') {
     return (
-      'Dawn uses Vulkan on Linux: install the Vulkan loader (Debian: apt-get install libvulkan1) and a driver ' +
-      "with Vulkan 1.1 (NVIDIA's driver brings one); Dawn prints why it rejected an adapter above. For a software " +
+      `${quoted}Dawn uses Vulkan on Linux: install the Vulkan loader (Debian: apt-get install libvulkan1) and a driver ` +
+      "with Vulkan 1.1 (NVIDIA's driver brings one). For a software " +
       'adapter on the CPU (slow, for tests) set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json ' +
       "(the SwiftShader driver of Debian's chromium package)"
     );
   }
-  if (process.platform === 'darwin') return 'Dawn uses Metal on macOS: this Mac reported no Metal device';
-  return 'Dawn uses Direct3D 12 on Windows: update the GPU driver';
+  if (process.platform === 'darwin')
+    return `${quoted}Dawn uses Metal on macOS: this Mac reported no Metal device`;
+  return `${quoted}Dawn uses Direct3D 12 on Windows: update the GPU driver`;
 }
