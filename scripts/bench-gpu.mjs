@@ -7,7 +7,10 @@
 // object on stdout (progress on stderr). Needs `pnpm build` first. Plain Node, no dependencies.
 //
 //   node scripts/bench-gpu.mjs [--backends webgpu,wasm] [--batches 32,128,512] [--hiddens 256,1024]
-//        [--cap-s 20] [--timeout-s 60] [--budget-s 570] [--threads N] [--software]
+//        [--cap-s 20] [--timeout-s 60] [--budget-s 570] [--threads N] [--software] [--quick]
+//
+// --quick checks the script end to end in a minute or two: batch 4, hidden 16, 8 steps, 3 timed steps.
+// scripts/device-gpu.sh runs this and the page's measurement (bench-gpu-page.mjs) on a GPU machine.
 //
 // --software points Vulkan at SwiftShader (Debian's chromium package), a CPU adapter: for checking the
 // script where there is no GPU, never for speed. On a GPU machine Dawn needs libvulkan1 and the
@@ -21,9 +24,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BACKEND = join(ROOT, 'packages', 'backend', 'dist', 'index.js');
-const TRAIN = join(ROOT, 'packages', 'train', 'dist', 'index.js');
+// RNNLM_BENCH_ROOT: the CLI deployed by scripts/pack-device-gpu.sh, in place of this repository.
+const env = process.env;
+const ROOT = env.RNNLM_BENCH_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const built = (name) =>
+  [
+    join(ROOT, 'packages', name, 'dist', 'index.js'),
+    join(ROOT, 'node_modules', '@rnnlm', name, 'dist', 'index.js'),
+  ].find((path) => existsSync(path)) ?? join(ROOT, 'packages', name, 'dist', 'index.js');
+const BACKEND = built('backend');
+const TRAIN = built('train');
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 const { values: args } = parseArgs({
@@ -36,9 +46,13 @@ const { values: args } = parseArgs({
     'budget-s': { type: 'string', default: '570' },
     threads: { type: 'string' },
     software: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
     one: { type: 'string' },
   },
 });
+if (args.quick) Object.assign(args, { batches: '4', hiddens: '16', 'cap-s': '5', 'timeout-s': '180' });
+const numSteps = args.quick ? 8 : 35;
+const timedSteps = args.quick ? 3 : 10;
 
 const list = (text) => text.split(',').filter((s) => s !== '');
 const numbers = (text) => list(text).map(Number);
@@ -50,7 +64,6 @@ if (!existsSync(BACKEND) || !existsSync(TRAIN)) {
   process.exit(1);
 }
 // The Vulkan loader reads these when Dawn starts, in this process and the children it spawns.
-const env = process.env;
 if (args.software && !env.VK_ICD_FILENAMES) env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
 env.XDG_RUNTIME_DIR ??= tmpdir();
 const threads = Number(args.threads ?? Math.min(8, availableParallelism()));
@@ -71,11 +84,10 @@ if (args.one) {
       bidirectional: false,
     },
     batchSize: Number(batch),
-    numSteps: 35,
+    numSteps,
     optimizer: { name: 'sgd', lr: 1 },
     clip: 1,
   };
-  const timedSteps = 10;
   const started = performance.now();
   const tokensPerSecond = await measureTrainingSpeed(
     shape,
@@ -161,7 +173,8 @@ for (const hidden of numbers(args.hiddens)) {
 }
 process.stdout.write(
   `${JSON.stringify({
-    model: 'lstm-scratch (vocab 28, 35 steps, sgd lr 1, clip 1)',
+    model: `lstm-scratch (vocab 28, ${numSteps} steps, sgd lr 1, clip 1)`,
+    quick: args.quick,
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version },
     threads,
     software_adapter: args.software,
