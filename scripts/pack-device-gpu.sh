@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 out=.device-gpu
 deploy=$(mktemp -d)
 trap 'rm -rf "$deploy"' EXIT
-grep -qx '/.device-gpu/' .git/info/exclude 2>/dev/null || echo '/.device-gpu/' >>"$(git rev-parse --git-path info/exclude)"
+exclude=$(git rev-parse --git-path info/exclude)
+grep -qx '/.device-gpu/' "$exclude" 2>/dev/null || echo '/.device-gpu/' >>"$exclude"
 rm -rf "$out" && mkdir -p "$out/debs"
 
 pnpm --filter @rnnlm/cli deploy --prod --legacy "$deploy/app" >/dev/null
