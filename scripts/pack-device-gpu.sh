@@ -2,16 +2,14 @@
 # Packs what scripts/device-gpu.sh needs on a Linux x64 GPU machine that can install nothing (no
 # network): this Node binary, the CLI's production dependencies (`pnpm deploy`: the built packages and
 # tfjs, with the `webgpu` package's Linux x64 Dawn only, no source maps) and the Debian packages of the
-# Vulkan loader. Run here after `pnpm build`; writes .device-gpu/ (kept out of git by
-# .git/info/exclude), about 60 MiB. Where the machine has Node, network and pnpm, skip this:
+# Vulkan loader. Run here after `pnpm build`; writes .device-gpu/ (ignored by .gitignore, so the
+# device tool carries it as an ignored path), about 60 MiB. Where the machine has Node, network and pnpm, skip this:
 # device-gpu.sh installs what is missing itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.device-gpu
 deploy=$(mktemp -d)
 trap 'rm -rf "$deploy"' EXIT
-exclude=$(git rev-parse --git-path info/exclude)
-grep -qx '/.device-gpu/' "$exclude" 2>/dev/null || echo '/.device-gpu/' >>"$exclude"
 rm -rf "$out" && mkdir -p "$out/debs"
 
 pnpm --filter @rnnlm/cli deploy --prod --legacy "$deploy/app" >/dev/null
