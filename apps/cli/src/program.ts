@@ -27,6 +27,7 @@ import {
   dropoutOptions,
   epochsOption,
   hiddenOption,
+  initOption,
   jsonOption,
   layersOption,
   lrOption,
@@ -106,6 +107,7 @@ export function buildProgram(io: Io, run: RunCommand): Command {
         "the output head's weight is the embedding transposed (Press and Wolf 2017): needs --embedding equal to --hidden (twice it when --bidirectional)",
       ),
       ...dropoutOptions(),
+      initOption(),
       batchSizeOption(TRAIN_DEFAULTS.batchSize),
       numStepsOption('time steps per sequence', TRAIN_DEFAULTS.numSteps),
       new Option(

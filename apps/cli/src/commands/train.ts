@@ -64,10 +64,10 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   const say = (line: string) => {
     if (!flags.json) io.stdout.write(`${forTerminal(io.stdout, line)}\n`);
   };
-  const { cell, impl, hidden, layers, bidirectional, dropout, dropoutMode } = model.config;
-  const dropped = dropout
-    ? `, dropout ${dropout}${dropoutMode === 'variational' ? ' (variational)' : ''}`
-    : '';
+  const { cell, impl, hidden, layers, bidirectional, dropout, dropoutMode, init } = model.config;
+  const dropped =
+    (dropout ? `, dropout ${dropout}${dropoutMode === 'variational' ? ' (variational)' : ''}` : '') +
+    (init ? `, ${init} init` : '');
   say(
     `${flags.resume ? 'resuming' : 'training'} ${impl} ${cell}${bidirectional ? ' (bidirectional)' : ''}, ${layers} x ${hidden}${describeInput(model.config)}${dropped}, ` +
       `on ${corpus.source} (${corpus.token}s, vocabulary ${vocab.size}, ${formatCount(trainer.loader.ids.length)} training tokens) ` +
