@@ -139,6 +139,8 @@ def parser():
                     help='with --time-budget: validate every n batches too (0: at epoch ends only)')
     ap.add_argument('--valid-tokens', type=non_negative_int, default=0,
                     help='with --time-budget: validate on at most the first n held-out tokens (0: all)')
+    ap.add_argument('--parity', metavar='DIR', default=None,
+                    help="bench/parity.mjs's folder: train on its weights and batches, print every step's loss")
     return ap
 
 
@@ -155,6 +157,13 @@ def blas_in_use():
 def main(argv=None):
     ap = parser()
     args = ap.parse_args(argv)
+    if args.parity is not None:
+        torch = import_torch()
+        if args.threads > 0:
+            torch.set_num_threads(args.threads)
+        from reference.parity import run_parity
+        print(json.dumps({'impl': 'torch', 'version': torch.__version__, **run_parity(args.parity)}))
+        return
     if not os.path.isfile(args.corpus):
         ap.error(f'corpus file not found: {args.corpus}')
     if (args.embedding or args.tie_weights) and args.model.endswith('-scratch'):
