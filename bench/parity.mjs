@@ -25,6 +25,8 @@ const pkg = (name, entry = 'index.js') => pathToFileURL(join(ROOT, 'packages', n
 const REFERENCE = join(ROOT, 'bench', 'torch_reference.py');
 const OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
 
+// RNNLM_PYTHON: the Python with torch, as for bench:quality.
+const { env } = process;
 const { values: o } = parseArgs({
   options: {
     steps: { type: 'string', default: '40' },
@@ -39,7 +41,7 @@ const { values: o } = parseArgs({
     'max-tokens': { type: 'string', default: '200000' },
     clip: { type: 'string', default: '1' },
     seed: { type: 'string', default: '0' },
-    python: { type: 'string', default: process.env.RNNLM_PYTHON ?? '/usr/bin/python3' },
+    python: { type: 'string', default: env.RNNLM_PYTHON ?? '/usr/bin/python3' },
   },
 });
 const n = (name) => Number(o[name]);
@@ -66,7 +68,12 @@ const config = {
   bidirectional: false,
   ...(o.init === 'normal' ? {} : { init: o.init }),
 };
-const loaderOptions = { batchSize: n('batch-size'), numSteps: n('num-steps'), sampling: 'sequential', seed: n('seed') };
+const loaderOptions = {
+  batchSize: n('batch-size'),
+  numSteps: n('num-steps'),
+  sampling: 'sequential',
+  seed: n('seed'),
+};
 const model = createModel(config, { seed: n('seed') });
 const dir = mkdtempSync(join(tmpdir(), 'rnnlm-parity-'));
 try {
@@ -126,7 +133,10 @@ try {
   // The mean loss of each tenth of the steps: the curves side by side.
   const tenths = (losses) =>
     Array.from({ length: Math.min(10, losses.length) }, (_, k) => {
-      const part = losses.slice(Math.floor((k * losses.length) / 10), Math.floor(((k + 1) * losses.length) / 10));
+      const part = losses.slice(
+        Math.floor((k * losses.length) / 10),
+        Math.floor(((k + 1) * losses.length) / 10),
+      );
       return round(part.reduce((a, b) => a + b, 0) / part.length);
     });
   process.stdout.write(

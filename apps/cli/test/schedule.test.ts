@@ -107,7 +107,9 @@ describe('rnnlm train: schedules, model size, early stopping', () => {
       '--out',
       join(dir, 'early-text'),
     ]);
-    expect(plain.stdout).toMatch(/stopped early after epoch \d+: 1 validations without a better valid perplexity/);
+    expect(plain.stdout).toMatch(
+      /stopped early after epoch \d+: 1 validations without a better valid perplexity/,
+    );
     expect(plain.stdout).toMatch(
       new RegExp(`best valid perplexity [\\d.]+ at epoch ${bestEpoch}, saved to .*best`),
     );
@@ -119,7 +121,17 @@ describe('rnnlm train: schedules, model size, early stopping', () => {
     const out = join(dir, 'every');
     const args = ['train', '--corpus', corpus, ...tiny, '--lr', '0.05', '--seed', '2', '--json'];
     // About 28 batches an epoch: validations after batches 5, 10, ..., 25 and at each epoch's end.
-    const run = await runCli([...args, '--epochs', '20', '--valid-every', '5', '--patience', '3', '--out', out]);
+    const run = await runCli([
+      ...args,
+      '--epochs',
+      '20',
+      '--valid-every',
+      '5',
+      '--patience',
+      '3',
+      '--out',
+      out,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const lines = jsonLines(run.stdout);
     const validations = lines.filter((l) => typeof l.valid_perplexity === 'number' && !('done' in l));

@@ -223,7 +223,7 @@ describe('early stopping', () => {
   });
 });
 
-describe('validations between epochs (observeValidation, the CLI\'s --valid-every)', () => {
+describe("validations between epochs (observeValidation, the CLI's --valid-every)", () => {
   /** Fits until `batches` batches of the epoch in progress are done. */
   const fitUntil = async (trainer: Trainer, batches: number, epochs = 1) => {
     const controller = new AbortController();
@@ -244,7 +244,10 @@ describe('validations between epochs (observeValidation, the CLI\'s --valid-ever
     expect(trainer.observeValidation(9.5)).toEqual({ improved: false, stop: false });
     expect(trainer.observeValidation(9.5)).toEqual({ improved: false, stop: false });
     // Two without a better one: the plateau schedule halves the rate of the next update.
-    expect(trainer.schedule.rate({ epoch: 0, step: trainer.optimizer.step, totalSteps: 10 })).toBeCloseTo(0.01, 12);
+    expect(trainer.schedule.rate({ epoch: 0, step: trainer.optimizer.step, totalSteps: 10 })).toBeCloseTo(
+      0.01,
+      12,
+    );
     expect(trainer.observeValidation(10)).toEqual({ improved: false, stop: true });
     expect(trainer.best).toEqual({ validPerplexity: 9, epoch: 1, batch: 1 });
     // The count is in the checkpoint's state.
@@ -258,7 +261,12 @@ describe('validations between epochs (observeValidation, the CLI\'s --valid-ever
     // How many batches the first epoch has (the random start offset decides).
     const probe = make(undefined, 0.02);
     let last = 0;
-    await probe.fit({ epochs: 1, onBatchEnd: (e) => void (last = e.batch) });
+    await probe.fit({
+      epochs: 1,
+      onBatchEnd: (e) => {
+        last = e.batch;
+      },
+    });
     const trainer = make(undefined, 0.02, 1);
     await fitUntil(trainer, last);
     expect(trainer.getState().progress?.batch).toBe(last);

@@ -4,8 +4,8 @@ import { assertIdsInRange, type LanguageModel, mixSeed, type State } from '@rnnl
 import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
-import { yieldToEventLoop } from './event-loop.js';
 import { evaluatePerplexity } from './evaluate.js';
+import { yieldToEventLoop } from './event-loop.js';
 import { crossEntropy, perplexity, timeMajor } from './loss.js';
 import { Optimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
 import {
@@ -211,7 +211,11 @@ export class Trainer {
   get best(): { validPerplexity: number; epoch: number; batch?: number } | null {
     const { best, bestEpoch, bestBatch } = this.#best.state;
     if (best === null || bestEpoch === null) return null;
-    return { validPerplexity: best, epoch: bestEpoch, ...(bestBatch === undefined ? {} : { batch: bestBatch }) };
+    return {
+      validPerplexity: best,
+      epoch: bestEpoch,
+      ...(bestBatch === undefined ? {} : { batch: bestBatch }),
+    };
   }
 
   /**
