@@ -33,6 +33,8 @@ export const RUNS = {
   torch: { impl: 'torch', dropout: true },
   'rnnlm-no-dropout': { impl: 'rnnlm', dropout: false },
   'torch-no-dropout': { impl: 'torch', dropout: false },
+  // rnnlm from the notebooks' N(0, 0.01²) rather than --init: what the initialisation is worth.
+  'rnnlm-normal-init': { impl: 'rnnlm', dropout: true, init: 'normal' },
 };
 
 const OPTIONS = {
@@ -42,6 +44,8 @@ const OPTIONS = {
   layers: { type: 'string', default: '2' },
   dropout: { type: 'string', default: '0.3' },
   'dropout-mode': { type: 'string', default: 'standard' },
+  // rnnlm's initialisation: torch.nn's own is uniform, and bench/parity.mjs shows the two then learn alike.
+  init: { type: 'string', default: 'uniform' },
   lr: { type: 'string', default: '0.002' },
   'lr-min': { type: 'string', default: '0.0001' },
   'warmup-steps': { type: 'string', default: '100' },
@@ -71,6 +75,7 @@ export const USAGE = `usage: pnpm bench:quality -- [--budget 15m] [--runs ${Obje
   --budget D          each run's budget: 90s, 15m, 1h (default 15m)
   --runs A,B          which runs, in order (default ${OPTIONS.runs.default})
   --hidden N --layers N --dropout P --dropout-mode standard|variational --lr R --lr-min R
+  --init uniform|normal  rnnlm's initial weights (default uniform, torch.nn's scheme; normal: the notebooks')
   --warmup-steps N --epochs N (the cosine's length) --batch-size N --num-steps N --seed N
   --valid-every N     validate every N batches, and at each epoch's end (default 100)
   --valid-tokens N    validate on the first N held-out tokens (default 50000; 0: all)
@@ -127,6 +132,9 @@ export function parseOptions(argv, env = {}) {
   if (!['standard', 'variational'].includes(values['dropout-mode'])) {
     throw new UsageError(`--dropout-mode: expected standard or variational, got "${values['dropout-mode']}"`);
   }
+  if (!['uniform', 'normal'].includes(values.init)) {
+    throw new UsageError(`--init: expected uniform or normal, got "${values.init}"`);
+  }
   return {
     help: false,
     budgetSeconds: parseBudget(values.budget),
@@ -135,6 +143,7 @@ export function parseOptions(argv, env = {}) {
     layers: int('layers', 1),
     dropout: num('dropout', (n) => n >= 0 && n < 1, 'a number from 0 up to, not including, 1'),
     dropoutMode: values['dropout-mode'],
+    init: values.init,
     lr: num('lr', (n) => n > 0, 'a number > 0'),
     lrMin: num('lr-min', (n) => n >= 0, 'a number >= 0'),
     warmupSteps: int('warmup-steps', 0),
@@ -184,6 +193,7 @@ export function runCommand(name, o, corpus, out) {
       '--model',
       'lstm',
       ...flags(common),
+      ...(p > 0 ? ['--dropout-mode', o.dropoutMode] : []),
       '--max-tokens',
       String(o.maxTokens || -1),
       '--time-budget',
@@ -200,6 +210,8 @@ export function runCommand(name, o, corpus, out) {
     'lstm',
     ...flags(common),
     ...(p > 0 ? ['--dropout-mode', o.dropoutMode] : []),
+    '--init',
+    RUNS[name].init ?? o.init,
     '--clean',
     'letters',
     '--max-tokens',
@@ -231,6 +243,8 @@ export function summarize(name, validations, extra = {}) {
       seconds: v.seconds,
       valid_perplexity: v.valid_perplexity,
       ...(v.epoch !== undefined ? { epoch: v.epoch } : {}),
+      // Batches of that epoch done (absent: at its end): curves compare at equal batches, not seconds.
+      ...(v.batch !== undefined ? { batch: v.batch } : {}),
     })),
     ...extra,
   };
@@ -288,6 +302,7 @@ async function runRnnlm(name, argv, o, env) {
         seconds: Math.round((now - start) / 10) / 100,
         valid_perplexity: Math.round(json.valid_perplexity * 1e4) / 1e4,
         epoch: json.epoch,
+        ...(typeof json.batch === 'number' ? { batch: json.batch } : {}),
       });
     }
   });
@@ -381,6 +396,7 @@ async function main(argv, env) {
         hidden: o.hidden,
         dropout: o.dropout,
         dropout_mode: o.dropoutMode,
+        rnnlm_init: o.init,
       },
       training: {
         optimizer: 'adam',

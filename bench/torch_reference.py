@@ -127,6 +127,8 @@ def parser():
     ap.add_argument('--optimizer', choices=['sgd', 'adam'], default='sgd', help='default sgd, as d2l')
     ap.add_argument('--dropout', type=fraction, default=0.0,
                     help='dropout between layers and before the head in training (default 0)')
+    ap.add_argument('--dropout-mode', choices=['standard', 'variational'], default='standard',
+                    help='torch.nn models: standard, a fresh mask every step; variational, one per sequence')
     ap.add_argument('--clip', type=positive_float, default=1.0, help='global-norm clipping (default 1)')
     ap.add_argument('--lr-schedule', choices=['constant', 'cosine'], default='constant')
     ap.add_argument('--warmup-steps', type=non_negative_int, default=0)
@@ -139,6 +141,8 @@ def parser():
                     help='with --time-budget: validate every n batches too (0: at epoch ends only)')
     ap.add_argument('--valid-tokens', type=non_negative_int, default=0,
                     help='with --time-budget: validate on at most the first n held-out tokens (0: all)')
+    ap.add_argument('--parity', metavar='DIR', default=None,
+                    help="bench/parity.mjs's folder: train on its weights and batches, print every step's loss")
     return ap
 
 
@@ -155,10 +159,19 @@ def blas_in_use():
 def main(argv=None):
     ap = parser()
     args = ap.parse_args(argv)
+    if args.parity is not None:
+        torch = import_torch()
+        if args.threads > 0:
+            torch.set_num_threads(args.threads)
+        from reference.parity import run_parity
+        print(json.dumps({'impl': 'torch', 'version': torch.__version__, **run_parity(args.parity)}))
+        return
     if not os.path.isfile(args.corpus):
         ap.error(f'corpus file not found: {args.corpus}')
     if (args.embedding or args.tie_weights) and args.model.endswith('-scratch'):
         ap.error(f'--embedding and --tie-weights are for the torch.nn models; {args.model} takes one-hot inputs')
+    if args.dropout_mode != 'standard' and args.model.endswith('-scratch'):
+        ap.error(f'--dropout-mode {args.dropout_mode} is for the torch.nn models; {args.model} drops per step')
     if args.tie_weights and args.embedding != args.hidden:
         ap.error(f'--tie-weights needs --embedding equal to --hidden {args.hidden}, got '
                  f'{"no --embedding" if args.embedding is None else f"--embedding {args.embedding}"}')
@@ -188,7 +201,7 @@ def main(argv=None):
         ap.error(f'the corpus has {len(ids)} {args.token} tokens, too few for batches of '
                  f'{args.batch_size} x {args.num_steps} steps ({needed} needed)')
     model = build_model(args.model, len(vocab), args.hidden, args.layers, args.embedding, args.tie_weights,
-                        args.dropout)
+                        args.dropout, args.dropout_mode)
     if args.time_budget is not None:
         return run_for_time(args, model, ids, vocab, rng, torch)
     settings = TrainSettings(args.batch_size, args.num_steps, args.lr, args.epochs, args.clip)
@@ -309,6 +322,7 @@ def run_for_time(args, model, ids, vocab, rng, torch):
         'layers': args.layers,
         'hidden': args.hidden,
         'dropout': args.dropout,
+        'dropout_mode': args.dropout_mode,
         'optimizer': args.optimizer,
         'lr': args.lr,
         'lr_schedule': args.lr_schedule,

@@ -6,7 +6,9 @@ Both take a (batch, steps) batch of token ids and a state, and return the logits
 
 Dropout (rnnlm's `--dropout`, Zaremba et al. 2014): in training, each layer's output is dropped on its
 way to the layer above and to the head (inverted dropout, a fresh mask per step); the recurrent path is
-left alone. `train()` and `eval()` switch it on and off, as torch.nn's.
+left alone. `train()` and `eval()` switch it on and off, as torch.nn's. With `dropout_mode` variational
+(rnnlm's `--dropout-mode variational`, Gal and Ghahramani 2016) the torch.nn models draw one mask per
+sequence and connection, shared by all its steps.
 """
 import torch
 from torch import nn
@@ -97,19 +99,39 @@ class ScratchModel:
         return self.train(False)
 
 
+def variational_dropout(x, p, training):
+    """Inverted dropout on step-major x (steps, batch, width) with one mask per sequence, shared by all
+    its steps (as rnnlm's variational masks)."""
+    if not training or p == 0:
+        return x
+    mask = x.new_empty(1, x.shape[1], x.shape[2]).bernoulli_(1 - p) / (1 - p)
+    return x * mask
+
+
 class LayerModel(nn.Module):
     """A torch.nn RNN, GRU or LSTM (`layers` stacked, torch's initialisation) and a Linear head, on
     one-hot inputs, or with `embedding` on an nn.Embedding of that size; `tie_weights` makes the head's
     weight the embedding's (Press and Wolf 2017: one parameter, the embedding size equal to hidden).
-    Dropout: on the embedded tokens, torch.nn's own between the stacked layers, nn.Dropout before the head."""
+    Dropout: on the embedded tokens, torch.nn's own between the stacked layers, nn.Dropout before the head;
+    variational: the layers one module each (torch.nn's own dropout draws a mask per step), one mask per
+    sequence on each of those connections."""
 
-    def __init__(self, cell, vocab_size, hidden, layers, embedding=None, tie_weights=False, dropout=0.0):
+    def __init__(self, cell, vocab_size, hidden, layers, embedding=None, tie_weights=False, dropout=0.0,
+                 dropout_mode='standard'):
         super().__init__()
         if tie_weights and embedding != hidden:
             raise ValueError(f'tie_weights needs embedding equal to hidden ({hidden}), got {embedding}')
+        if dropout_mode not in ('standard', 'variational'):
+            raise ValueError(f'unknown dropout_mode {dropout_mode!r}: expected standard or variational')
         rnn = {'rnn': nn.RNN, 'gru': nn.GRU, 'lstm': nn.LSTM}[cell]
         self.embedding = nn.Embedding(vocab_size, embedding) if embedding else None
-        self.rnn = rnn(embedding or vocab_size, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0)
+        self.variational = dropout_mode == 'variational' and dropout > 0
+        self.p = dropout
+        if self.variational:
+            inputs = [embedding or vocab_size] + [hidden] * (layers - 1)
+            self.rnn = nn.ModuleList(rnn(size, hidden) for size in inputs)
+        else:
+            self.rnn = rnn(embedding or vocab_size, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
         self.linear = nn.Linear(hidden, vocab_size)
         if tie_weights:
@@ -122,12 +144,26 @@ class LayerModel(nn.Module):
         """Step-major inputs of the first layer: the embeddings of the ids (dropped in training, as
         rnnlm drops them), or their one-hot vectors."""
         if self.embedding is not None:
-            return self.drop(self.embedding(X.T.long()))
+            embedded = self.embedding(X.T.long())
+            return variational_dropout(embedded, self.p, self.training) if self.variational else self.drop(embedded)
         return F.one_hot(X.T.long(), self.vocab_size).to(torch.float32)
 
     def forward(self, X, state):
+        if self.variational:
+            return self.forward_variational(X, state)
         Y, state = self.rnn(self.embed(X), state)
         return self.linear(self.drop(Y.reshape(-1, Y.shape[-1]))), state
+
+    def forward_variational(self, X, state):
+        """Layer by layer, each output dropped with one mask per sequence on its way up and to the head."""
+        x, finals = self.embed(X), []
+        for layer, rnn in enumerate(self.rnn):
+            own = tuple(s[layer:layer + 1] for s in state) if self.is_lstm else state[layer:layer + 1]
+            x, final = rnn(x, own)
+            x = variational_dropout(x, self.p, self.training)
+            finals.append(final)
+        state = tuple(torch.cat(parts) for parts in zip(*finals)) if self.is_lstm else torch.cat(finals)
+        return self.linear(x.reshape(-1, x.shape[-1])), state
 
     def begin_state(self, batch_size):
         """(layers, batch, hidden) zeros: H, or (H, C) for an LSTM."""
@@ -135,11 +171,14 @@ class LayerModel(nn.Module):
         return (zeros(), zeros()) if self.is_lstm else zeros()
 
 
-def build_model(name, vocab_size, hidden, layers, embedding=None, tie_weights=False, dropout=0.0):
+def build_model(name, vocab_size, hidden, layers, embedding=None, tie_weights=False, dropout=0.0,
+                dropout_mode='standard'):
     """`<cell>-scratch`: the hand-written cells; `<cell>`: torch.nn layers (cell: rnn, gru or lstm),
-    which alone take an embedding and tied weights."""
+    which alone take an embedding, tied weights and variational dropout."""
     if name.endswith('-scratch'):
         if embedding or tie_weights:
             raise ValueError('the -scratch models take one-hot inputs: embedding and tie_weights are for torch.nn ones')
+        if dropout_mode != 'standard':
+            raise ValueError('the -scratch models drop with a fresh mask per step: variational dropout is for torch.nn ones')
         return ScratchModel(name.removesuffix('-scratch'), vocab_size, hidden, layers, dropout)
-    return LayerModel(name, vocab_size, hidden, layers, embedding, tie_weights, dropout)
+    return LayerModel(name, vocab_size, hidden, layers, embedding, tie_weights, dropout, dropout_mode)

@@ -174,7 +174,7 @@ def fit_for_time(model, train_ids, valid_ids, settings, rng, on_validation=None)
     """Trains until settings.epochs are done or the budget is spent (checked after each batch, as the
     CLI's clock), validating every settings.valid_every batches of an epoch and at each epoch's end.
     The clock runs from the first batch and includes validation. Returns the validations as
-    {seconds, step, epoch, valid_perplexity} dicts."""
+    {seconds, step, epoch, batch, valid_perplexity} dicts (batch: of its epoch)."""
     params = list(model.parameters())
     make = torch.optim.Adam if settings.optimizer == 'adam' else torch.optim.SGD
     optimizer = make(params, lr=settings.lr)
@@ -185,17 +185,17 @@ def fit_for_time(model, train_ids, valid_ids, settings, rng, on_validation=None)
     started = time.perf_counter()
     step = 0
 
-    def validate(epoch):
+    def validate(epoch, batch):
         ppl = evaluate_perplexity(model, valid_ids, settings.batch_size, settings.num_steps, loss_fn)
         entry = {'seconds': round(time.perf_counter() - started, 2), 'step': step, 'epoch': epoch,
-                 'valid_perplexity': round(ppl, 4)}
+                 'batch': batch, 'valid_perplexity': round(ppl, 4)}
         validations.append(entry)
         if on_validation:
             on_validation(entry)
 
     model.train()
     for epoch in range(1, settings.epochs + 1):
-        state = None
+        state, batch = None, 0
         for batch, (X, Y) in enumerate(sequential_batches(train_ids, settings.batch_size,
                                                           settings.num_steps, rng), start=1):
             state = model.begin_state(X.shape[0]) if state is None else detach(state)
@@ -215,6 +215,6 @@ def fit_for_time(model, train_ids, valid_ids, settings, rng, on_validation=None)
             if time.perf_counter() - started >= settings.budget_s:
                 return validations
             if settings.valid_every and batch % settings.valid_every == 0:
-                validate(epoch)
-        validate(epoch)
+                validate(epoch, batch)
+        validate(epoch, batch)
     return validations

@@ -4,7 +4,13 @@
  * program, and the program without the commands. The choices come from the packages' own lists.
  */
 import { NODE_BACKENDS } from '@rnnlm/backend/names';
-import { CELL_KINDS, type CellKind, type DropoutMode, type ModelImpl } from '@rnnlm/cells/names';
+import {
+  CELL_KINDS,
+  type CellKind,
+  type DropoutMode,
+  type InitScheme,
+  type ModelImpl,
+} from '@rnnlm/cells/names';
 import type { Sampling } from '@rnnlm/data';
 import type { CleanMode, TokenMode } from '@rnnlm/text';
 import type { OptimizerName, ScheduleName } from '@rnnlm/train/names';
@@ -59,6 +65,7 @@ export const TRAIN_DEFAULTS = {
   lrPatience: 2,
   dropout: 0,
   dropoutMode: 'standard',
+  init: 'normal',
   validFraction: 0.1,
   seed: 0,
   backend: 'auto',
@@ -87,6 +94,8 @@ export interface TrainFlags extends BackendFlags {
   /** Dropout on the non-recurrent connections in training (0: off), and how its masks are drawn. */
   dropout: number;
   dropoutMode: DropoutMode;
+  /** How a new model's weights are drawn. */
+  init: InitScheme;
   batchSize: number;
   numSteps: number;
   sampling: Sampling;

@@ -72,15 +72,16 @@ export interface StopWork {
   clock: LongRunClock;
   /** Saves a resumable checkpoint. */
   checkpoint: () => Promise<void>;
-  /** Measures (and reports) validation perplexity. */
-  validate: () => Promise<void>;
+  /** Measures (and reports) validation perplexity; true when early stopping says to stop there. */
+  validate: () => Promise<boolean>;
 }
 
 /**
  * `trainer.fit(options)`, stopping between batches whenever the clock says so to save a checkpoint
  * or validate, then fitting on from the very same batch (the trainer resumes exactly, so the weights
  * are those of one uninterrupted fit). Ends when the epochs are done, `options.signal` aborts
- * (`stopped: 'interrupted'`) or the time budget is spent (`stopped: 'time-budget'`).
+ * (`stopped: 'interrupted'`), the time budget is spent (`stopped: 'time-budget'`), or early stopping
+ * ends it at an epoch's end or at a validation between (`stoppedEarly`).
  */
 export async function fitWithStops(
   trainer: Trainer,
@@ -116,6 +117,7 @@ export async function fitWithStops(
       await work.checkpoint();
       work.clock.checkpointed();
     }
-    if (due.includes('validate')) await work.validate();
+    if (due.includes('validate') && (await work.validate()))
+      return { epochs, aborted: false, stopped: null, stoppedEarly: true };
   }
 }

@@ -4,7 +4,7 @@
  * description where the flag means something a little different there (`--seed` seeds training in
  * `train` but sampling in `generate`).
  */
-import { DROPOUT_MODES } from '@rnnlm/cells/names';
+import { DROPOUT_MODES, INIT_SCHEMES } from '@rnnlm/cells/names';
 import { CLEAN_MODES, TOKEN_MODES } from '@rnnlm/text';
 import { Option } from 'commander';
 import { BACKENDS, TRAIN_DEFAULTS } from './flags.js';
@@ -71,6 +71,15 @@ export function dropoutOptions(): Option[] {
       .default(TRAIN_DEFAULTS.dropoutMode),
   ];
 }
+
+/** `--init`: how a new model's weights are drawn (a model setting, saved; refused if changed on --resume). */
+export const initOption = () =>
+  new Option(
+    '--init <scheme>',
+    "a new model's weights: normal, the notebooks' N(0, 0.01²) and zero biases; uniform, PyTorch's defaults (recurrent weights and biases U(±1/√hidden), head U(±1/√width), embedding N(0, 1)), which learn faster at the start of a large model",
+  )
+    .choices(INIT_SCHEMES)
+    .default(TRAIN_DEFAULTS.init);
 
 /** `--model <dir>`: the saved model a command reads. */
 export const modelDirOption = () =>

@@ -27,6 +27,7 @@ import {
   dropoutOptions,
   epochsOption,
   hiddenOption,
+  initOption,
   jsonOption,
   layersOption,
   lrOption,
@@ -106,6 +107,7 @@ export function buildProgram(io: Io, run: RunCommand): Command {
         "the output head's weight is the embedding transposed (Press and Wolf 2017): needs --embedding equal to --hidden (twice it when --bidirectional)",
       ),
       ...dropoutOptions(),
+      initOption(),
       batchSizeOption(TRAIN_DEFAULTS.batchSize),
       numStepsOption('time steps per sequence', TRAIN_DEFAULTS.numSteps),
       new Option(
@@ -127,7 +129,7 @@ export function buildProgram(io: Io, run: RunCommand): Command {
         .default(TRAIN_DEFAULTS.clip),
       new Option(
         '--lr-schedule <name>',
-        'learning rate over the run: constant; step (times --lr-gamma every --lr-step-every epochs); cosine (down to --lr-min over the run); plateau (times --lr-gamma after --lr-patience epochs without a better valid perplexity)',
+        'learning rate over the run: constant; step (times --lr-gamma every --lr-step-every epochs); cosine (down to --lr-min over the run); plateau (times --lr-gamma after --lr-patience validations without a better valid perplexity)',
       )
         .choices(SCHEDULE_NAMES)
         .default(TRAIN_DEFAULTS.lrSchedule),
@@ -138,8 +140,8 @@ export function buildProgram(io: Io, run: RunCommand): Command {
         .argParser(number({ min: 0, exclusiveMin: true, max: 1 }))
         .default(TRAIN_DEFAULTS.lrGamma),
       new Option(
-        '--lr-patience <epochs>',
-        'plateau schedule: epochs without a better valid perplexity before a decay',
+        '--lr-patience <n>',
+        'plateau schedule: validations without a better valid perplexity before a decay (one at each epoch end, and one every --valid-every batches when set)',
       )
         .argParser(integer(1))
         .default(TRAIN_DEFAULTS.lrPatience),
@@ -150,8 +152,8 @@ export function buildProgram(io: Io, run: RunCommand): Command {
         .argParser(integer(0))
         .default(TRAIN_DEFAULTS.warmupSteps),
       new Option(
-        '--patience <epochs>',
-        'stop early after this many epochs without a better valid perplexity (0: never); the best model is kept in <out>/best either way',
+        '--patience <n>',
+        'stop early after this many validations without a better valid perplexity (0: never): one at each epoch end, and one every --valid-every batches when set; the best model is kept in <out>/best either way',
       )
         .argParser(integer(0))
         .default(0),
@@ -169,7 +171,7 @@ export function buildProgram(io: Io, run: RunCommand): Command {
         .default(0),
       new Option(
         '--valid-every <n>',
-        'also measure validation perplexity every n batches (0: only at epoch ends)',
+        'also measure validation perplexity every n batches (0: only at epoch ends); each counts for --patience, --lr-patience and <out>/best as an epoch end does',
       )
         .argParser(integer(0))
         .default(0),

@@ -55,6 +55,7 @@ export function checkResumeFlags(flags: TrainFlags, given: (name: string) => boo
     ['tieWeights', model.tieWeights ?? false, flags.tieWeights],
     ['dropout', model.dropout ?? 0, flags.dropout],
     ['dropoutMode', model.dropoutMode ?? 'standard', flags.dropoutMode],
+    ['init', model.init ?? 'normal', flags.init],
     ['batchSize', settings.batchSize, flags.batchSize],
     ['numSteps', settings.numSteps, flags.numSteps],
     ['sampling', settings.sampling, flags.sampling],

@@ -107,10 +107,55 @@ describe('rnnlm train: schedules, model size, early stopping', () => {
       '--out',
       join(dir, 'early-text'),
     ]);
-    expect(plain.stdout).toMatch(/stopped early after epoch \d+: 1 epochs without a better valid perplexity/);
+    expect(plain.stdout).toMatch(
+      /stopped early after epoch \d+: 1 validations without a better valid perplexity/,
+    );
     expect(plain.stdout).toMatch(
       new RegExp(`best valid perplexity [\\d.]+ at epoch ${bestEpoch}, saved to .*best`),
     );
+  });
+
+  it('with --valid-every, every validation counts for --patience and best/, mid-epoch ones too', async () => {
+    const corpus = join(dir, 'ab.txt');
+    writeFileSync(corpus, `${'ab'.repeat(450)}${'aabb'.repeat(25)}`);
+    const out = join(dir, 'every');
+    const args = ['train', '--corpus', corpus, ...tiny, '--lr', '0.05', '--seed', '2', '--json'];
+    // About 28 batches an epoch: validations after batches 5, 10, ..., 25 and at each epoch's end.
+    const run = await runCli([
+      ...args,
+      '--epochs',
+      '20',
+      '--valid-every',
+      '5',
+      '--patience',
+      '3',
+      '--out',
+      out,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = jsonLines(run.stdout);
+    const validations = lines.filter((l) => typeof l.valid_perplexity === 'number' && !('done' in l));
+    const curve = validations.map((l) => l.valid_perplexity as number);
+    const bestValue = Math.min(...curve);
+    const bestAt = curve.indexOf(bestValue);
+    // Stopped at the third validation after the best, epoch end or not.
+    expect(curve.length).toBe(bestAt + 4);
+    const final = lines.at(-1)!;
+    expect(final).toMatchObject({ done: true, stopped_early: true });
+    const best = validations[bestAt]!;
+    const midEpoch = !('loss' in best);
+    expect(final.best).toEqual({
+      valid_perplexity: bestValue,
+      epoch: best.epoch,
+      ...(midEpoch ? { batch: best.batch } : {}),
+      out: join(out, 'best'),
+    });
+    // best/ holds the weights of that moment: its saved training state stands where the best was.
+    const saved = JSON.parse(readFileSync(join(out, 'best', 'model.json'), 'utf8')).modelTopology.training;
+    expect(saved.epoch).toBe(midEpoch ? (best.epoch as number) - 1 : best.epoch);
+    expect(saved.progress?.batch ?? null).toBe(midEpoch ? best.batch : null);
+    expect(saved.best).toMatchObject({ best: bestValue, since: 0 });
+    expect(weights(join(out, 'best')).equals(weights(out))).toBe(false);
   });
 
   it('a run forced into the folder of an older model removes the older best/ once it has saved, and a resume keeps its own', async () => {

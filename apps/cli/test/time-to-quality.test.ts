@@ -25,6 +25,7 @@ describe('bench:quality arguments', () => {
       layers: 2,
       dropout: 0.3,
       lr: 0.002,
+      init: 'uniform',
       python: '/opt/py',
     });
     expect(parseBudget('90s')).toBe(90);
@@ -40,6 +41,7 @@ describe('bench:quality arguments', () => {
       [['--dropout', '1'], /--dropout: expected a number from 0 up to, not including, 1/],
       [['--hidden', '0'], /--hidden: expected an integer >= 1/],
       [['--dropout-mode', 'gaussian'], /--dropout-mode: expected standard or variational/],
+      [['--init', 'xavier'], /--init: expected uniform or normal/],
       [['--colour'], /Unknown option '--colour'/],
     ] as const) {
       expect(() => parseOptions([...argv], {})).toThrow(UsageError);
@@ -63,6 +65,7 @@ describe('bench:quality arguments', () => {
       '--lr-schedule',
       '--epochs',
       '--dropout',
+      '--dropout-mode',
       '--valid-every',
       '--corpus',
       '--seed',
@@ -71,6 +74,10 @@ describe('bench:quality arguments', () => {
     }
     expect(ours.get('--dropout')).toBe('0.25');
     expect(ours.get('--dropout-mode')).toBe('variational');
+    // rnnlm starts from torch.nn's initialisation scheme (the reference has only its own), but one run.
+    expect(ours.get('--init')).toBe('uniform');
+    expect(torch.has('--init')).toBe(false);
+    expect(flagsOf(runCommand('rnnlm-normal-init', o, '/c.txt', '/out')).get('--init')).toBe('normal');
     expect(ours.get('--time-budget')).toBe('90s');
     expect(torch.get('--time-budget')).toBe('90');
     expect(torch.get('--threads')).toBe('1');
@@ -80,7 +87,7 @@ describe('bench:quality arguments', () => {
   it('summarizes a run: the best validation perplexity and the second it was reached', () => {
     const validations = [
       { seconds: 10, valid_perplexity: 9, epoch: 1 },
-      { seconds: 20, valid_perplexity: 6.5, epoch: 1 },
+      { seconds: 20, valid_perplexity: 6.5, epoch: 1, batch: 100 },
       { seconds: 30, valid_perplexity: 7, epoch: 2 },
     ];
     expect(summarize('torch', validations, { dropout: 0.3 })).toEqual({

@@ -65,7 +65,8 @@ export class Controller {
       hidden: form.hidden,
       layers: form.layers,
       bidirectional: form.bidirectional,
-      ...(form.dropout > 0 ? { dropout: form.dropout } : {}),
+      ...(form.dropout > 0 ? { dropout: form.dropout, dropoutMode: form.dropoutMode } : {}),
+      ...(form.init !== 'normal' ? { init: form.init } : {}),
     };
     const optimizer = { name: form.optimizer, lr: form.lr };
     if (this.beforeBuild) {

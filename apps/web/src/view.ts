@@ -3,7 +3,7 @@
  * and the saved models. It holds no model state; the controller tells it what to show.
  */
 import { type BackendSelection, describeMeasurements } from '@rnnlm/backend/browser';
-import type { CellKind, ModelImpl } from '@rnnlm/cells';
+import type { CellKind, DropoutMode, InitScheme, ModelImpl } from '@rnnlm/cells';
 import type { Sampling } from '@rnnlm/data';
 import type { CleanMode, TokenMode } from '@rnnlm/text';
 import type { EpochResult, OptimizerName, ScheduleConfig, ScheduleName } from '@rnnlm/train';
@@ -30,8 +30,11 @@ export interface TrainForm {
   hidden: number;
   layers: number;
   bidirectional: boolean;
-  /** Dropout rate in training, 0 <= p < 1 (0: off). */
+  /** Dropout rate in training, 0 <= p < 1 (0: off), and how its masks are drawn. */
   dropout: number;
+  dropoutMode: DropoutMode;
+  /** How the new model's weights are drawn. */
+  init: InitScheme;
   optimizer: OptimizerName;
   lr: number;
   /** The page offers the schedules that need no validation text (it holds none out). */
@@ -122,6 +125,8 @@ export class View {
       layers: this.positiveInt('layers', 'Layers'),
       bidirectional: this.input('bidirectional').checked,
       dropout: this.dropout(),
+      dropoutMode: this.select('dropout-mode').value as DropoutMode,
+      init: this.select('init').value as InitScheme,
       sampling: this.select('sampling').value as Sampling,
       optimizer: this.select('optimizer').value as OptimizerName,
       lr: Number(this.input('lr').value),

@@ -158,6 +158,8 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     await page.fill('#epochs', '2');
     await page.selectOption('#lr-schedule', 'step');
     await page.fill('#dropout', '0.2');
+    await page.selectOption('#dropout-mode', 'variational');
+    await page.selectOption('#init', 'uniform');
     await page.click('#train');
     await expect
       .poll(() => page.textContent('#status'), { timeout: 120_000 })
@@ -177,8 +179,8 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     expect(fromPage).toMatch(/^once upon a .{20}\n$/s);
     // The schedule the form chose trained the model and travels in its checkpoint, to resume from.
     const topology = JSON.parse(readFileSync(join(exported, 'model.json'), 'utf8')).modelTopology;
-    // And the dropout it set is the model's, in its checkpoint.
-    expect(topology.model).toMatchObject({ dropout: 0.2, dropoutMode: 'standard' });
+    // And the dropout and initialisation it set are the model's, in its checkpoint.
+    expect(topology.model).toMatchObject({ dropout: 0.2, dropoutMode: 'variational', init: 'uniform' });
     const training = topology.training;
     expect(training.schedule.config).toMatchObject({ name: 'step', gamma: 0.5, stepEvery: 1 });
     // (the reload onto wasm put the form's default rate, 0.01, back)

@@ -1,6 +1,14 @@
 import { CELL_KINDS } from '@rnnlm/kernels';
 import { type FusedMode, recurrenceOption } from './fused/mode.js';
-import { DROPOUT_MODES, type DropoutMode, MODEL_IMPLS, type ModelConfig, type ModelImpl } from './model.js';
+import {
+  DROPOUT_MODES,
+  type DropoutMode,
+  INIT_SCHEMES,
+  type InitScheme,
+  MODEL_IMPLS,
+  type ModelConfig,
+  type ModelImpl,
+} from './model.js';
 
 /**
  * Checks a model configuration (for example one read from a checkpoint or built from CLI flags) and
@@ -52,6 +60,14 @@ export function validateModelConfig(config: unknown): ModelConfig {
     checkTying(valid);
     valid.tieWeights = true;
   }
+  const init = c.init ?? 'normal';
+  if (!INIT_SCHEMES.includes(init as never)) {
+    throw new Error(
+      `model config: unknown init ${JSON.stringify(c.init)}; use one of ${INIT_SCHEMES.join(', ')} ` +
+        "(normal: the notebooks' N(0, 0.01²); uniform: PyTorch's defaults)",
+    );
+  }
+  if (init !== 'normal') valid.init = init as InitScheme;
   return valid;
 }
 

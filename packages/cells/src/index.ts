@@ -31,6 +31,7 @@ export {
   useFused,
 } from './fused/index.js';
 export { assertIdsInRange, assertIdsTensor } from './ids.js';
+export { type InitialWeight, initialWeights, NORMAL_INIT_STDDEV, type WeightKind } from './init.js';
 export * from './model.js';
 export { createScratchModel, type ScratchModelOptions } from './scratch-model.js';
 export {

@@ -14,6 +14,15 @@ export type DropoutMode = 'standard' | 'variational';
 /** Every `DropoutMode`, for validating input and listing choices. */
 export const DROPOUT_MODES: readonly DropoutMode[] = ['standard', 'variational'];
 
+/**
+ * How a new model's weights are drawn (see `initialWeights`): `normal`, the notebooks' N(0, 0.01²)
+ * weights and zero biases; `uniform`, PyTorch's defaults (recurrent weights and biases U(±1/√hidden),
+ * the head U(±1/√fanIn), the embedding N(0, 1)).
+ */
+export type InitScheme = 'normal' | 'uniform';
+/** Every `InitScheme`, for validating input and listing choices. */
+export const INIT_SCHEMES: readonly InitScheme[] = ['normal', 'uniform'];
+
 /** Plain JSON: enough to rebuild the same architecture (checkpoints store it). */
 export interface ModelConfig {
   impl: ModelImpl;
@@ -40,6 +49,11 @@ export interface ModelConfig {
   dropout?: number;
   /** How masks are drawn when `dropout` > 0; default `standard`. */
   dropoutMode?: DropoutMode;
+  /**
+   * How the weights were initialised; absent: `normal` (a normalised config holds it only when it is
+   * another, so configs from before schemes are unchanged). Only a new model reads it.
+   */
+  init?: InitScheme;
 }
 
 /**

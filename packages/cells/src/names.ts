@@ -3,4 +3,11 @@
  * command line lists them in its help before it starts any backend).
  */
 export { CELL_KINDS, type CellKind } from '@rnnlm/kernels';
-export { DROPOUT_MODES, type DropoutMode, MODEL_IMPLS, type ModelImpl } from './model.js';
+export {
+  DROPOUT_MODES,
+  type DropoutMode,
+  INIT_SCHEMES,
+  type InitScheme,
+  MODEL_IMPLS,
+  type ModelImpl,
+} from './model.js';

@@ -1,10 +1,9 @@
-import { Random } from '@rnnlm/data';
-import { gatesPerCell } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkModelArguments, firstLayerInputSize, statesPerCell } from './config.js';
+import { checkModelArguments, statesPerCell } from './config.js';
 import { dropoutMasksFor } from './dropout.js';
 import { type FusedMode, useFused } from './fused/index.js';
 import { assertIdsInRange, assertIdsTensor } from './ids.js';
+import { initialWeights } from './init.js';
 import type { ForwardMode, ForwardResult, LanguageModel, ModelConfig, State } from './model.js';
 import { forwardStack, type StackWeights } from './stack.js';
 
@@ -28,8 +27,6 @@ export interface ScratchModelOptions {
   recurrence?: FusedMode;
 }
 
-/** Initialisation as in the notebooks: weights normal with standard deviation 0.01, biases zero. */
-const INIT_STDDEV = 0.01;
 const DIRECTIONS = ['forward', 'backward'] as const;
 
 /** tfjs wants variable names unique within a process; stable names live in `weightNames`. */
@@ -72,13 +69,11 @@ class ScratchLanguageModel implements LanguageModel {
     this.#checkIds = checkIds;
     this.#recurrence = recurrence;
     this.config = Object.freeze({ ...config });
-    const { cell, vocabSize, hidden, layers, bidirectional } = config;
-    const rng = new Random(seed);
+    const { cell, layers, bidirectional } = config;
     const prefix = `rnnlm_scratch_${++modelCounter}`;
-    const add = <R extends tf.Rank>(name: string, shape: number[], init: 'normal' | 'zeros') => {
-      const size = shape.reduce((a, b) => a * b, 1);
-      const values = new Float32Array(size);
-      if (init === 'normal') for (let i = 0; i < size; i++) values[i] = rng.normal() * INIT_STDDEV;
+    const initial = new Map(initialWeights(config, seed).map((w) => [w.name, w]));
+    const add = <R extends tf.Rank>(name: string) => {
+      const { shape, values } = initial.get(name)!;
       // tidy frees the initial tensor; the variable (not tracked by tidy) keeps its own copy.
       const variable: tf.Variable = tf.tidy(() =>
         tf.variable(tf.tensor(values, shape, 'float32'), true, `${prefix}/${name}`),
@@ -88,30 +83,22 @@ class ScratchLanguageModel implements LanguageModel {
       return variable as tf.Variable<R>;
     };
     const directions = DIRECTIONS.slice(0, bidirectional ? 2 : 1);
-    const gateWidth = gatesPerCell(cell) * hidden;
     const [xName, hName, bName] = cell === 'rnn' ? ['W_xh', 'W_hh', 'b_h'] : ['W_x', 'W_h', 'b'];
-    // Made first, so that a model without one draws exactly the weights it always did.
-    const embedding =
-      config.embedding === undefined
-        ? undefined
-        : add<tf.Rank.R2>('embedding/W_e', [vocabSize, config.embedding], 'normal');
+    const embedding = config.embedding === undefined ? undefined : add<tf.Rank.R2>('embedding/W_e');
     const stackLayers = [];
     for (let l = 0; l < layers; l++) {
-      const inputs = l === 0 ? firstLayerInputSize(config) : hidden * directions.length;
       stackLayers.push(
         directions.map((d) => ({
-          Wx: add<tf.Rank.R2>(`layer${l}/${d}/${xName}`, [inputs, gateWidth], 'normal'),
-          W: add<tf.Rank.R2>(`layer${l}/${d}/${hName}`, [hidden, gateWidth], 'normal'),
-          b: add<tf.Rank.R1>(`layer${l}/${d}/${bName}`, [gateWidth], 'zeros'),
+          Wx: add<tf.Rank.R2>(`layer${l}/${d}/${xName}`),
+          W: add<tf.Rank.R2>(`layer${l}/${d}/${hName}`),
+          b: add<tf.Rank.R1>(`layer${l}/${d}/${bName}`),
         })),
       );
     }
     // Tied: no W_hq of its own, the head reads the embedding transposed (see forwardStack).
     const head = {
-      ...(config.tieWeights
-        ? {}
-        : { W: add<tf.Rank.R2>('head/W_hq', [hidden * directions.length, vocabSize], 'normal') }),
-      b: add<tf.Rank.R1>('head/b_q', [vocabSize], 'zeros'),
+      ...(config.tieWeights ? {} : { W: add<tf.Rank.R2>('head/W_hq') }),
+      b: add<tf.Rank.R1>('head/b_q'),
     };
     this.#stack = { cell, ...(embedding ? { embedding } : {}), layers: stackLayers, head };
   }

@@ -13,6 +13,7 @@ import {
   type LanguageModel,
   layerOutputSite,
   type ModelConfig,
+  NORMAL_INIT_STDDEV,
   type StackWeights,
   type State,
   statesPerCell,
@@ -20,6 +21,7 @@ import {
 } from '@rnnlm/cells';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { assignInitialWeights } from './init.js';
 
 /** Options of `createLayersModel`. */
 export interface LayersModelOptions {
@@ -38,9 +40,6 @@ export interface LayersModelOptions {
 const RECURRENT_WEIGHT_SUFFIXES = ['kernel', 'recurrent_kernel', 'bias'] as const;
 const HEAD_WEIGHT_SUFFIXES = ['kernel', 'bias'] as const;
 const EMBEDDING_WEIGHT_SUFFIXES = ['embeddings'] as const;
-
-/** Initialisation as in the notebooks: normal with standard deviation 0.01, zero biases. */
-const INIT_STDDEV = 0.01;
 
 type Direction = 'forward' | 'backward';
 
@@ -110,13 +109,18 @@ class TfjsLayersLanguageModel implements LanguageModel {
     this.#statesPerUnit = statesPerCell(cell);
     const prefix = `rnnlm_layers${++modelCounter}`;
     let initializerIndex = 0;
-    // Each initialiser its own seed: a shared one would draw the same matrix for every weight of a shape.
+    // `normal`: tfjs-layers' seeded initialisers, each its own seed (a shared one would draw the same
+    // matrix for every weight of a shape). Other schemes: zeros here, then the values of
+    // `initialWeights` (the scratch model's), assigned once the weights exist.
+    const uniform = config.init !== undefined && config.init !== 'normal';
     const normal = () =>
-      tfl.initializers.randomNormal({
-        mean: 0,
-        stddev: INIT_STDDEV,
-        seed: deriveSeed(seed, initializerIndex++),
-      });
+      uniform
+        ? tfl.initializers.zeros()
+        : tfl.initializers.randomNormal({
+            mean: 0,
+            stddev: NORMAL_INIT_STDDEV,
+            seed: deriveSeed(seed, initializerIndex++),
+          });
 
     const variables: tf.Variable[] = [];
     const names: string[] = [];
@@ -180,6 +184,7 @@ class TfjsLayersLanguageModel implements LanguageModel {
         collectWeights(this.#head, HEAD_WEIGHT_SUFFIXES, 'head', variables, names);
         [this.#headKernel, this.#headBias] = variables.slice(-2) as [tf.Variable, tf.Variable];
       }
+      if (uniform) assignInitialWeights(config, seed, variables);
     } catch (error) {
       this.#disposeLayers();
       throw error;

@@ -81,6 +81,7 @@ export {
   Trainer,
   type TrainerOptions,
   type TrainerState,
+  type ValidationVerdict,
 } from './trainer.js';
 export {
   measureTrainingSpeed,

@@ -216,9 +216,67 @@ describe('early stopping', () => {
     done(trainer);
   });
 
-  it('refuses a patience that is not a whole number of epochs', () => {
+  it('refuses a patience that is not a whole number of validations', () => {
     expect(() => make(undefined, 0.02, 1.5)).toThrow(
-      /patience must be a whole number of epochs, at least 1, got 1.5/,
+      /patience must be a whole number of validations, at least 1, got 1.5/,
     );
+  });
+});
+
+describe("validations between epochs (observeValidation, the CLI's --valid-every)", () => {
+  /** Fits until `batches` batches of the epoch in progress are done. */
+  const fitUntil = async (trainer: Trainer, batches: number, epochs = 1) => {
+    const controller = new AbortController();
+    await trainer.fit({
+      epochs,
+      signal: controller.signal,
+      onBatchEnd: (e) => {
+        if (e.batch === batches) controller.abort();
+      },
+    });
+  };
+
+  it('count for early stopping and the plateau schedule as epoch ends do, and mark where the best was', async () => {
+    const trainer = make({ name: 'plateau', patience: 2, gamma: 0.5 }, 0.02, 3);
+    await fitUntil(trainer, 1);
+    expect(trainer.observeValidation(9)).toEqual({ improved: true, stop: false });
+    await fitUntil(trainer, 2);
+    expect(trainer.observeValidation(9.5)).toEqual({ improved: false, stop: false });
+    expect(trainer.observeValidation(9.5)).toEqual({ improved: false, stop: false });
+    // Two without a better one: the plateau schedule halves the rate of the next update.
+    expect(trainer.schedule.rate({ epoch: 0, step: trainer.optimizer.step, totalSteps: 10 })).toBeCloseTo(
+      0.01,
+      12,
+    );
+    expect(trainer.observeValidation(10)).toEqual({ improved: false, stop: true });
+    expect(trainer.best).toEqual({ validPerplexity: 9, epoch: 1, batch: 1 });
+    // The count is in the checkpoint's state.
+    expect(trainer.getState().best).toMatchObject({ best: 9, bestEpoch: 1, bestBatch: 1, since: 3 });
+    expect(() => trainer.observeValidation(Number.NaN)).toThrow(/a validation perplexity is a finite number/);
+    done(trainer);
+  });
+
+  it("after an epoch's last batch: that epoch's end reuses it rather than measuring and counting it again", async () => {
+    const valid = unlikeValid();
+    // How many batches the first epoch has (the random start offset decides).
+    const probe = make(undefined, 0.02);
+    let last = 0;
+    await probe.fit({
+      epochs: 1,
+      onBatchEnd: (e) => {
+        last = e.batch;
+      },
+    });
+    const trainer = make(undefined, 0.02, 1);
+    await fitUntil(trainer, last);
+    expect(trainer.getState().progress?.batch).toBe(last);
+    trainer.observeValidation(7.25);
+    const { epochs } = await trainer.fit({ epochs: 1, valid });
+    expect(epochs.map((e) => e.validPerplexity)).toEqual([7.25]);
+    // One validation counted, not two: patience 1 is not spent by the same weights measured twice.
+    expect(trainer.getState().best).toMatchObject({ best: 7.25, since: 0 });
+    const more = await trainer.fit({ epochs: 2, valid });
+    expect(more.epochs[0]!.validPerplexity).not.toBe(7.25);
+    done(probe, trainer);
   });
 });

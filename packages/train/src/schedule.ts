@@ -40,7 +40,10 @@ export interface ScheduleStep {
 /** The best validation perplexity so far and how many validations since have not beaten it. */
 export interface WatchState {
   best: number | null;
+  /** The epoch the best was measured in (1-based; the epoch in progress for one between epochs' ends). */
   bestEpoch: number | null;
+  /** Batches of `bestEpoch` done when the best was measured between epochs' ends; absent at an epoch's end. */
+  bestBatch?: number;
   since: number;
 }
 
@@ -90,11 +93,14 @@ export function resolveScheduleConfig(config: ScheduleConfig): Required<Schedule
 export class ValidationWatch {
   #state: WatchState = { best: null, bestEpoch: null, since: 0 };
 
-  /** Records one validation; true when it beat the best so far (the first one always does). */
-  observe(perplexity: number, epoch: number): boolean {
+  /**
+   * Records one validation, at the end of `epoch` or, with `batch`, after that many batches of it;
+   * true when it beat the best so far (the first one always does).
+   */
+  observe(perplexity: number, epoch: number, batch?: number): boolean {
     const improved = this.#state.best === null || perplexity < this.#state.best;
     this.#state = improved
-      ? { best: perplexity, bestEpoch: epoch, since: 0 }
+      ? { best: perplexity, bestEpoch: epoch, ...(batch === undefined ? {} : { bestBatch: batch }), since: 0 }
       : { ...this.#state, since: this.#state.since + 1 };
     return improved;
   }
@@ -160,9 +166,12 @@ export class LrSchedule {
     return Math.max(lr, at.step < warmupSteps ? 0 : floor);
   }
 
-  /** Records an epoch's validation perplexity: reduce-on-plateau decays after `patience` without a better one. */
-  observe(perplexity: number, epoch: number): void {
-    this.#watch.observe(perplexity, epoch);
+  /**
+   * Records a validation perplexity (an epoch's end, or with `batch` one between): reduce-on-plateau
+   * decays after `patience` validations without a better one.
+   */
+  observe(perplexity: number, epoch: number, batch?: number): void {
+    this.#watch.observe(perplexity, epoch, batch);
     if (this.#config.name === 'plateau' && this.#watch.state.since >= this.#config.patience) {
       this.#scale *= this.#config.gamma;
       this.#watch.resetCount();

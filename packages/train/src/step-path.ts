@@ -25,7 +25,7 @@ export const GENERATION_PATHS: readonly GenerationPath[] = ['auto', 'kernels', '
 /**
  * The config fields the token step knows; any other field may change the model's math. Dropout is
  * among them because it acts only in training: generation is evaluation, where a model with dropout
- * computes exactly what one without does.
+ * computes exactly what one without does; `init` says only how the weights were first drawn.
  */
 const KNOWN_CONFIG_FIELDS = new Set([
   'impl',
@@ -38,6 +38,7 @@ const KNOWN_CONFIG_FIELDS = new Set([
   'tieWeights',
   'dropout',
   'dropoutMode',
+  'init',
 ]);
 
 /** Per model, the weights as last copied and the tensors they were copied from. */

@@ -115,6 +115,7 @@ describe('Trainer', () => {
       layers: 2,
       dropout: 0.3,
       dropoutMode: 'variational',
+      init: 'uniform',
     };
     const make = (seed: number) => {
       const model = createModel(config, { seed: 1 });
@@ -151,6 +152,7 @@ describe('Trainer', () => {
     const restored = restoreCheckpoint(artifacts);
     expect(restored.model.config.dropout).toBe(0.3);
     expect(restored.model.config.dropoutMode).toBe('variational');
+    expect(restored.model.config.init).toBe('uniform');
     // A trainer given another seed still continues with the run's own (the checkpoint keeps it).
     const trainer = new Trainer(
       restored.model,

@@ -4,6 +4,7 @@ import { assertIdsInRange, type LanguageModel, mixSeed, type State } from '@rnnl
 import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
+import { evaluatePerplexity } from './evaluate.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { crossEntropy, perplexity, timeMajor } from './loss.js';
 import { Optimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
@@ -23,7 +24,11 @@ export interface TrainerOptions {
   clip?: number | null;
   /** The learning-rate schedule; default constant. */
   schedule?: ScheduleConfig;
-  /** Early stopping: `fit` stops after this many epochs without a better validation perplexity; default never. */
+  /**
+   * Early stopping: training stops after this many validations in a row without a better validation
+   * perplexity; default never. A validation is one at each epoch's end, and each one the caller adds
+   * between them with `observeValidation` (the CLI's `--valid-every`).
+   */
   patience?: number | null;
   /** Seeds the model's dropout masks: update s draws them from (seed, s), so a run repeats exactly. Default 0. */
   seed?: number;
@@ -77,7 +82,7 @@ export interface FitResult {
   epochs: EpochResult[];
   /** True when the signal stopped training before `epochs` were complete. */
   aborted: boolean;
-  /** True when early stopping ended training: `patience` epochs passed without a better validation perplexity. */
+  /** True when early stopping ended training: `patience` validations passed without a better perplexity. */
   stoppedEarly?: boolean;
 }
 
@@ -105,6 +110,16 @@ export interface TrainerState {
   best?: WatchState;
   /** The seed of the dropout masks (absent before dropout: 0). */
   seed?: number;
+  /** The last validation between epochs' ends (`observeValidation`), so an epoch's end right after it does not count it twice. */
+  lastValidation?: { epoch: number; batch: number; validPerplexity: number } | null;
+}
+
+/** What `Trainer.observeValidation` says of a validation. */
+export interface ValidationVerdict {
+  /** It is the best validation perplexity so far (a best checkpoint is due). */
+  improved: boolean;
+  /** Early stopping's patience is spent: the caller should stop training. */
+  stop: boolean;
 }
 
 /**
@@ -138,6 +153,8 @@ export class DivergenceError extends Error {
   }
 }
 
+export { evaluatePerplexity };
+
 /**
  * Trains a language model the way d2l's `train_ch8` does, and beyond it: SGD, Adam or AdamW, global-norm
  * clipping, hidden state carried across sequential minibatches (values only: no gradient flows back
@@ -150,8 +167,9 @@ export class Trainer {
   readonly clip: number | null;
   readonly schedule: LrSchedule;
   readonly patience: number | null;
-  /** The best validation perplexity by epoch, and the epochs since it (early stopping counts them). */
+  /** The best validation perplexity, and the validations since it (early stopping counts them). */
   readonly #best = new ValidationWatch();
+  #lastValidation: TrainerState['lastValidation'] = null;
   /** The run's total updates as the current `fit` counts them (cosine decays over them). */
   #totalSteps = 1;
   readonly history: EpochResult[] = [];
@@ -172,7 +190,7 @@ export class Trainer {
     }
     this.patience = options.patience ?? null;
     if (this.patience !== null && !(Number.isInteger(this.patience) && this.patience >= 1)) {
-      throw new Error(`patience must be a whole number of epochs, at least 1, got ${this.patience}`);
+      throw new Error(`patience must be a whole number of validations, at least 1, got ${this.patience}`);
     }
     this.optimizer = new Optimizer(options.optimizer ?? { name: 'sgd', lr: 1 }, model.variables);
     this.schedule = new LrSchedule(options.schedule ?? { name: 'constant' }, this.optimizer.config.lr);
@@ -186,10 +204,40 @@ export class Trainer {
     return this.#epoch;
   }
 
-  /** The best validation perplexity of an epoch end so far and its epoch, or null before any. */
-  get best(): { validPerplexity: number; epoch: number } | null {
-    const { best, bestEpoch } = this.#best.state;
-    return best === null || bestEpoch === null ? null : { validPerplexity: best, epoch: bestEpoch };
+  /**
+   * The best validation perplexity so far, the epoch it was measured in and, for one between epochs'
+   * ends, the batches of that epoch done by then; null before any.
+   */
+  get best(): { validPerplexity: number; epoch: number; batch?: number } | null {
+    const { best, bestEpoch, bestBatch } = this.#best.state;
+    if (best === null || bestEpoch === null) return null;
+    return {
+      validPerplexity: best,
+      epoch: bestEpoch,
+      ...(bestBatch === undefined ? {} : { batch: bestBatch }),
+    };
+  }
+
+  /**
+   * Counts a validation measured between epochs' ends (after the batches done so far) as an epoch
+   * end's counts: reduce-on-plateau's and early stopping's patience count it, and it can be the best.
+   * When it falls after an epoch's last batch, that epoch's end reuses it instead of measuring and
+   * counting the same weights again.
+   */
+  observeValidation(validPerplexity: number): ValidationVerdict {
+    if (!Number.isFinite(validPerplexity) || validPerplexity < 1) {
+      throw new Error(`a validation perplexity is a finite number >= 1, got ${validPerplexity}`);
+    }
+    const epoch = this.#epoch + 1;
+    const batch = this.#progress?.batch ?? 0;
+    this.#lastValidation = { epoch, batch, validPerplexity };
+    this.schedule.observe(validPerplexity, epoch, batch);
+    const improved = this.#best.observe(validPerplexity, epoch, batch);
+    return { improved, stop: this.#patienceSpent() };
+  }
+
+  #patienceSpent(): boolean {
+    return this.patience !== null && this.#best.state.since >= this.patience;
   }
 
   /**
@@ -246,20 +294,23 @@ export class Trainer {
         tokensPerSecond: progress.tokens / progress.seconds,
         lr: this.optimizer.lr,
       };
-      if (valid && valid.length > 1) {
+      const last = this.#lastValidation;
+      if (last && last.epoch === result.epoch && last.batch === progress.batch) {
+        // Measured and counted after this epoch's last batch already (observeValidation).
+        result.validPerplexity = last.validPerplexity;
+      } else if (valid && valid.length > 1) {
         result.validPerplexity = await evaluatePerplexity(this.model, valid, { batchSize, numSteps });
         this.schedule.observe(result.validPerplexity, result.epoch);
         this.#best.observe(result.validPerplexity, result.epoch);
       }
+      this.#lastValidation = null;
       this.#epoch++;
       this.#progress = null;
       this.#dropCarried();
       this.history.push(result);
       results.push(result);
       await onEpochEnd?.(result);
-      if (this.patience !== null && this.#best.state.since >= this.patience) {
-        return { epochs: results, aborted: false, stoppedEarly: true };
-      }
+      if (this.#patienceSpent()) return { epochs: results, aborted: false, stoppedEarly: true };
     }
     return { epochs: results, aborted: false };
   }
@@ -345,6 +396,7 @@ export class Trainer {
       patience: this.patience,
       best: this.#best.state,
       seed: this.#seed,
+      lastValidation: this.#lastValidation,
     };
   }
 
@@ -362,6 +414,7 @@ export class Trainer {
     if (state.schedule) this.schedule.setState(state.schedule);
     if (state.best) this.#best.state = state.best;
     if (state.seed !== undefined) this.#seed = state.seed;
+    this.#lastValidation = state.lastValidation ?? null;
     this.loader.setState(state.loader);
     this.#epochStartLoader = state.loader;
     this.#epoch = state.epoch;
@@ -387,46 +440,4 @@ export class Trainer {
     if (this.#carried) tf.dispose(this.#carried);
     this.#carried = null;
   }
-}
-
-/**
- * Perplexity of a model on a sequence of ids: laid out as up to `batchSize` contiguous rows, walked
- * `numSteps` at a time with the state carried, every predicted token counted once.
- */
-export async function evaluatePerplexity(
-  model: LanguageModel,
-  ids: ArrayLike<number>,
-  options: { batchSize: number; numSteps: number },
-): Promise<number> {
-  if (ids.length < 2) throw new Error(`perplexity needs at least 2 tokens, got ${ids.length}`);
-  assertIdsInRange(ids, model.config.vocabSize);
-  const rows = Math.max(1, Math.min(options.batchSize, Math.floor((ids.length - 1) / options.numSteps)));
-  const rowLength = Math.floor((ids.length - 1) / rows);
-  let state = model.beginState(rows);
-  let lossSum = 0;
-  let count = 0;
-  for (let start = 0; start < rowLength; start += options.numSteps) {
-    const steps = Math.min(options.numSteps, rowLength - start);
-    const X = new Int32Array(rows * steps);
-    const Y = new Int32Array(rows * steps);
-    for (let r = 0; r < rows; r++) {
-      for (let t = 0; t < steps; t++) {
-        X[r * steps + t] = ids[r * rowLength + start + t]!;
-        Y[r * steps + t] = ids[r * rowLength + start + t + 1]!;
-      }
-    }
-    const { loss, next } = tf.tidy(() => {
-      const out = model.forward(tf.tensor2d(X, [rows, steps], 'int32'), state);
-      const labels = tf.tensor1d(timeMajor(Y, rows, steps), 'int32');
-      return { loss: crossEntropy(out.logits, labels), next: out.state };
-    });
-    tf.dispose(state);
-    state = next;
-    lossSum += (await loss.data())[0]! * rows * steps;
-    loss.dispose();
-    count += rows * steps;
-    await yieldToEventLoop();
-  }
-  tf.dispose(state);
-  return perplexity(lossSum / count);
 }

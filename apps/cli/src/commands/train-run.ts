@@ -41,7 +41,8 @@ export interface Run {
 
 /** The model config the flags ask for, with the vocabulary's size. */
 export function modelConfigOf(flags: TrainFlags, vocabSize: number) {
-  const { impl, cell, hidden, layers, bidirectional, embedding, tieWeights, dropout, dropoutMode } = flags;
+  const { impl, cell, hidden, layers, bidirectional, embedding, tieWeights, dropout, dropoutMode, init } =
+    flags;
   return {
     impl,
     cell,
@@ -53,6 +54,8 @@ export function modelConfigOf(flags: TrainFlags, vocabSize: number) {
     ...(tieWeights ? { tieWeights } : {}),
     // Without dropout the config is as before dropout existed.
     ...(dropout > 0 ? { dropout, dropoutMode } : {}),
+    // The default is left out, as configs from before init schemes.
+    ...(init !== 'normal' ? { init } : {}),
   };
 }
 

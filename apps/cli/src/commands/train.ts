@@ -68,10 +68,10 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   const say = (line: string) => {
     if (!flags.json) io.stdout.write(`${forTerminal(io.stdout, line)}\n`);
   };
-  const { cell, impl, hidden, layers, bidirectional, dropout, dropoutMode } = model.config;
-  const dropped = dropout
-    ? `, dropout ${dropout}${dropoutMode === 'variational' ? ' (variational)' : ''}`
-    : '';
+  const { cell, impl, hidden, layers, bidirectional, dropout, dropoutMode, init } = model.config;
+  const dropped =
+    (dropout ? `, dropout ${dropout}${dropoutMode === 'variational' ? ' (variational)' : ''}` : '') +
+    (init ? `, ${init} init` : '');
   say(
     `${flags.resume ? 'resuming' : 'training'} ${impl} ${cell}${bidirectional ? ' (bidirectional)' : ''}, ${layers} x ${hidden}${describeInput(model.config)}${dropped}, ` +
       `on ${corpus.source} (${corpus.token}s, vocabulary ${vocab.size}, ${formatCount(trainer.loader.ids.length)} training tokens) ` +
@@ -143,13 +143,18 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
     flags.validTokens > 0 && valid.length > flags.validTokens
       ? asTokenIds(valid).subarray(0, flags.validTokens)
       : valid;
+  // Every --valid-every batches: it counts for --patience and the plateau schedule as an epoch's end
+  // does, and a new best is saved to best/ there and then.
   const validate = async () => {
-    if (validIds.length < 2) return;
+    if (validIds.length < 2) return false;
     const { batchSize, numSteps } = trainer.loader;
     const validPerplexity = await evaluatePerplexity(model, validIds, { batchSize, numSteps });
     const at = { epoch: trainer.epoch + 1, batch: trainer.getState().progress?.batch ?? 0 };
+    const verdict = trainer.observeValidation(validPerplexity);
     if (flags.json) io.stdout.write(`${JSON.stringify({ ...at, valid_perplexity: validPerplexity })}\n`);
     else say(`epoch ${at.epoch} batch ${at.batch}: valid perplexity ${formatPerplexity(validPerplexity)}`);
+    if (verdict.improved) await saveBest();
+    return verdict.stop;
   };
   const stops = {
     clock: new LongRunClock({
@@ -187,7 +192,10 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
           }
         }
         // The best by validation first: an interruption between the two saves loses no best.
-        if (r.validPerplexity !== undefined && trainer.best?.epoch === r.epoch) await saveBest();
+        // (A best measured between epochs' ends was saved when it was measured.)
+        const best = trainer.best;
+        if (r.validPerplexity !== undefined && best?.epoch === r.epoch && best.batch === undefined)
+          await saveBest();
         await save();
         if (r.epoch < settings.epochs)
           progress = epochProgress(
@@ -237,13 +245,15 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   await save().finally(() => stop.dispose());
   const last = trainer.history.at(-1);
   const best = trainer.best;
+  const inEpoch = trainer.getState().progress;
   if (result.stoppedEarly)
     say(
-      `stopped early after epoch ${trainer.epoch}: ${trainer.patience} epochs without a better valid perplexity (--patience)`,
+      `stopped early ${inEpoch ? `in epoch ${trainer.epoch + 1} after ${inEpoch.batch} batches` : `after epoch ${trainer.epoch}`}: ` +
+        `${trainer.patience} validations without a better valid perplexity (--patience)`,
     );
   if (best)
     say(
-      `best valid perplexity ${formatPerplexity(best.validPerplexity)} at epoch ${best.epoch}, saved to ${bestDir}`,
+      `best valid perplexity ${formatPerplexity(best.validPerplexity)} at epoch ${best.epoch}${best.batch === undefined ? '' : ` batch ${best.batch}`}, saved to ${bestDir}`,
     );
   const text = await sample(200);
   const sampled = await sample(200, SAMPLE_TEMPERATURE);
@@ -257,7 +267,14 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
         ...(last ? { perplexity: last.perplexity, valid_perplexity: last.validPerplexity ?? null } : {}),
         lr: last?.lr ?? null,
         stopped_early: result.stoppedEarly === true,
-        best: best ? { valid_perplexity: best.validPerplexity, epoch: best.epoch, out: bestDir } : null,
+        best: best
+          ? {
+              valid_perplexity: best.validPerplexity,
+              epoch: best.epoch,
+              ...(best.batch === undefined ? {} : { batch: best.batch }),
+              out: bestDir,
+            }
+          : null,
         ...size.json,
         tokens_per_s: last ? Math.round(last.tokensPerSecond) : null,
         seconds: Number(trainer.history.reduce((s, h) => s + h.seconds, 0).toFixed(2)),
