@@ -9,6 +9,7 @@ export { lstmBackward, lstmForward } from './lstm';
 export { fillRows, gatherRows, projectionGrad } from './project';
 export { rnnBackward, rnnForward } from './rnn';
 export { stackStep } from './step';
+export { adamUpdate, sgdUpdate, sumSquares } from './update';
 
 /** The first byte after the module's own static data: the JavaScript side allocates from here. */
 export function heapBase(): usize {

@@ -40,6 +40,9 @@ export const JOB_PARAMETERS = {
   crossEntropyRows: ['logits', 'labels', 'N', 'V', 'grad', 'loss'],
   simdPeak: ['iterations', 'out'],
   stackStep: ['plan', 'ids', 'B'],
+  sumSquares: ['x', 'N', 'out'],
+  sgdUpdate: ['w', 'g', 'N', 'rule'],
+  adamUpdate: ['w', 'g', 'm', 'v', 'N', 'rule'],
 } as const;
 
 /** The exports a job can run on every thread. */

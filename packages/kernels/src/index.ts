@@ -31,3 +31,10 @@ export {
   type StepModelWeights,
   stepModelsUnavailable,
 } from './step.js';
+export {
+  parameterUpdate,
+  sumOfSquares,
+  type UpdateInputs,
+  type UpdateResult,
+  type UpdateRule,
+} from './update.js';
