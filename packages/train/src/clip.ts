@@ -1,22 +1,41 @@
+import { sumOfSquares } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
+import { floatsOf, hostKernels } from './fused-update.js';
+import type { UpdatePath } from './optimizers.js';
 
 /**
  * Clips gradients by their global L2 norm, as d2l's `grad_clipping` means to: the norm is taken over
  * all gradients together, sqrt(sum of g^2), and when it exceeds `theta` every gradient is scaled by
  * theta / norm. (One notebook sums the parameters instead of the gradients; that is a bug.)
- * No value is read back: the scale is computed on the backend. Returns new tensors and the norm.
+ * No value is read back: the scale is computed on the backend, op by op. Returns new tensors and the
+ * norm. (The trainer instead reads the norm back and passes `clipScale` to the update, which scales
+ * the gradients as it goes.)
  */
 export function clipByGlobalNorm(grads: tf.Tensor[], theta: number): { grads: tf.Tensor[]; norm: tf.Scalar } {
   if (!(theta > 0)) throw new Error(`clip threshold must be a positive number, got ${theta}`);
   return tf.tidy(() => {
-    const norm = globalNorm(grads);
+    const norm = globalNorm(grads, 'ops');
     // theta / max(norm, theta) is 1 below the threshold and theta / norm above it.
     const scale = tf.div(theta, tf.maximum(norm, theta));
     return { grads: grads.map((g) => tf.mul(g, scale)), norm };
   });
 }
 
-/** The L2 norm of all the tensors together, as if concatenated into one vector. */
-export function globalNorm(tensors: tf.Tensor[]): tf.Scalar {
+/**
+ * The factor `clipByGlobalNorm` scales gradients by, from their norm read back: 1 up to theta, then
+ * theta / norm. The trainer passes it to `Optimizer.apply`, which scales in the same pass as it updates.
+ */
+export function clipScale(norm: number, theta: number): number {
+  if (!(theta > 0)) throw new Error(`clip threshold must be a positive number, got ${theta}`);
+  return theta / Math.max(norm, theta);
+}
+
+/**
+ * The L2 norm of all the tensors together, as if concatenated into one vector: in one WebAssembly pass
+ * on the wasm and cpu backends (unless `path` is 'ops'), op by op elsewhere.
+ */
+export function globalNorm(tensors: tf.Tensor[], path: UpdatePath = 'auto'): tf.Scalar {
+  const rt = path === 'auto' ? hostKernels() : null;
+  if (rt !== null) return tf.scalar(Math.sqrt(sumOfSquares(rt, tensors.map(floatsOf))));
   return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }

@@ -14,7 +14,7 @@ export {
   toModelJson,
   weightsFilesOf,
 } from './checkpoint.js';
-export { clipByGlobalNorm, globalNorm } from './clip.js';
+export { clipByGlobalNorm, clipScale, globalNorm } from './clip.js';
 export { createModel } from './create-model.js';
 export {
   EXPORT_VOCABULARY_FORMAT,
@@ -46,6 +46,7 @@ export {
   type OptimizerName,
   type OptimizerState,
   resolveOptimizerConfig,
+  type UpdatePath,
 } from './optimizers.js';
 export { fromArtifacts, restoreCheckpoint } from './restore.js';
 export {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { applyFusedUpdate, hostKernels } from './fused-update.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from './names.js';
 
 export { OPTIMIZER_NAMES, type OptimizerName };
@@ -18,6 +19,12 @@ export interface OptimizerConfig {
   beta2?: number;
   epsilon?: number;
 }
+
+/**
+ * How updates run: 'auto' in one WebAssembly pass on the wasm and cpu backends (fused-update.ts) and
+ * op by op elsewhere, 'ops' always op by op. Both compute the same float32 values.
+ */
+export type UpdatePath = 'auto' | 'ops';
 
 /** What a checkpoint keeps of an optimizer besides its slot tensors. */
 export interface OptimizerState {
@@ -42,6 +49,7 @@ export class Optimizer {
   constructor(
     config: OptimizerConfig,
     readonly variables: tf.Variable[],
+    readonly path: UpdatePath = 'auto',
   ) {
     this.config = resolveOptimizerConfig(config);
     this.#lr = this.config.lr;
@@ -72,18 +80,36 @@ export class Optimizer {
     this.#lr = lr;
   }
 
-  /** Applies one update with `grads[i]` the gradient of `variables[i]`. */
-  apply(grads: tf.Tensor[]): void {
+  /**
+   * Applies one update with `grads[i]` the gradient of `variables[i]`, first multiplied by `scale`
+   * (gradient clipping's factor, `clipScale`).
+   */
+  apply(grads: tf.Tensor[], scale = 1): void {
     if (grads.length !== this.variables.length) {
       throw new Error(`optimizer: ${grads.length} gradients for ${this.variables.length} variables`);
+    }
+    if (!(scale >= 0) || !Number.isFinite(scale)) {
+      throw new Error(`optimizer: the gradient scale must be zero or positive, got ${scale}`);
     }
     const { name, weightDecay, beta1, beta2, epsilon } = this.config;
     const lr = this.#lr;
     this.#step++;
     const t = this.#step;
+    const rt = this.path === 'auto' ? hostKernels() : null;
+    if (rt !== null) {
+      const l2 = name === 'adamw' ? 0 : weightDecay;
+      const tensors = { variables: this.variables, grads, m: this.#m, v: this.#v };
+      if (name === 'sgd') applyFusedUpdate(rt, tensors, { kind: 'sgd', scale, l2, lr });
+      else {
+        const decay = name === 'adamw' && weightDecay !== 0 ? 1 - lr * weightDecay : 1;
+        const adam = { kind: 'adam', scale, l2, decay, lr, beta1, beta2, epsilon, step: t } as const;
+        applyFusedUpdate(rt, tensors, adam);
+      }
+      return;
+    }
     tf.tidy(() => {
       for (const [i, w] of this.variables.entries()) {
-        let g = grads[i]!;
+        let g = scale === 1 ? grads[i]! : tf.mul(grads[i]!, scale);
         if (name !== 'adamw' && weightDecay !== 0) g = tf.add(g, tf.mul(w, weightDecay));
         if (name === 'sgd') {
           w.assign(tf.sub(w, tf.mul(g, lr)));

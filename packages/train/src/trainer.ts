@@ -3,7 +3,7 @@
 import { assertIdsInRange, type LanguageModel, mixSeed, type State } from '@rnnlm/cells';
 import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
-import { clipByGlobalNorm, globalNorm } from './clip.js';
+import { clipScale, globalNorm } from './clip.js';
 import { evaluatePerplexity } from './evaluate.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { crossEntropy, perplexity, timeMajor } from './loss.js';
@@ -334,10 +334,9 @@ export class Trainer {
         nextState = out.state.map((s) => tf.keep(s));
         return crossEntropy(out.logits, labels);
       }, this.model.variables);
-      const list = this.model.variables.map((v) => byName[v.name]!);
-      if (this.clip === null) return { loss: value, norm: globalNorm(list), grads: list };
-      const clipped = clipByGlobalNorm(list, this.clip);
-      return { loss: value, norm: clipped.norm, grads: clipped.grads };
+      const grads = this.model.variables.map((v) => byName[v.name]!);
+      // Clipping scales the gradients inside the update, by the norm read back below.
+      return { loss: value, norm: globalNorm(grads), grads };
     });
     if (fresh) tf.dispose(fresh);
     // The one read-back per batch: the loss for reporting, and with the norm to catch divergence
@@ -371,7 +370,7 @@ export class Trainer {
     this.optimizer.setLearningRate(
       this.schedule.rate({ epoch: epoch - 1, step: this.optimizer.step, totalSteps: this.#totalSteps }),
     );
-    this.optimizer.apply(grads);
+    this.optimizer.apply(grads, this.clip === null ? 1 : clipScale(normValue!, this.clip));
     tf.dispose(grads);
     if (sequential) {
       this.#dropCarried();
