@@ -14,10 +14,40 @@ export function hostKernels(): KernelRuntime | null {
   return HOST_BACKENDS.includes(tf.getBackend()) ? kernelRuntime() : null;
 }
 
-/** A tensor's float32 values (on cpu the backend's own array, on wasm a copy of its heap). */
+/** What this file uses of tfjs's wasm backend (reached through its methods; no import of the package). */
+interface WasmLikeBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+function wasmBackend(): WasmLikeBackend | null {
+  const backend = tf.backend() as unknown as Partial<WasmLikeBackend>;
+  return typeof backend.typedArrayFromHeap === 'function' ? (backend as WasmLikeBackend) : null;
+}
+
+/**
+ * A tensor's float32 values without a copy: on wasm a view of its heap (valid until the backend next
+ * allocates, so copy it before making tensors), on cpu the backend's own array.
+ */
 export function floatsOf(t: tf.Tensor): Float32Array {
   if (t.dtype !== 'float32') throw new Error(`optimizer: expected float32 tensors, got ${t.dtype}`);
-  return t.dataSync() as Float32Array;
+  const wasm = wasmBackend();
+  return (wasm ? wasm.typedArrayFromHeap(t) : t.dataSync()) as Float32Array;
+}
+
+/** A new tensor of the active backend holding a copy of `values` (a view of kernel memory). */
+function tensorOf(values: Float32Array, shape: number[]): tf.Tensor {
+  const wasm = wasmBackend();
+  if (wasm) {
+    const info = wasm.makeOutput(shape, 'float32');
+    wasm.typedArrayFromHeap(info).set(values);
+    return tf.engine().makeTensorFromTensorInfo(info);
+  }
+  // A fresh array (the cpu backend keeps what it is given), filled with set(): slice() of a view of
+  // shared memory copies slowly.
+  const copy = new Float32Array(values.length);
+  copy.set(values);
+  return tf.tensor(copy, shape, 'float32');
 }
 
 /** Variables, their gradients and Adam's moments (empty for SGD), all in the same order. */
@@ -42,12 +72,7 @@ export function applyFusedUpdate(rt: KernelRuntime, tensors: FusedUpdateTensors,
   );
   tf.tidy(() => {
     const assign = (targets: tf.Variable[], values: Float32Array[]) => {
-      for (const [i, target] of targets.entries()) {
-        // A fresh array: the cpu backend keeps what it is given, and the views are kernel memory.
-        const copy = new Float32Array(values[i]!.length);
-        copy.set(values[i]!);
-        target.assign(tf.tensor(copy, target.shape, 'float32'));
-      }
+      for (const [i, target] of targets.entries()) target.assign(tensorOf(values[i]!, target.shape));
     };
     assign(variables, result.weights);
     if (rule.kind === 'adam') {
