@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Speed of one training update outside the model (the gradients' global norm read back, the clip and
-// the optimizer step) on tfjs's wasm backend: the fused WebAssembly update against the op-by-op path,
-// in alternating blocks, with the variables of the default RNN (hidden 256, 28 characters). Prints one
-// JSON line per optimizer and path: process CPU time and wall time per update, in microseconds.
+// the optimizer step): the fused WebAssembly update against the op-by-op path, in alternating blocks,
+// with the variables of the default RNN (hidden 256, 28 characters), on tfjs's wasm (default) or cpu
+// backend. Prints one JSON line per optimizer and path: process CPU time and wall time per update, in
+// microseconds.
 //   node packages/train/bench/update.mjs [--hidden 256] [--vocab 28] [--steps 200] [--rounds 5]
 import { parseArgs } from 'node:util';
+import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipByGlobalNorm, clipScale, globalNorm, Optimizer } from '../dist/index.js';
@@ -22,7 +24,10 @@ const H = Number(values.hidden);
 const V = Number(values.vocab);
 const steps = Number(values.steps);
 const rounds = Number(values.rounds);
-await tf.setBackend(values.backend);
+if (!['wasm', 'cpu'].includes(values.backend) || !(await tf.setBackend(values.backend))) {
+  console.error(`update bench: --backend must be wasm or cpu (it could not start ${values.backend})`);
+  process.exit(1);
+}
 
 // The scratch RNN's variables: W_xh, W_hh, b_h, W_hq, b_q.
 const shapes = [[V, H], [H, H], [H], [H, V], [V]];
