@@ -2,9 +2,8 @@
 // SwiftShader where there is no GPU): tensors are read only with `await` there, so the generators read
 // each step's logits asynchronously and give the tokens the cpu backend gives, freeing what they make.
 // Outside CI a machine with no adapter skips, saying why; in CI that fails.
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { selectBackend, WEBGPU_SYNC_READ_ERROR } from '@rnnlm/backend';
+import { NO_NATIVE_LOADERS, needAdapter, startWebgpu } from '@rnnlm/backend/testing';
 import type { LanguageModel, ModelConfig } from '@rnnlm/cells';
 import {
   createModel,
@@ -16,12 +15,6 @@ import {
 } from '@rnnlm/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const noNative = {
-  'tensorflow-gpu': async () => Promise.reject(new Error('not used here')),
-  tensorflow: async () => Promise.reject(new Error('not used here')),
-};
 
 const LETTERS = ' abcdefghijk';
 const vocab: TokenVocab = {
@@ -61,16 +54,7 @@ function fixedModel(): LanguageModel {
 
 let unavailable: string | null = null;
 beforeAll(async () => {
-  // Dawn reads these when it starts: SwiftShader unless a Vulkan driver is already chosen.
-  if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  }
-  process.env.XDG_RUNTIME_DIR ??= tmpdir();
-  try {
-    await selectBackend({ backend: 'webgpu', loaders: noNative });
-  } catch (error) {
-    unavailable = (error as Error).message;
-  }
+  unavailable = await startWebgpu();
 });
 afterAll(async () => {
   await tf.setBackend('cpu');
@@ -78,10 +62,7 @@ afterAll(async () => {
 
 describe('generation on webgpu in Node', () => {
   it('reads each step with await and gives the cpu backend tokens, leaving no tensor behind', async (context) => {
-    if (unavailable !== null) {
-      if (process.env.CI) throw new Error(`CI needs a WebGPU adapter: ${unavailable}`);
-      context.skip(`no WebGPU adapter here: ${unavailable}`);
-    }
+    needAdapter(context, unavailable);
     await selectBackend({ backend: 'cpu', threads: 1 });
     const onCpu = fixedModel();
     const expected = generate(onCpu, vocab, PREFIX, LENGTH, options);
@@ -91,7 +72,7 @@ describe('generation on webgpu in Node', () => {
     expect(await generateAsync(onCpu, vocab, PREFIX, LENGTH, options)).toEqual(expected);
     onCpu.dispose();
 
-    await selectBackend({ backend: 'webgpu', loaders: noNative });
+    await selectBackend({ backend: 'webgpu', loaders: NO_NATIVE_LOADERS });
     const model = fixedModel();
     // The synchronous token step cannot copy these weights here: why the generators read with await.
     expect(() => generate(model, vocab, PREFIX, LENGTH, options)).toThrow(WEBGPU_SYNC_READ_ERROR);

@@ -1,19 +1,12 @@
 // Training on tfjs's webgpu backend in Node (the `webgpu` package, on this machine's adapter, SwiftShader
 // where there is no GPU): a tiny model's losses over a few steps equal the cpu backend's, and no tensor
 // is left behind. Outside CI a machine with no adapter skips, saying why; in CI that fails.
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { selectBackend } from '@rnnlm/backend';
+import { NO_NATIVE_LOADERS, needAdapter, startWebgpu } from '@rnnlm/backend/testing';
 import type { ModelConfig } from '@rnnlm/cells';
 import { assembleRun } from '@rnnlm/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const noNative = {
-  'tensorflow-gpu': async () => Promise.reject(new Error('not used here')),
-  tensorflow: async () => Promise.reject(new Error('not used here')),
-};
 
 /** The losses of the first `steps` minibatches of a seeded run on the active backend. */
 async function losses(model: ModelConfig, steps: number): Promise<number[]> {
@@ -48,16 +41,7 @@ async function losses(model: ModelConfig, steps: number): Promise<number[]> {
 
 let unavailable: string | null = null;
 beforeAll(async () => {
-  // Dawn reads these when it starts: SwiftShader unless a Vulkan driver is already chosen.
-  if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  }
-  process.env.XDG_RUNTIME_DIR ??= tmpdir();
-  try {
-    await selectBackend({ backend: 'webgpu', loaders: noNative });
-  } catch (error) {
-    unavailable = (error as Error).message;
-  }
+  unavailable = await startWebgpu();
 });
 afterAll(async () => {
   await tf.setBackend('cpu');
@@ -70,13 +54,10 @@ describe('training on webgpu in Node', () => {
   ];
   for (const model of models) {
     it(`${model.impl} ${model.cell}: the losses of 4 steps equal the cpu backend's`, async (context) => {
-      if (unavailable !== null) {
-        if (process.env.CI) throw new Error(`CI needs a WebGPU adapter: ${unavailable}`);
-        context.skip(`no WebGPU adapter here: ${unavailable}`);
-      }
+      needAdapter(context, unavailable);
       await selectBackend({ backend: 'cpu', threads: 1 });
       const onCpu = await losses(model, 4);
-      const selection = await selectBackend({ backend: 'webgpu', loaders: noNative });
+      const selection = await selectBackend({ backend: 'webgpu', loaders: NO_NATIVE_LOADERS });
       expect(selection.tfjsBackend).toBe('webgpu');
       const before = tf.memory().numTensors;
       const onWebgpu = await losses(model, 4);

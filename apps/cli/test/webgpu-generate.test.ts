@@ -1,16 +1,14 @@
 // `rnnlm generate --backend webgpu` in Node (SwiftShader's software adapter where there is no GPU):
 // the texts equal the cpu backend's, one sample or several. Outside CI a machine with no adapter skips,
 // saying why; in CI that fails.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { softwareAdapterEnv } from '@rnnlm/backend/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const env: Record<string, string> = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmpdir() };
-if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD))
-  env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+const env = softwareAdapterEnv();
 
 let out = '';
 beforeAll(async () => {

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SelectBackendOptions, selectBackend, WEBGPU_SYNC_READ_ERROR } from './index.js';
-import { inCi, preferSoftwareAdapter } from './test-utils/software-adapter.js';
+import { inCi, preferSoftwareAdapter } from './testing.js';
 
 function notInstalled(pkg: string) {
   return async () => {

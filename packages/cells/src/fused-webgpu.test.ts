@@ -3,9 +3,8 @@
 // every gradient equal the host kernels' on cpu, for every cell, stacked and bidirectional, with an
 // embedding and tied weights; and nothing is left behind on the GPU. Outside CI a machine with no
 // adapter skips, saying why; in CI that fails. Shapes are tiny: SwiftShader is slow.
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { keptStepBuffers, selectBackend, WEBGPU_TRAINING_KERNELS } from '@rnnlm/backend';
+import { keptStepBuffers, WEBGPU_TRAINING_KERNELS } from '@rnnlm/backend';
+import { needAdapter, startWebgpu } from '@rnnlm/backend/testing';
 import type { CellKind } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,35 +13,14 @@ import type { ModelConfig } from './model.js';
 import { createScratchModel } from './scratch-model.js';
 import { gruSequence, lstmSequence, rnnSequence } from './sequence.js';
 
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const noNative = {
-  'tensorflow-gpu': async () => Promise.reject(new Error('not used here')),
-  tensorflow: async () => Promise.reject(new Error('not used here')),
-};
-
 let unavailable: string | null = null;
 beforeAll(async () => {
-  // Dawn reads these when it starts: SwiftShader unless a Vulkan driver is already chosen.
-  if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  }
-  process.env.XDG_RUNTIME_DIR ??= tmpdir();
-  try {
-    await selectBackend({ backend: 'webgpu', loaders: noNative });
-  } catch (error) {
-    unavailable = (error as Error).message;
-  }
+  unavailable = await startWebgpu();
   await tf.setBackend('cpu');
 });
 afterAll(async () => {
   await tf.setBackend('cpu');
 });
-
-function needsAdapter(context: { skip: (note: string) => void }): void {
-  if (unavailable === null) return;
-  if (process.env.CI) throw new Error(`CI needs a WebGPU adapter: ${unavailable}`);
-  context.skip(`no WebGPU adapter here: ${unavailable}`);
-}
 
 const ids = [
   [1, 4, 6, 0, 2],
@@ -105,7 +83,7 @@ cases.push(['lstm', 2, false, { embedding: 5 }], ['gru', 1, false, { embedding: 
 
 describe('the fused kernels on webgpu', () => {
   it('are all registered under the names the fused path runs', async (context) => {
-    needsAdapter(context);
+    needAdapter(context, unavailable);
     expect([...WEBGPU_TRAINING_KERNELS.added].sort()).toEqual([...FUSED_KERNEL_NAMES].sort());
     expect(await tf.setBackend('webgpu')).toBe(true);
     expect(useFused('fused')).toBe(true);
@@ -114,7 +92,7 @@ describe('the fused kernels on webgpu', () => {
   it.for(cases)(
     '%s, %i layer(s), bidirectional %s, %o: logits, states and every gradient equal the host kernels on cpu',
     async ([cell, layers, bidirectional, extra], context) => {
-      needsAdapter(context);
+      needAdapter(context, unavailable);
       const config: ModelConfig = {
         impl: 'scratch',
         cell,
@@ -145,7 +123,7 @@ describe('the fused kernels on webgpu', () => {
   );
 
   it('fused cross-entropy: loss and gradient equal the host kernel on cpu', async (context) => {
-    needsAdapter(context);
+    needAdapter(context, unavailable);
     const lossAndGrad = async () => {
       const logits = tf.randomNormal([70, 9], 0, 3, 'float32', 5) as tf.Tensor2D;
       const labels = tf.tensor1d(
@@ -170,7 +148,7 @@ describe('the fused kernels on webgpu', () => {
   });
 
   it('trains: tensors and GPU buffers stay flat over steps, and a step reads nothing back to the CPU', async (context) => {
-    needsAdapter(context);
+    needAdapter(context, unavailable);
     expect(await tf.setBackend('webgpu')).toBe(true);
     const config: ModelConfig = {
       impl: 'scratch',
@@ -226,7 +204,7 @@ describe('the fused kernels on webgpu', () => {
   });
 
   it('a sequence op whose kept activations were evicted recomputes them: gradients still equal the host kernels', async (context) => {
-    needsAdapter(context);
+    needAdapter(context, unavailable);
     // 65 layer runs under one tape: one more than either backend keeps, so the first one's gradient
     // recomputes its forward pass. A reversed LSTM in tfjs-layers' gate order, on projected inputs.
     const gradients = async () => {
@@ -277,7 +255,7 @@ describe('the fused kernels on webgpu', () => {
   ] as const)(
     '%s, %i step(s), reverse %s, on more units than one workgroup holds (4 x 37 invocations a step): outputs and gradients equal the host kernels',
     async ([cell, T, reverse], context) => {
-      needsAdapter(context);
+      needAdapter(context, unavailable);
       const [B, H] = [4, 37];
       const G = (cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1) * H;
       const outputsAndGradients = async () => {

@@ -3,33 +3,17 @@
 // final states and every gradient equal the same model's fused path on cpu (the host kernels), for
 // every cell, stacked and bidirectional, with an embedding and with dropout. Outside CI a machine with
 // no adapter skips, saying why; in CI that fails. Shapes are tiny: SwiftShader is slow.
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { keptStepBuffers, selectBackend } from '@rnnlm/backend';
+import { keptStepBuffers } from '@rnnlm/backend';
+import { needAdapter, startWebgpu } from '@rnnlm/backend/testing';
 import type { CellKind, ForwardMode, ModelConfig } from '@rnnlm/cells';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLayersModel } from './layers-model.js';
 import { randomizeWeights } from './test-utils/helpers.js';
 
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const noNative = {
-  'tensorflow-gpu': async () => Promise.reject(new Error('not used here')),
-  tensorflow: async () => Promise.reject(new Error('not used here')),
-};
-
 let unavailable: string | null = null;
 beforeAll(async () => {
-  // Dawn reads these when it starts: SwiftShader unless a Vulkan driver is already chosen.
-  if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  }
-  process.env.XDG_RUNTIME_DIR ??= tmpdir();
-  try {
-    await selectBackend({ backend: 'webgpu', loaders: noNative });
-  } catch (error) {
-    unavailable = (error as Error).message;
-  }
+  unavailable = await startWebgpu();
   await tf.setBackend('cpu');
 });
 afterAll(async () => {
@@ -80,10 +64,7 @@ describe('the layers models fused on webgpu', () => {
   it.for(cases)(
     '%s, %i layer(s), bidirectional %s, %o, %o: logits, states and every gradient equal the host kernels on cpu',
     async ([cell, layers, bidirectional, extra, mode], context) => {
-      if (unavailable !== null) {
-        if (process.env.CI) throw new Error(`CI needs a WebGPU adapter: ${unavailable}`);
-        context.skip(`no WebGPU adapter here: ${unavailable}`);
-      }
+      needAdapter(context, unavailable);
       const config: ModelConfig = {
         impl: 'layers',
         cell,
