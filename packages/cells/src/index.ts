@@ -27,8 +27,11 @@ export {
   fusedLayer,
   fusedSequence,
   fusedUnavailableReason,
+  HOST_BACKENDS,
   type Recurrence,
+  readFloats,
   useFused,
+  writeFloats,
 } from './fused/index.js';
 export { assertIdsInRange, assertIdsTensor } from './ids.js';
 export { type InitialWeight, initialWeights, NORMAL_INIT_STDDEV, type WeightKind } from './init.js';

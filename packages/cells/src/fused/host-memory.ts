@@ -2,8 +2,8 @@
  * Tensors of the backends that keep them in CPU memory (wasm and cpu), read and made without a copy
  * where the backend allows it: what a tfjs kernel needs to run @rnnlm/kernels code on its inputs and
  * hand the results back. The backends are reached through their kernel-side API only (no import of a
- * backend package). Internal to the fused ops of this folder: the one place that knows these backends'
- * insides.
+ * backend package). The one place that knows these backends' insides: the fused ops of this folder use
+ * it, and so does @rnnlm/train's fused optimizer update (exported for that).
  */
 import type * as tf from '@tensorflow/tfjs-core';
 
