@@ -12,6 +12,7 @@
  * - `char` tokens are code points; `word` tokens are maximal runs of non-whitespace (`\s`).
  */
 import { CLEAN_MODES, type CleanMode } from './clean.js';
+import { FNV_OFFSET, FNV_PRIME, isBlank, isLetter, isSpace, lastAscii, sameWord } from './code-units.js';
 import { IdBlocks, type TokenIds } from './ids.js';
 import { TOKEN_MODES, type TokenMode } from './tokenize.js';
 import { Vocab } from './vocab.js';
@@ -376,49 +377,4 @@ export class CorpusBuilder {
     }
     return id;
   }
-}
-
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
-
-function isLetter(c: number): boolean {
-  const lower = c | 0x20;
-  return lower >= 0x61 && lower <= 0x7a;
-}
-
-/** Whether `token` is `s[start, end)`, its code units OR-ed with `fold` (0x20 lower-cases ASCII letters). */
-function sameWord(token: string, s: string, start: number, end: number, fold: number): boolean {
-  if (token.length !== end - start) return false;
-  for (let k = 0; k < token.length; k++)
-    if ((s.charCodeAt(start + k) | fold) !== token.charCodeAt(k)) return false;
-  return true;
-}
-
-/** `\s` and `String.prototype.trim`'s whitespace: tab to carriage return, space, and Unicode's spaces. */
-function isSpace(c: number): boolean {
-  if (c > 0x20 && c < 0xa0) return false;
-  return (
-    c === 0x20 ||
-    (c >= 0x09 && c <= 0x0d) ||
-    c === 0xa0 ||
-    c === 0x1680 ||
-    (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 ||
-    c === 0x2029 ||
-    c === 0x202f ||
-    c === 0x205f ||
-    c === 0x3000 ||
-    c === 0xfeff
-  );
-}
-
-function isBlank(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (!isSpace(s.charCodeAt(i))) return false;
-  return true;
-}
-
-/** The index of the last ASCII character of `s`, a safe place to cut before; -1 when there is none. */
-function lastAscii(s: string): number {
-  for (let i = s.length - 1; i > 0; i--) if (s.charCodeAt(i) < 0x80) return i;
-  return -1;
 }
