@@ -10,7 +10,7 @@
 // Tiles at the edges (fewer than 4 rows or 8 columns) run the same loop: rows past the edge read row 0
 // again and their results are dropped; columns past the edge multiply the panel's zero padding.
 
-import { tanhs, tanhv } from './math';
+import { madd, tanhs, tanhv } from './math';
 import { splitRange } from './threads';
 
 // @ts-expect-error: decorator
@@ -134,17 +134,17 @@ function tile(
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let x = v128.load32_splat(a0 + ko);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0));
-    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    c00 = madd(c00, x, b0);
+    c01 = madd(c01, x, b1);
     x = v128.load32_splat(a1 + ko);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0));
-    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    c10 = madd(c10, x, b0);
+    c11 = madd(c11, x, b1);
     x = v128.load32_splat(a2 + ko);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0));
-    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    c20 = madd(c20, x, b0);
+    c21 = madd(c21, x, b1);
     x = v128.load32_splat(a3 + ko);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0));
-    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    c30 = madd(c30, x, b0);
+    c31 = madd(c31, x, b1);
     b += 32;
     ko += aK;
   }

@@ -83,3 +83,15 @@
 @inline export function tanhs(x: f32): f32 {
   return 1 - 2 / (exps(x + x) + 1);
 }
+
+/**
+ * acc + x * y for 4 lanes, the kernels' products' step. In the relaxed-SIMD build (scripts/build-wasm.mjs)
+ * one f32x4.relaxed_madd: a fused multiply-add, rounded once, where the CPU has one (V8 emits vfmadd on
+ * x64 with FMA), else a multiply and an add; in the plain build a multiply and an add (WebAssembly SIMD
+ * itself has no fused multiply-add). The two builds' results differ by rounding only.
+ */
+// @ts-expect-error: decorator
+@inline export function madd(acc: v128, x: v128, y: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, y, acc);
+  return f32x4.add(acc, f32x4.mul(x, y));
+}

@@ -10,11 +10,7 @@
 // per cycle each.
 
 import { NR } from './gemm';
-
-// @ts-expect-error: decorator
-@inline function madd(acc: v128, x: v128, b: v128): v128 {
-  return f32x4.add(acc, f32x4.mul(x, b));
-}
+import { madd } from './math';
 
 /**
  * c[r0..r1) += a[r0..r1) B (a's rows lda floats apart, c's ldc): groups of four rows together, so that

@@ -38,7 +38,7 @@ export const JOB_PARAMETERS = {
   fillRows: ['b', 'G', 'N', 'xg'],
   projectionGrad: ['ids', 'dg', 'G', 'N', 'V', 'dwx', 'db'],
   crossEntropyRows: ['logits', 'labels', 'N', 'V', 'grad', 'loss'],
-  simdPeak: ['iterations', 'out'],
+  simdPeak: ['iterations', 'fused', 'out'],
   stackStep: ['plan', 'ids', 'B'],
   sumSquares: ['x', 'N', 'out'],
   sgdUpdate: ['w', 'g', 'N', 'rule'],
@@ -52,7 +52,7 @@ export type JobFunction = keyof typeof JOB_PARAMETERS;
 export const JOB_FUNCTIONS = Object.keys(JOB_PARAMETERS) as JobFunction[];
 
 /** The parameters that are `bool` in AssemblyScript (0 or 1 on the wire). */
-export type FlagParameter = 'reverse' | 'accumulate' | 'splitRows';
+export type FlagParameter = 'reverse' | 'accumulate' | 'splitRows' | 'fused';
 
 /**
  * A job's arguments by name: byte addresses into the kernels' memory and sizes as numbers, flags as

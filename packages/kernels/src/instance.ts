@@ -2,7 +2,13 @@
  * The process-wide kernel runtime: created on first use on one thread (synchronously, where the
  * platform allows it), or started with threads by `startKernels`.
  */
-import { kernelBinary } from './binary.js';
+import {
+  defaultFlavour,
+  flavourProblem,
+  kernelBinary,
+  loadKernelBinaries,
+  type SimdFlavour,
+} from './binary.js';
 import { KernelRuntime } from './runtime.js';
 
 /** Whether the kernels run here, on how many threads, and a line saying so. */
@@ -11,6 +17,11 @@ export interface KernelsStatus {
   available: boolean;
   /** Threads that share each call (0 when unavailable). */
   threads: number;
+  /**
+   * The build that runs: `relaxed` (relaxed SIMD's fused multiply-add in the products) or `plain`
+   * (WebAssembly SIMD multiplies and adds); null when unavailable.
+   */
+  simd: SimdFlavour | null;
   /** One line for users: what runs, or why not. */
   message: string;
 }
@@ -23,6 +34,7 @@ function supported(): boolean {
   if (!checked) {
     checked = true;
     if (typeof WebAssembly !== 'object') unavailable = 'this JavaScript engine has no WebAssembly';
+    else if (flavourProblem !== null) unavailable = flavourProblem.replace(/^rnnlm kernels: /, '');
     else if (!WebAssembly.validate(kernelBinary('simd'))) {
       unavailable = 'this JavaScript engine has no WebAssembly SIMD';
     }
@@ -49,23 +61,36 @@ export function kernelRuntime(): KernelRuntime | null {
 
 /** Why `kernelRuntime()` would be null, or what runs. */
 export function kernelsStatus(): KernelsStatus {
-  if (!supported()) return { available: false, threads: 0, message: `kernels off: ${unavailable}` };
+  if (!supported()) {
+    return { available: false, threads: 0, simd: null, message: `kernels off: ${unavailable}` };
+  }
   const threads = current?.threads ?? (mayCompileSync() ? 1 : 0);
-  if (threads === 0) return { available: false, threads: 0, message: 'kernels not started yet' };
+  if (threads === 0) {
+    return { available: false, threads: 0, simd: null, message: 'kernels not started yet' };
+  }
+  const simd = current?.simd ?? defaultFlavour;
+  const build = simd === 'relaxed' ? 'relaxed SIMD, fused multiply-add' : 'plain SIMD';
   return {
     available: true,
     threads,
-    message: `fused WebAssembly SIMD kernels on ${threads} thread${threads === 1 ? '' : 's'}`,
+    simd,
+    message: `fused WebAssembly SIMD kernels (${build}) on ${threads} thread${threads === 1 ? '' : 's'}`,
   };
 }
 
 /**
  * Starts the kernels on `threads` threads (the caller's and threads - 1 workers sharing its memory).
  * Threads need SharedArrayBuffer: in a browser, a cross-origin isolated page (COOP and COEP headers);
- * without it this starts one thread and says why. Replaces (and stops) a runtime started before.
+ * without it this starts one thread and says why. `simd` names the build (default: relaxed SIMD where
+ * it validates, else plain; see binary.ts); asking for relaxed where it does not run is an error.
+ * Replaces (and stops) a runtime started before.
  */
-export async function startKernels(options: { threads?: number } = {}): Promise<KernelsStatus> {
+export async function startKernels(
+  options: { threads?: number; simd?: SimdFlavour } = {},
+): Promise<KernelsStatus> {
   if (!supported()) return kernelsStatus();
+  const simd = options.simd ?? defaultFlavour;
+  await loadKernelBinaries(simd);
   let threads = Math.max(1, Math.floor(options.threads ?? 1));
   let note = '';
   if (threads > 1 && typeof SharedArrayBuffer === 'undefined') {
@@ -75,11 +100,11 @@ export async function startKernels(options: { threads?: number } = {}): Promise<
   }
   let next: KernelRuntime;
   try {
-    next = await KernelRuntime.create(threads);
+    next = await KernelRuntime.create(threads, simd);
   } catch (error) {
     if (threads === 1) throw error;
     note = ` (workers failed to start: ${error instanceof Error ? error.message : String(error)})`;
-    next = await KernelRuntime.create(1);
+    next = await KernelRuntime.create(1, simd);
   }
   current?.dispose();
   current = next;

@@ -1,4 +1,4 @@
-import { kernelBinary } from './binary.js';
+import { defaultFlavour, kernelBinary, loadKernelBinaries, type SimdFlavour } from './binary.js';
 import { JOB_FUNCTIONS, type JobArgs, type JobFunction, type KernelExports, positional } from './exports.js';
 import { Arena } from './memory.js';
 import { CONTROL_BYTES, SPLIT_TABLE_BYTES, ThreadPool } from './pool.js';
@@ -14,16 +14,20 @@ export class KernelRuntime {
   readonly #exports: KernelExports;
   readonly arena: Arena;
   readonly #pool: ThreadPool | null;
+  /** The build that runs: relaxed SIMD (fused multiply-add) or plain SIMD (see binary.ts). */
+  readonly simd: SimdFlavour;
 
   private constructor(
     instance: WebAssembly.Instance,
     memory: WebAssembly.Memory,
     pool: ThreadPool | null,
     base: number,
+    simd: SimdFlavour,
   ) {
     this.#exports = instance.exports as unknown as KernelExports;
     this.arena = new Arena(memory, base);
     this.#pool = pool;
+    this.simd = simd;
   }
 
   /** Threads that share each call. */
@@ -31,26 +35,33 @@ export class KernelRuntime {
     return this.#pool?.size ?? 1;
   }
 
-  /** Single-threaded, compiled and instantiated synchronously (fine in Node and in workers). */
-  static createSync(): KernelRuntime {
-    const module = new WebAssembly.Module(kernelBinary('simd'));
+  /**
+   * Single-threaded, compiled and instantiated synchronously (fine in Node and in workers). `simd`:
+   * the build, by default the process's (binary.ts; another must be loaded by loadKernelBinaries).
+   */
+  static createSync(simd: SimdFlavour = defaultFlavour): KernelRuntime {
+    const module = new WebAssembly.Module(kernelBinary('simd', simd));
     const memory = new WebAssembly.Memory({ initial: 2 });
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     const base = (instance.exports as unknown as KernelExports).heapBase();
     // The table of share boundaries (unused by one thread) comes first.
-    return new KernelRuntime(instance, memory, null, base + SPLIT_TABLE_BYTES);
+    return new KernelRuntime(instance, memory, null, base + SPLIT_TABLE_BYTES, simd);
   }
 
-  /** With `threads` > 1, a shared memory and `threads - 1` workers; otherwise as createSync, but async. */
-  static async create(threads: number): Promise<KernelRuntime> {
+  /**
+   * With `threads` > 1, a shared memory and `threads - 1` workers; otherwise as createSync, but async
+   * (and loading the `simd` build if it is not yet).
+   */
+  static async create(threads: number, simd: SimdFlavour = defaultFlavour): Promise<KernelRuntime> {
+    await loadKernelBinaries(simd);
     if (threads <= 1) {
-      const module = await WebAssembly.compile(kernelBinary('simd'));
+      const module = await WebAssembly.compile(kernelBinary('simd', simd));
       const memory = new WebAssembly.Memory({ initial: 2 });
       const instance = await WebAssembly.instantiate(module, { env: { memory } });
       const base = (instance.exports as unknown as KernelExports).heapBase();
-      return new KernelRuntime(instance, memory, null, base + SPLIT_TABLE_BYTES);
+      return new KernelRuntime(instance, memory, null, base + SPLIT_TABLE_BYTES, simd);
     }
-    const module = await WebAssembly.compile(kernelBinary('threads'));
+    const module = await WebAssembly.compile(kernelBinary('threads', simd));
     const memory = new WebAssembly.Memory({ initial: 2, maximum: 16384, shared: true });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const heapBase = (instance.exports as unknown as KernelExports).heapBase();
@@ -59,7 +70,7 @@ export class KernelRuntime {
     const control = (heapBase + SPLIT_TABLE_BYTES + 63) & ~63;
     new Uint8Array(memory.buffer, heapBase, control + CONTROL_BYTES - heapBase).fill(0);
     const pool = await ThreadPool.start(module, memory, control, heapBase, threads);
-    return new KernelRuntime(instance, memory, pool, control + CONTROL_BYTES);
+    return new KernelRuntime(instance, memory, pool, control + CONTROL_BYTES, simd);
   }
 
   /**
