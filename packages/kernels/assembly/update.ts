@@ -4,6 +4,7 @@
 // the two agree to float rounding. Shares are multiples of 4 values (one f32x4); the last thread also
 // takes the tail.
 
+import { madd } from './math';
 import { splitRange } from './threads';
 
 /**
@@ -19,7 +20,7 @@ export function sumSquares(x: usize, N: i32, out: usize, tid: i32, nt: i32): voi
     let s4 = f32x4.splat(0);
     for (let k: usize = 0; k < 256; k += 16) {
       const v = v128.load(x + o + k);
-      s4 = f32x4.add(s4, f32x4.mul(v, v));
+      s4 = madd(s4, v, v);
     }
     total += <f64>f32x4.extract_lane(s4, 0) + <f64>f32x4.extract_lane(s4, 1);
     total += <f64>f32x4.extract_lane(s4, 2) + <f64>f32x4.extract_lane(s4, 3);

@@ -1,9 +1,16 @@
 #!/usr/bin/env node
 // Speed of the fused sequence kernels alone (forward + backward through time, weight gradient
-// included) and of matMul, on 1 and 2 threads. Prints one JSON line per case.
+// included) and of matMul, on 1 and 2 threads, in each build of the kernels asked for (relaxed SIMD's
+// fused multiply-add, plain SIMD): the builds' repetitions alternate, so that a busy neighbour slows
+// both alike. Prints one JSON line per case and build, with GFLOP/s of wall time and of CPU time.
 //   node packages/kernels/bench/kernels.mjs [--hidden 256] [--batch 32] [--steps 35] [--reps 20]
+//                                           [--threads 1,2] [--simd relaxed,plain]
 import { parseArgs } from 'node:util';
-import { KernelRuntime, matMul, sequenceBackward, sequenceForward } from '../dist/index.js';
+// A benchmark owns its process: relaxed SIMD on where Node 20 has it behind a flag, before any compiling.
+import { enableRelaxedSimdInNode } from '../dist/relaxed-simd.js';
+
+enableRelaxedSimdInNode();
+const { KernelRuntime, matMul, sequenceBackward, sequenceForward } = await import('../dist/index.js');
 
 const { values } = parseArgs({
   options: {
@@ -12,16 +19,39 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '35' },
     reps: { type: 'string', default: '20' },
     threads: { type: 'string', default: '1,2' },
+    simd: { type: 'string', default: 'relaxed,plain' },
   },
 });
 const H = Number(values.hidden);
 const B = Number(values.batch);
 const T = Number(values.steps);
 const reps = Number(values.reps);
+const flavours = values.simd.split(',');
 const rand = (n, scale) => Float32Array.from({ length: n }, () => (Math.random() - 0.5) * scale);
 
+/** Runs `once` on each runtime in turn, 3 + reps times, and returns each one's mean wall and CPU ms. */
+function alternate(runtimes, once, warmup = 3) {
+  const wall = runtimes.map(() => 0);
+  const cpu = runtimes.map(() => 0);
+  for (let r = -warmup; r < reps; r++) {
+    for (const [i, rt] of runtimes.entries()) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      once(rt);
+      const t1 = performance.now();
+      const c1 = process.cpuUsage(c0);
+      if (r >= 0) {
+        wall[i] += t1 - t0;
+        cpu[i] += (c1.user + c1.system) / 1000;
+      }
+    }
+  }
+  return runtimes.map((_, i) => ({ wallMs: wall[i] / reps, cpuMs: cpu[i] / reps }));
+}
+
 for (const threads of values.threads.split(',').map(Number)) {
-  const rt = threads === 1 ? KernelRuntime.createSync() : await KernelRuntime.create(threads);
+  const runtimes = [];
+  for (const simd of flavours) runtimes.push(await KernelRuntime.create(threads, simd));
   for (const cell of ['rnn', 'gru', 'lstm']) {
     const G = (cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1) * H;
     // The layer's input as token ids (vocabulary 28), projected in the kernel, as @rnnlm/cells runs layer 0.
@@ -38,61 +68,55 @@ for (const threads of values.threads.split(',').map(Number)) {
     // Copies of what the backward pass takes back, into arrays made once (as @rnnlm/cells does).
     const outputs = new Float32Array(T * B * H);
     const saved = cell === 'rnn' ? [] : [new Float32Array(T * B * G), new Float32Array(T * B * H)];
-    let fwdMs = 0;
-    let bwdMs = 0;
-    for (let r = -3; r < reps; r++) {
-      const t0 = performance.now();
+    const times = alternate(runtimes, (rt) => {
       const f = sequenceForward(rt, shape, inputs);
       outputs.set(f.outputs);
       for (const [i, s] of f.saved.entries()) saved[i].set(s);
-      const t1 = performance.now();
       sequenceBackward(rt, shape, { ...inputs, outputs, saved, dOutputs, dh: null, dc: null });
-      const t2 = performance.now();
-      if (r >= 0) {
-        fwdMs += t1 - t0;
-        bwdMs += t2 - t1;
-      }
-    }
+    });
     const flops = 2 * T * B * H * G * 3; // forward, input gradient, weight gradient
-    const ms = (fwdMs + bwdMs) / reps;
-    console.log(
-      JSON.stringify({
-        kernel: cell,
-        threads,
-        hidden: H,
-        batch: B,
-        steps: T,
-        forward_ms: +(fwdMs / reps).toFixed(2),
-        backward_ms: +(bwdMs / reps).toFixed(2),
-        tokens_per_s: Math.round((T * B) / (ms / 1000)),
-        gflops: +(flops / ms / 1e6).toFixed(1),
-      }),
-    );
+    for (const [i, { wallMs, cpuMs }] of times.entries()) {
+      console.log(
+        JSON.stringify({
+          kernel: cell,
+          simd: runtimes[i].simd,
+          threads,
+          hidden: H,
+          batch: B,
+          steps: T,
+          ms: +wallMs.toFixed(2),
+          tokens_per_s: Math.round((T * B) / (wallMs / 1000)),
+          gflops: +(flops / wallMs / 1e6).toFixed(1),
+          cpu_gflops: +((flops * threads) / cpuMs / 1e6).toFixed(1),
+        }),
+      );
+    }
   }
   for (const [M, K, N] of [
     [T * B, H, 28],
+    [T * B, H, 4 * H],
     [T * B, H, 4580],
     [H, T * B, 4580],
   ]) {
     const a = rand(M * K, 1);
     const b = rand(K * N, 1);
-    let ms = 0;
-    for (let r = -2; r < reps; r++) {
-      const t0 = performance.now();
-      matMul(rt, { a, b, M, N, K });
-      if (r >= 0) ms += performance.now() - t0;
+    const times = alternate(runtimes, (rt) => matMul(rt, { a, b, M, N, K }), 2);
+    for (const [i, { wallMs, cpuMs }] of times.entries()) {
+      console.log(
+        JSON.stringify({
+          kernel: 'matMul',
+          simd: runtimes[i].simd,
+          threads,
+          M,
+          K,
+          N,
+          ms: +wallMs.toFixed(2),
+          gflops: +((2 * M * N * K) / wallMs / 1e6).toFixed(1),
+          // Per thread's worth of CPU time (spinning workers count too).
+          cpu_gflops: +((2 * M * N * K * threads) / cpuMs / 1e6).toFixed(1),
+        }),
+      );
     }
-    console.log(
-      JSON.stringify({
-        kernel: 'matMul',
-        threads,
-        M,
-        K,
-        N,
-        ms: +(ms / reps).toFixed(2),
-        gflops: +((2 * M * N * K) / (ms / reps) / 1e6).toFixed(1),
-      }),
-    );
   }
-  rt.dispose();
+  for (const rt of runtimes) rt.dispose();
 }
