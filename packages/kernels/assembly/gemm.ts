@@ -117,7 +117,13 @@ function tile(
 // [1120x256]x[256x1024] 38 -> 35 GFLOP/s of CPU time on one thread, against a peak of 42-44), as V8
 // hoists the B loads of the four steps and spills accumulators, as when unrolling; for a transposed A,
 // the tile's four rows in one load and a shuffle each: 6-9% slower with no spills (on an AMD EPYC the
-// shuffles cost more than broadcasting loads). In CPU time this loop ran at 36-39 GFLOP/s, near the peak.
+// shuffles cost more than broadcasting loads). In CPU time this loop ran at 36-39 GFLOP/s, near the plain
+// peak.
+// The multiply-adds are math.ts's `madd`: in the relaxed-SIMD build 8 vfmadd231ps instead of 8 vmulps
+// and 8 vaddps; [1120x256]x[256x1024] 40 -> 46 GFLOP/s of CPU time on one thread (bench/kernels.mjs,
+// the builds alternating). Taller tiles, which the fused form's free registers seemed to allow (6 x 8:
+// 12 accumulators, 2 of B and the broadcast, 15 of V8's 15 allocatable xmm registers; 5 x 8: 13), ran
+// slower in both builds: V8 spilled accumulators to the stack around the loop.
 // @ts-ignore: decorator
 @noinline function product(
   a0: usize, a1: usize, a2: usize, a3: usize, aK: usize, bp: usize, K: i32, c: usize, cStride: usize,
