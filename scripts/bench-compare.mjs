@@ -9,7 +9,10 @@
 // (never at the same time: they would slow each other down), and prints a JSON line comparing them; a
 // table follows on stderr. Each line also gives rnnlm's training arithmetic in GFLOP/s (the model's
 // matrix products per token, forward and backward) and, where it trains in the kernels, that as a
-// percentage of the machine's WebAssembly SIMD peak on the same threads (measured once, here). The reference runs on one OpenBLAS thread (bench/README.md says why). Without
+// percentage of the machine's WebAssembly SIMD peak on the same threads for the kernels' build that ran
+// (relaxed SIMD's fused multiply-add, or plain SIMD's multiply and add; measured once, here; on Node 20
+// this script turns relaxed SIMD on, as the CLI does, and RNNLM_KERNELS_SIMD=plain picks the plain build
+// for both). The reference runs on one OpenBLAS thread (bench/README.md says why). Without
 // python3 or torch it says how to install them and prints rnnlm's numbers with the torch fields null.
 // The Time Machine is the repository's copy (fixtures/), so nothing is downloaded.
 // Needs `pnpm build` first. Plain Node, no dependencies.
@@ -24,6 +27,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'apps', 'cli', 'dist', 'bin.js');
 const TEXT_NODE = join(ROOT, 'packages', 'text', 'dist', 'node.js');
 const KERNELS = join(ROOT, 'packages', 'kernels', 'dist', 'index.js');
+const RELAXED_SIMD = join(ROOT, 'packages', 'kernels', 'dist', 'relaxed-simd.js');
 const TIME_MACHINE = join(ROOT, 'fixtures', 'timemachine.js');
 const DEFAULT_REFERENCE = join(ROOT, 'bench', 'torch_reference.py');
 // Debian's python3-torch lives in the system Python (a pyenv or venv python3 on the PATH lacks it).
@@ -91,7 +95,8 @@ export function trainingFlopsPerToken({ model, layers, hidden, vocab_size }) {
 /**
  * One comparison line from rnnlm's and the reference's summary lines (`torch` null when it did not
  * run), with rnnlm's arithmetic rate and its share of the WebAssembly SIMD peak (`peak` in GFLOP/s on
- * rnnlm's threads; null: not measured, as on a backend that does not run the kernels).
+ * rnnlm's threads in the kernels' build that ran, rnnlm.simd; null: not measured, as on a backend that
+ * does not run the kernels).
  */
 export function comparisonRow(rnnlm, torch, peak = null) {
   const torchSpeed = torch?.tokens_per_s ?? null;
@@ -108,6 +113,7 @@ export function comparisonRow(rnnlm, torch, peak = null) {
     rnnlm_final_ppl: rnnlm.final_ppl,
     torch_final_ppl: torch?.final_ppl ?? null,
     backend: rnnlm.backend,
+    simd: rnnlm.simd ?? null,
     rnnlm_gflops: Math.round(gflops * 100) / 100,
     simd_peak_gflops: peak === null ? null : Math.round(peak * 10) / 10,
     peak_pct: peak === null ? null : Math.round((gflops / peak) * 1000) / 10,
@@ -118,7 +124,7 @@ export function comparisonRow(rnnlm, torch, peak = null) {
 export function formatTable(rows) {
   const header = ['model', 'layers', 'hidden', 'token', 'epochs', 'rnnlm tok/s', 'torch tok/s', 'ratio'];
   const lines = [
-    [...header, 'rnnlm ppl', 'torch ppl', 'GFLOP/s', '% peak', 'backend'],
+    [...header, 'rnnlm ppl', 'torch ppl', 'GFLOP/s', '% peak', 'backend', 'simd'],
     ...rows.map((r) => [
       r.model,
       r.layers,
@@ -133,6 +139,7 @@ export function formatTable(rows) {
       r.rnnlm_gflops,
       r.peak_pct ?? '-',
       r.backend,
+      r.simd ?? '-',
     ]),
   ].map((cells) => cells.map(String));
   const widths = lines[0].map((_, i) => Math.max(...lines.map((cells) => cells[i].length)));
@@ -152,26 +159,32 @@ export function formatTable(rows) {
 const KERNEL_BACKENDS = new Set(['wasm', 'cpu']);
 
 /**
- * The WebAssembly SIMD peak (GFLOP/s) on `threads` threads, measured once per thread count: the
- * kernels' f32x4 multiply-add loop (no loads) on all threads at once, the fastest of 5 rounds.
+ * The WebAssembly SIMD peak (GFLOP/s) on `threads` threads in the kernels' build `simd` (relaxed: the
+ * fused multiply-add loop; plain: a multiply and an add), measured once per thread count and build: the
+ * kernels' loop (no loads) on all threads at once, the fastest of 5 rounds in which they all ran.
  */
 const peaks = new Map();
-async function simdPeak(threads) {
-  if (!peaks.has(threads)) {
+async function simdPeak(threads, simd) {
+  const key = `${threads} ${simd}`;
+  if (!peaks.has(key)) {
+    const { enableRelaxedSimdInNode } = await import(pathToFileURL(RELAXED_SIMD).href);
+    enableRelaxedSimdInNode(); // before the kernels' module compiles anything
     const kernels = await import(pathToFileURL(KERNELS).href);
-    const rt = await kernels.KernelRuntime.create(threads);
+    const rt = await kernels.KernelRuntime.create(threads, simd);
     try {
       const peak = kernels.measureSimdPeak(rt, { rounds: 5, ms: 200 });
+      const fma = peak.fmaGflops === null ? '' : `, fused multiply-add ${peak.fmaGflops.toFixed(1)}`;
       console.error(
-        `bench:compare: WebAssembly SIMD peak (f32x4 multiply + add, no loads) on ${peak.threads} ` +
-          `thread(s): ${peak.gflops.toFixed(1)} GFLOP/s (${peak.gflopsPerThread.toFixed(1)} per thread)`,
+        `bench:compare: WebAssembly SIMD peak (no loads) on ${peak.threads} thread(s), GFLOP/s: ` +
+          `multiply + add ${peak.plainGflops.toFixed(1)}${fma}; the ${simd} build's: ` +
+          `${peak.gflops.toFixed(1)} (${peak.gflopsPerThread.toFixed(1)} per thread)`,
       );
-      peaks.set(threads, peak.gflops);
+      peaks.set(key, peak.gflops);
     } finally {
       rt.dispose();
     }
   }
-  return peaks.get(threads);
+  return peaks.get(key);
 }
 
 /** The file both programs read: the repository's Time Machine, Moby-Dick written out, or the user's file. */
@@ -321,7 +334,8 @@ async function main(argv, env) {
         );
       }
     }
-    const peak = KERNEL_BACKENDS.has(rnnlm.backend) ? await simdPeak(rnnlm.threads) : null;
+    const peak =
+      KERNEL_BACKENDS.has(rnnlm.backend) && rnnlm.simd ? await simdPeak(rnnlm.threads, rnnlm.simd) : null;
     const row = comparisonRow(rnnlm, torch, peak);
     rows.push(row);
     console.log(JSON.stringify(row));

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: it must run before any WebAssembly is compiled.
+import './relaxed-simd-flag.js';
 import { main } from './cli.js';
 
 // A reader that stops early (`rnnlm generate | head`) closes the pipe: the rest of the output has nowhere

@@ -84,6 +84,8 @@ describe('bench:compare', () => {
         rnnlm_final_ppl: expect.any(Number),
         torch_final_ppl: null,
         backend: 'cpu',
+        // The CLI runs the kernels' relaxed-SIMD build (turning it on on Node 20), and the peak is its.
+        simd: 'relaxed',
         rnnlm_gflops: expect.any(Number),
         simd_peak_gflops: expect.any(Number),
         peak_pct: expect.any(Number),
@@ -93,7 +95,9 @@ describe('bench:compare', () => {
     // The tiny LSTM (H 8, V 28): 3 x 2 x (8*32 + 8*28) FLOPs a token.
     expect(rows[0].rnnlm_gflops).toBeCloseTo((2880 * rows[0].rnnlm_tokens_per_s) / 1e9, 2);
     expect(rows[0].simd_peak_gflops).toBeGreaterThan(0);
-    expect(run.stderr).toMatch(/WebAssembly SIMD peak .* GFLOP\/s/);
+    expect(run.stderr).toMatch(
+      /WebAssembly SIMD peak .* GFLOP\/s: multiply \+ add [\d.]+, fused multiply-add [\d.]+; the relaxed build's: /,
+    );
     expect(run.stderr).toContain(INSTALL_HINT);
     expect(run.stderr).toMatch(/no-such-reference\.py/);
     expect(run.stderr).toMatch(/^model +layers +hidden .*\nlstm-scratch +1 +8 +char +2 /m);
@@ -196,6 +200,7 @@ describe('bench:compare', () => {
       tokens_per_s: 5000,
       final_ppl: 1.1,
       backend: 'wasm',
+      simd: 'relaxed',
       vocab_size: 28,
     };
     const row = comparisonRow(rnnlm, { tokens_per_s: 10834.4, final_ppl: 1.0224 }, 50);
@@ -211,8 +216,8 @@ describe('bench:compare', () => {
       peak_pct: null,
     });
     expect(formatTable([row]).split('\n')).toEqual([
-      'model  layers  hidden  token  epochs  rnnlm tok/s  torch tok/s  ratio  rnnlm ppl  torch ppl  GFLOP/s  % peak  backend',
-      'lstm        2     256  char      500         5000      10834.4  0.461        1.1     1.0224    23.81    47.6  wasm',
+      'model  layers  hidden  token  epochs  rnnlm tok/s  torch tok/s  ratio  rnnlm ppl  torch ppl  GFLOP/s  % peak  backend  simd',
+      'lstm        2     256  char      500         5000      10834.4  0.461        1.1     1.0224    23.81    47.6  wasm     relaxed',
     ]);
   });
 

@@ -144,10 +144,11 @@ describe.skipIf(!haveChromium)('the web demo in Chromium', () => {
     await page.selectOption('#backend-choice', 'wasm');
     await expect.poll(() => page.textContent('#backend-name'), { timeout: 60_000 }).toBe('wasm');
     expect(page.url()).toMatch(/\?backend=wasm$/);
-    // On wasm the recurrent layers run in the fused kernels, on a thread per core (the page is isolated).
+    // On wasm the recurrent layers run in the fused kernels, on a thread per core (the page is isolated),
+    // in their relaxed-SIMD build (Chromium has had relaxed SIMD since 114).
     const cores = await page.evaluate(() => Math.min(8, navigator.hardwareConcurrency));
     expect(await page.textContent('#backend-kernels')).toBe(
-      `recurrent layers: fused WebAssembly SIMD kernels on ${cores} thread${cores === 1 ? '' : 's'}`,
+      `recurrent layers: fused WebAssembly SIMD kernels (relaxed SIMD, fused multiply-add) on ${cores} thread${cores === 1 ? '' : 's'}`,
     );
     // The list of saved models fills in once IndexedDB answers.
     await expect.poll(() => page.locator('#saved option').count(), { timeout: 10_000 }).toBe(1);

@@ -2,6 +2,7 @@
 // installed here: they download libtensorflow). A fake native package registers a `tensorflow` backend
 // the way tfjs-node does, with the device flag its binding sets.
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { relaxedSimdSupported } from '@rnnlm/kernels/relaxed-simd';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -66,16 +67,15 @@ describe('selectBackend in Node, auto', () => {
       'tensorflow: @tensorflow/tfjs-node is not installed',
     ]);
     expect(selection.device).toMatch(/^CPU \(WebAssembly with SIMD, 1 thread\)$/);
+    // The kernels' relaxed-SIMD build where this engine has relaxed SIMD (on Node 20 only behind V8's
+    // flag, which this test leaves alone), else the plain one.
+    const simd = relaxedSimdSupported() ? 'relaxed' : 'plain';
+    const kernels = `fused WebAssembly SIMD kernels (${simd === 'relaxed' ? 'relaxed SIMD, fused multiply-add' : 'plain SIMD'}) on 2 threads`;
     expect(selection.message).toBe(
       `backend wasm (${selection.device}); skipped tensorflow-gpu: @tensorflow/tfjs-node-gpu is not installed; ` +
-        'tensorflow: @tensorflow/tfjs-node is not installed; ' +
-        'recurrent layers: fused WebAssembly SIMD kernels on 2 threads',
+        `tensorflow: @tensorflow/tfjs-node is not installed; recurrent layers: ${kernels}`,
     );
-    expect(selection.fusedKernels).toEqual({
-      available: true,
-      threads: 2,
-      message: 'fused WebAssembly SIMD kernels on 2 threads',
-    });
+    expect(selection.fusedKernels).toEqual({ available: true, threads: 2, simd, message: kernels });
     // The wasm backend runs with the training kernels in place.
     for (const name of [...WASM_TRAINING_KERNELS.added, ...WASM_TRAINING_KERNELS.replaced]) {
       expect(tf.getKernel(name, 'wasm')).toBeDefined();

@@ -85,12 +85,14 @@ export async function bench(flags: BenchFlags, { io, given }: Context): Promise<
   const selection = await startBackend(flags.backend, io, flags.threads);
   const { backend } = selection;
   const threads = selection.fusedKernels?.available ? selection.fusedKernels.threads : threadsOf(backend);
+  // The kernels' build (relaxed SIMD's fused multiply-add or plain SIMD), where they run.
+  const simd = selection.fusedKernels?.available ? selection.fusedKernels.simd : null;
   for (const [i, config] of configs.entries()) {
     io.stderr.write(
       `bench${configs.length > 1 ? ` ${i + 1}/${configs.length}` : ''}: ${config.model}, ${config.layers} x ${config.hidden}, ` +
         `${config.token}s, lr ${config.lr}, ${config.epochs} epochs, on ${backend}\n`,
     );
-    const result = await runBenchmark(config, backend, threads, io, flags.printEvery);
+    const result = await runBenchmark(config, backend, threads, simd, io, flags.printEvery);
     io.stdout.write(`${JSON.stringify(result)}\n`);
   }
 }
@@ -116,6 +118,7 @@ async function runBenchmark(
   config: BenchConfig,
   backend: NodeBackendName,
   threads: number,
+  simd: string | null,
   io: Io,
   printEvery: number | undefined,
 ) {
@@ -208,6 +211,7 @@ async function runBenchmark(
       final_ppl: round(last.perplexity, 4),
       wall_s: round(wallSeconds, 2),
       threads,
+      simd,
       seed: config.seed,
       lr: config.lr,
       // The process's peak so far: under --suite it includes the configurations before this one.
