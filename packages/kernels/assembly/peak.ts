@@ -16,14 +16,18 @@ import { madd } from './math';
  * Runs `iterations` rounds of the twelve chains on every thread, with `madd` (fused) or a multiply and
  * an add, and stores thread tid's sum at out + 4 tid, so that the work cannot be optimised away. With
  * threads it also says whether the threads ran at once: it counts the threads started (an i32 at
- * out + 64) and finished (out + 68), and stores at out + 128 + 4 tid 1 when no thread had finished
- * as this one started and all had started as it finished, else 0. The caller zeroes out[0..48) first.
+ * out + 64) and finished (out + 68), each thread waits a while for all to have started, and it
+ * stores at out + 128 + 4 tid 1 when no thread had finished as this one started and all had started
+ * as it finished, else 0. The caller zeroes out[0..48) first.
  */
 export function simdPeak(iterations: i32, fused: bool, out: usize, tid: i32, nt: i32): void {
   let ranTogether = true;
   if (ASC_FEATURE_THREADS) {
     ranTogether = atomic.load<i32>(out + 68) == 0;
     atomic.add<i32>(out + 64, 1);
+    // Wait (a while, not for ever) for the others to start: on a busy machine a thread that starts
+    // first would otherwise often finish before a worker gets a core, and the run would not count.
+    for (let spin = 0; spin < 1 << 24 && atomic.load<i32>(out + 64) < nt; spin++) {}
   }
   const s = fused ? fusedChains(iterations) : separateChains(iterations);
   if (ASC_FEATURE_THREADS) {

@@ -11,8 +11,8 @@ import type { KernelRuntime } from './runtime.js';
 const FLOPS_PER_ITERATION = 96;
 /** Floats the loop's results take: 16 sums, the two counters, then 16 flags (see assembly/peak.ts). */
 const OUT_FLOATS = 48;
-/** Rounds tried for each one kept, at most, before giving up on the threads running at once. */
-const TRIES_PER_ROUND = 20;
+/** Runs tried for each round kept, at most, before giving up on the threads running at once. */
+const TRIES_PER_ROUND = 50;
 
 /** What `measureSimdPeak` found. */
 export interface SimdPeak {
@@ -35,7 +35,7 @@ export interface SimdPeak {
  * milliseconds, and keeps the fastest (on a shared machine the slow ones measure the neighbours). With
  * threads, a round counts only when all of them ran it at the same time (a thread the system had not
  * scheduled yet would run its share after another's and the round would measure fewer threads); it
- * tries up to 20 times as many rounds, then fails saying so.
+ * tries up to 50 times as many rounds, then fails saying so.
  */
 export function measureSimdPeak(rt: KernelRuntime, { rounds = 5, ms = 100 } = {}): SimdPeak {
   if (!(rounds >= 1 && ms > 0))
@@ -53,22 +53,22 @@ function peakOf(rt: KernelRuntime, fused: boolean, rounds: number, ms: number): 
   const out = a.alloc(OUT_FLOATS);
   const results = a.f32(out, OUT_FLOATS);
   const flags = new Int32Array(results.buffer, results.byteOffset + 128, threads);
-  /** Milliseconds one run took, or null when the threads did not all run it at the same time. */
-  const run = (iterations: number): number | null => {
+  /** Milliseconds one run took, and whether the threads all ran it at the same time. */
+  const run = (iterations: number) => {
     results.fill(0);
     const started = performance.now();
     // work: far above the threshold for sharing a call out, so that every thread runs the loop.
     rt.run('simdPeak', { iterations, fused, out }, Number.MAX_SAFE_INTEGER);
     const elapsed = performance.now() - started;
-    return flags.every((f) => f === 1) ? elapsed : null;
+    return { elapsed, together: flags.every((f) => f === 1) };
   };
   let tries = 0;
   /** The time of a run on all threads at once, retried while they were not. */
   const together = (iterations: number): number => {
     for (;;) {
-      const elapsed = run(iterations);
-      if (elapsed !== null) return elapsed;
-      if (++tries > TRIES_PER_ROUND * (rounds + 4)) {
+      const { elapsed, together } = run(iterations);
+      if (together) return elapsed;
+      if (++tries > TRIES_PER_ROUND * rounds) {
         throw new Error(
           `rnnlm kernels: measureSimdPeak: the ${threads} threads never ran the peak loop at the same time ` +
             `in ${tries} tries (the machine is busy): measure again later or on fewer threads`,
@@ -76,12 +76,13 @@ function peakOf(rt: KernelRuntime, fused: boolean, rounds: number, ms: number): 
       }
     }
   };
-  // Calibrate the iteration count to the time asked for (the first run also warms up the code).
+  // Calibrate the iteration count to the time asked for (the first run also warms up the code). Runs
+  // this short may end before a sleeping worker wakes: only the time counts here.
   let iterations = 100_000;
-  for (let elapsed = together(iterations); elapsed < ms / 2; elapsed = together(iterations)) {
+  for (let { elapsed } = run(iterations); elapsed < ms / 2; { elapsed } = run(iterations)) {
     iterations = Math.min(2 ** 30, Math.ceil(iterations * Math.max(2, ms / Math.max(elapsed, 0.01))));
   }
-  iterations = Math.min(2 ** 30, Math.round(iterations * (ms / Math.max(together(iterations), 0.01))));
+  iterations = Math.min(2 ** 30, Math.round(iterations * (ms / Math.max(run(iterations).elapsed, 0.01))));
   let best = 0;
   for (let r = 0; r < rounds; r++) {
     const seconds = together(iterations) / 1000;
