@@ -1,8 +1,9 @@
 // Backend selection in Node with injected loaders standing in for the native packages (which cannot be
 // installed here: they download libtensorflow). A fake native package registers a `tensorflow` backend
 // the way tfjs-node does, with the device flag its binding sets.
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
 import { relaxedSimdSupported } from '@rnnlm/kernels/relaxed-simd';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
