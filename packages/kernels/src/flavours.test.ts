@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultFlavour, loadKernelBinaries } from './binary.js';
 import { KernelRuntime, kernelsStatus, matMul, sequenceBackward, sequenceForward } from './index.js';
-import { relaxedSimdSupported } from './relaxed-simd.js';
+import { enableRelaxedSimdInNode, relaxedSimdSupported } from './relaxed-simd.js';
 import { maxDiff, uniform } from './test-utils/helpers.js';
 
 /**
@@ -25,6 +25,14 @@ const MADD_MODULE = new Uint8Array([
 ]);
 
 const onRelaxed = relaxedSimdSupported() ? describe : describe.skip;
+
+describe('relaxed SIMD in Node', () => {
+  it('is on in every Node this package supports once a program asks (Node 20: behind a flag)', () => {
+    // The setup file asked already, before the kernels loaded; asking again changes nothing.
+    expect(relaxedSimdSupported()).toBe(true);
+    expect(enableRelaxedSimdInNode()).toBe(true);
+  });
+});
 
 describe('the kernels build', () => {
   it('is the relaxed one where relaxed SIMD validates, unless RNNLM_KERNELS_SIMD says plain', () => {

@@ -1,3 +1,4 @@
+export type { SimdFlavour } from './binary.js';
 export { CELL_KINDS, type CellKind, gatesPerCell, LSTM_GATE_ORDERS, type LstmGateOrder } from './cells.js';
 export { embeddingGrad, embeddingLookup } from './embedding.js';
 export { type FlagParameter, JOB_PARAMETERS, type JobArgs, type JobFunction } from './exports.js';
