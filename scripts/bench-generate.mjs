@@ -51,6 +51,12 @@ const length = whole(flags.length, 'length');
 const numSamples = whole(flags['num-samples'], 'num-samples');
 const repeat = whole(flags.repeat, 'repeat');
 
+// A benchmark owns its process: relaxed SIMD on (Node 20 has it behind a flag) before the kernels load,
+// as the CLI does; RNNLM_KERNELS_SIMD=plain measures the plain build.
+const { enableRelaxedSimdInNode } = await import(
+  pathToFileURL(join(ROOT, 'packages', 'kernels', 'dist', 'relaxed-simd.js')).href
+);
+enableRelaxedSimdInNode();
 const require = createRequire(join(TRAIN, 'package.json'));
 const load = (name) => import(pathToFileURL(require.resolve(name)).href);
 const tf = await load('@tensorflow/tfjs-core');
@@ -59,6 +65,9 @@ tf.env().set('PROD', true); // no "install tfjs-node" banner: the tfjs backend o
 await tf.setBackend('cpu');
 const train = await import(pathToFileURL(join(TRAIN, 'dist', 'index.js')).href);
 const { Vocab } = await import(pathToFileURL(join(ROOT, 'packages', 'text', 'dist', 'index.js')).href);
+const { kernelsStatus } = await import(
+  pathToFileURL(join(ROOT, 'packages', 'kernels', 'dist', 'index.js')).href
+);
 const vocab = new Vocab(CHARS);
 
 const cpuSeconds = () => {
@@ -100,7 +109,10 @@ function ours(cell, impl, layers) {
   model.dispose();
   return {
     impl: 'rnnlm',
-    backend: path.path === 'kernels' ? 'kernels (WebAssembly SIMD, 1 thread)' : `tfjs ${tf.getBackend()}`,
+    backend:
+      path.path === 'kernels'
+        ? `kernels (WebAssembly SIMD, ${kernelsStatus().simd === 'relaxed' ? 'relaxed: fused multiply-add' : 'plain'}, 1 thread)`
+        : `tfjs ${tf.getBackend()}`,
     mode: 'generate',
     model: impl === 'scratch' ? `${cell}-scratch` : cell,
     layers,
