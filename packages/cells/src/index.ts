@@ -28,6 +28,7 @@ export {
   fusedSequence,
   fusedUnavailableReason,
   HOST_BACKENDS,
+  overwriteFloats,
   type Recurrence,
   readFloats,
   useFused,

@@ -35,7 +35,16 @@ export function clipScale(norm: number, theta: number): number {
  * on the wasm and cpu backends (unless `path` is 'ops'), op by op elsewhere.
  */
 export function globalNorm(tensors: tf.Tensor[], path: UpdatePath = 'auto'): tf.Scalar {
-  const rt = path === 'auto' ? hostKernels() : null;
-  if (rt !== null) return tf.scalar(Math.sqrt(sumOfSquares(rt, tensors.map(floatsOf))));
+  const host = path === 'auto' ? hostGlobalNorm(tensors) : null;
+  if (host !== null) return tf.scalar(host);
   return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+}
+
+/**
+ * The same norm as a number, where the tensors live in CPU memory and the kernels run (one
+ * WebAssembly pass, no tensor made and nothing to read back); null on other backends.
+ */
+export function hostGlobalNorm(tensors: tf.Tensor[]): number | null {
+  const rt = hostKernels();
+  return rt === null ? null : Math.sqrt(sumOfSquares(rt, tensors.map(floatsOf)));
 }

@@ -121,6 +121,49 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
+describe('the fused update writes the new values', () => {
+  it('on wasm in place when only the variable holds them; a view taken before keeps the old ones', async () => {
+    await tf.setBackend('wasm');
+    try {
+      // tidy frees the initial tensor, which would otherwise share the variable's values.
+      const w = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3, 4])));
+      const optimizer = new Optimizer({ name: 'sgd', lr: 0.5 }, [w]);
+      const grad = tf.tensor1d([2, 4, 6, 8]);
+      const before = tf.memory().numTensors;
+      const storage = w.dataId;
+      optimizer.apply([grad]);
+      // Only the variable held its values: they were overwritten where they lay.
+      expect(w.dataId).toBe(storage);
+      expect(Array.from(w.dataSync())).toEqual([0, 0, 0, 0]);
+      // A reshape shares the variable's values: the update must give the variable new ones instead.
+      const view = tf.reshape(w, [2, 2]);
+      expect(view.dataId).toBe(storage);
+      optimizer.apply([grad]);
+      expect(w.dataId).not.toBe(storage);
+      expect(Array.from(w.dataSync())).toEqual([-1, -2, -3, -4]);
+      expect(Array.from(view.dataSync())).toEqual([0, 0, 0, 0]);
+      view.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([grad, w]);
+      optimizer.dispose();
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
+  it('on cpu as new tensors: an array read before the update (cpu hands out its own) keeps its values', () => {
+    const w = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3, 4])));
+    const optimizer = new Optimizer({ name: 'sgd', lr: 0.5 }, [w]);
+    const grad = tf.tensor1d([2, 4, 6, 8]);
+    const read = w.dataSync();
+    optimizer.apply([grad]);
+    expect(Array.from(w.dataSync())).toEqual([0, 0, 0, 0]);
+    expect(Array.from(read)).toEqual([1, 2, 3, 4]);
+    tf.dispose([grad, w]);
+    optimizer.dispose();
+  });
+});
+
 describe('clipScale', () => {
   it('is 1 up to the threshold and theta / norm above it', () => {
     expect(clipScale(0.5, 1)).toBe(1);

@@ -3,7 +3,7 @@
  * every variable) on the backends that keep tensors in CPU memory, where tfjs would run a dozen small
  * ops per variable. Other backends (webgpu, webgl) keep the op-by-op path of optimizers.ts and clip.ts.
  */
-import { HOST_BACKENDS, readFloats, writeFloats } from '@rnnlm/cells';
+import { HOST_BACKENDS, overwriteFloats, readFloats, writeFloats } from '@rnnlm/cells';
 import { type KernelRuntime, kernelRuntime, parameterUpdate, type UpdateRule } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -46,8 +46,12 @@ export function applyFusedUpdate(rt: KernelRuntime, tensors: FusedUpdateTensors,
     rule,
   );
   tf.tidy(() => {
+    // In place where only the variable holds its values (as in training); a new tensor otherwise.
+    const backend = tf.backend();
     const assign = (targets: tf.Variable[], values: Float32Array[]) => {
-      for (const [i, target] of targets.entries()) target.assign(tensorOf(values[i]!, target.shape));
+      for (const [i, target] of targets.entries()) {
+        if (!overwriteFloats(backend, target, values[i]!)) target.assign(tensorOf(values[i]!, target.shape));
+      }
     };
     assign(variables, result.weights);
     if (rule.kind === 'adam') {

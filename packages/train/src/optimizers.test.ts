@@ -144,6 +144,36 @@ describe.each(['auto', 'ops'] as const)('crossEntropy (mode %s)', (mode) => {
     labels.dispose();
   });
 
+  it('scales its gradient by the gradient that reaches it, as the op path does', () => {
+    const rows = 6;
+    const vocab = 7;
+    const logits = tf.tensor2d(
+      Array.from({ length: rows * vocab }, (_, i) => Math.cos(5 * i) * 3),
+      [rows, vocab],
+    );
+    const labels = tf.tensor1d([1, 6, 0, 2, 2, 5], 'int32');
+    // A weighted loss (as a loss term in a sum would be): the gradient reaching crossEntropy is 2.5, not 1.
+    const gradOf = (k: 'auto' | 'ops', weight: number) =>
+      tf.tidy(() =>
+        tf
+          .grad((x: tf.Tensor) => tf.mul(crossEntropy(x as tf.Tensor2D, labels, { mode: k }), weight))(logits)
+          .dataSync(),
+      );
+    const before = tf.memory().numTensors;
+    const weighted = gradOf(mode, 2.5);
+    const plain = gradOf(mode, 1);
+    const reference = gradOf('ops', 2.5);
+    expect(tf.memory().numTensors).toBe(before);
+    let moved = 0;
+    for (let i = 0; i < weighted.length; i++) {
+      expect(Math.abs(weighted[i]! - reference[i]!)).toBeLessThan(1e-6);
+      expect(Math.abs(weighted[i]! - 2.5 * plain[i]!)).toBeLessThan(1e-6);
+      moved = Math.max(moved, Math.abs(plain[i]!));
+    }
+    expect(moved).toBeGreaterThan(0.01);
+    tf.dispose([logits, labels]);
+  });
+
   it('gives the same loss and gradient both ways, at word-level width', () => {
     const rows = 70;
     const vocab = 1500;

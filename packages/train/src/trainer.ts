@@ -3,7 +3,7 @@
 import { assertIdsInRange, type LanguageModel, mixSeed, type State } from '@rnnlm/cells';
 import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
-import { clipScale, globalNorm } from './clip.js';
+import { clipScale, globalNorm, hostGlobalNorm } from './clip.js';
 import { evaluatePerplexity } from './evaluate.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { crossEntropy, perplexity, timeMajor } from './loss.js';
@@ -324,7 +324,7 @@ export class Trainer {
     const fresh = !(sequential && this.#carried) ? this.model.beginState(batchSize) : null;
     const state = fresh ?? this.#carried!;
     let nextState: State = [];
-    const { loss, norm, grads } = tf.tidy(() => {
+    const { loss, grads } = tf.tidy(() => {
       const ids = tf.tensor2d(X, [batchSize, numSteps], 'int32');
       const labels = tf.tensor1d(timeMajor(Y, batchSize, numSteps), 'int32');
       // Training: dropout on, with this update's masks (the step count is saved, so a resume draws the same).
@@ -335,42 +335,38 @@ export class Trainer {
         return crossEntropy(out.logits, labels);
       }, this.model.variables);
       const grads = this.model.variables.map((v) => byName[v.name]!);
-      // Clipping scales the gradients inside the update, by the norm read back below.
-      return { loss: value, norm: globalNorm(grads), grads };
+      return { loss: value, grads };
     });
     if (fresh) tf.dispose(fresh);
-    // The one read-back per batch: the loss for reporting, and with the norm to catch divergence
-    // before the update touches the weights.
-    const both = tf.stack([loss, norm]);
-    const [lossValue, normValue] = (await both.data()) as Float32Array;
-    tf.dispose([both, loss, norm]);
+    // Clipping scales the gradients inside the update, by this norm.
+    const [lossValue, normValue] = await lossAndNorm(loss, grads);
     if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
       tf.dispose([...grads, ...nextState]);
       throw new DivergenceError(
         epoch,
         batchNumber,
-        Number.isFinite(lossValue) ? normValue! : lossValue!,
+        Number.isFinite(lossValue) ? normValue : lossValue,
         this.optimizer.config.lr,
         this.clip,
       );
     }
     const uniform = Math.log(vocabSize);
-    if (lossValue! > uniform + DIVERGENCE_MARGIN) {
+    if (lossValue > uniform + DIVERGENCE_MARGIN) {
       tf.dispose([...grads, ...nextState]);
       throw new DivergenceError(
         epoch,
         batchNumber,
-        lossValue!,
+        lossValue,
         this.optimizer.config.lr,
         this.clip,
-        `the loss reached ${lossValue!.toFixed(1)} (perplexity ${Math.exp(lossValue!).toPrecision(3)}), ` +
+        `the loss reached ${lossValue.toFixed(1)} (perplexity ${Math.exp(lossValue).toPrecision(3)}), ` +
           `over a thousand times worse than guessing among the ${vocabSize} tokens uniformly`,
       );
     }
     this.optimizer.setLearningRate(
       this.schedule.rate({ epoch: epoch - 1, step: this.optimizer.step, totalSteps: this.#totalSteps }),
     );
-    this.optimizer.apply(grads, this.clip === null ? 1 : clipScale(normValue!, this.clip));
+    this.optimizer.apply(grads, this.clip === null ? 1 : clipScale(normValue, this.clip));
     tf.dispose(grads);
     if (sequential) {
       this.#dropCarried();
@@ -378,7 +374,7 @@ export class Trainer {
     } else {
       tf.dispose(nextState);
     }
-    return lossValue!;
+    return lossValue;
   }
 
   /** The JSON part of the state; `tensors()` gives the rest. */
@@ -439,4 +435,25 @@ export class Trainer {
     if (this.#carried) tf.dispose(this.#carried);
     this.#carried = null;
   }
+}
+
+/**
+ * The one read-back per batch: the loss for reporting, and the gradients' global norm to catch
+ * divergence before the update touches the weights. Where tensors live in CPU memory (wasm, cpu) both
+ * are read where they lie, the norm in one kernel pass; elsewhere (webgpu) the two come back together
+ * in one asynchronous read. Disposes `loss`.
+ */
+async function lossAndNorm(loss: tf.Scalar, grads: tf.Tensor[]): Promise<[number, number]> {
+  const hostNorm = hostGlobalNorm(grads);
+  if (hostNorm !== null) {
+    const lossValue = loss.dataSync()[0]!;
+    loss.dispose();
+    // Rounded as the norm read back from a float32 tensor is, so the clip factor is the same.
+    return [lossValue, Math.fround(hostNorm)];
+  }
+  const norm = globalNorm(grads);
+  const both = tf.stack([loss, norm]);
+  const [lossValue, normValue] = (await both.data()) as Float32Array;
+  tf.dispose([both, loss, norm]);
+  return [lossValue!, normValue!];
 }

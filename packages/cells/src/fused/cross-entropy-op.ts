@@ -34,6 +34,17 @@ function register(): void {
 }
 
 /**
+ * Whether the gradient reaching the loss is exactly 1, as it is when the loss is what is differentiated
+ * (training): then the saved gradient is the answer and an [N, V] product by 1 is saved. Read only
+ * where tensors live in CPU memory; elsewhere (webgpu) reading it would wait for the device.
+ */
+function isOne(dy: tf.Tensor): boolean {
+  const backend = tf.backend();
+  if (!(HOST_BACKENDS as readonly string[]).includes(tf.getBackend())) return false;
+  return dy.size === 1 && readFloats(backend, dy)[0] === 1;
+}
+
+/**
  * The mean over the rows of -log softmax(logits)[label], for logits [N, V] and int32 labels [N], in the
  * fused kernel; differentiable with respect to the logits (the gradient comes from the same pass). Only
  * where the fused kernels run (`useFused()`); the caller checks.
@@ -46,6 +57,6 @@ export function fusedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.
       tf.Tensor2D,
     ];
     (save as tf.GradSaveFunc)([grad]);
-    return { value: loss, gradFunc: (dy, [saved]) => tf.mul(saved!, dy) };
+    return { value: loss, gradFunc: (dy, [saved]) => (isOne(dy) ? tf.clone(saved!) : tf.mul(saved!, dy)) };
   })(logits) as tf.Scalar;
 }

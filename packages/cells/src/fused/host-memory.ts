@@ -17,6 +17,7 @@ interface CpuLikeBackend {
 }
 interface WasmLikeBackend {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
+  refCount(dataId: object): number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
@@ -59,6 +60,23 @@ export function writeFloats(backend: unknown, shape: number[], data: ArrayLike<n
   const copy = new Float32Array(data.length);
   copy.set(data);
   return (backend as CpuLikeBackend).makeTensorInfo(shape, 'float32', copy);
+}
+
+/**
+ * Writes `data` over a float32 tensor's own values on the wasm backend, where they lie, and says true;
+ * for a variable that only the variable holds, this replaces making a tensor, assigning it and freeing
+ * the old values. Says false and writes nothing when anything else shares those values (a clone, a
+ * reshape: the backend counts more than one reference), and on cpu, whose reads (`dataSync`, `data`)
+ * hand out the tensor's own array, which a caller may still hold (a checkpoint being written): the
+ * caller then makes a new tensor instead. Reads on wasm are copies.
+ */
+export function overwriteFloats(backend: unknown, info: tf.TensorInfo, data: ArrayLike<number>): boolean {
+  if (info.dtype !== 'float32') throw new Error(`rnnlm kernels take float32 tensors, got ${info.dtype}`);
+  if (!isWasm(backend) || backend.refCount(info.dataId) !== 1) return false;
+  const target = backend.typedArrayFromHeap(info);
+  if (!(target instanceof Float32Array) || target.length !== data.length) return false;
+  target.set(data);
+  return true;
 }
 
 /** A new int32 scalar of the backend. */

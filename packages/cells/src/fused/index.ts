@@ -18,7 +18,7 @@ import { runSequenceOp, type SequenceAttrs } from './sequence-op.js';
 
 export { fusedCrossEntropy } from './cross-entropy-op.js';
 export { fusedEmbeddingLookup } from './embedding-op.js';
-export { HOST_BACKENDS, readFloats, writeFloats } from './host-memory.js';
+export { HOST_BACKENDS, overwriteFloats, readFloats, writeFloats } from './host-memory.js';
 export {
   FUSED_KERNEL_NAMES,
   FUSED_MODES,
