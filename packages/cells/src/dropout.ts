@@ -2,14 +2,16 @@
  * Dropout on the non-recurrent connections (Zaremba, Sutskever and Vinyals 2014): each layer's output
  * sequence, on its way to the layer above or to the output head, is multiplied by a mask of zeros and
  * 1/(1-p) (inverted dropout: the expected value is unchanged, and evaluation uses the weights as they
- * are). The recurrent path h_{t-1} -> h_t is left alone, so the fused kernels run unchanged and the
- * masks are plain tfjs multiplications that gradients flow through.
+ * are). The recurrent path h_{t-1} -> h_t is left alone, so the recurrences run unchanged: the masks
+ * are tfjs multiplications that gradients flow through, except the top layer's, which the fused
+ * top-layer-and-head op takes as an input (the head reads the masked outputs inside the kernel).
  *
- * Masks are drawn in JavaScript from the project's seeded `Random`, not with tfjs random ops: the same
- * seed gives the same masks on every backend (the wasm backend has no seeded random kernels of its own),
- * so a seed repeats a run exactly and a resumed run continues exactly.
+ * Masks are drawn in JavaScript, not with tfjs random ops: the same seed gives the same masks on every
+ * backend and path (the wasm backend has no seeded random kernels of its own), so a seed repeats a run
+ * exactly and a resumed run continues exactly. Each value is a counter-based hash of (seed, site,
+ * row, column) (`maskBits`), not a draw from a sequential stream: no value waits for the one before,
+ * and any part of a mask can be computed on its own.
  */
-import { Random } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { DROPOUT_MODES, type DropoutMode } from './model.js';
 
@@ -48,15 +50,35 @@ export class DropoutMasks {
    * width]` (shared by every step) in variational mode.
    */
   values(site: number, steps: number, batch: number, width: number): Float32Array {
-    const rows = this.mode === 'variational' ? batch : steps * batch;
-    const out = new Float32Array(rows * width);
+    const out = new Float32Array(this.rows(steps, batch) * width);
     const keep = 1 / (1 - this.rate);
-    const rng = new Random(mixSeed(this.seed, site));
+    const key = mixSeed(this.seed, site);
     // Drop when a uniform 32-bit draw falls below rate * 2^32: one integer comparison per value.
+    // Value (row, column) is number row * width + column of the site's counter.
     const threshold = this.rate * 4294967296;
-    for (let i = 0; i < out.length; i++) out[i] = rng.nextUint32() < threshold ? 0 : keep;
+    for (let i = 0; i < out.length; i++) out[i] = maskBits(key, i) < threshold ? 0 : keep;
     return out;
   }
+
+  /** The rows of a mask: one per step of every sequence (`standard`), or one per sequence. */
+  rows(steps: number, batch: number): number {
+    return this.mode === 'variational' ? batch : steps * batch;
+  }
+
+  /** `values` as a tensor, [rows, width] (see `rows`). */
+  tensor(site: number, steps: number, batch: number, width: number): tf.Tensor2D {
+    return tf.tensor2d(this.values(site, steps, batch, width), [this.rows(steps, batch), width]);
+  }
+}
+
+/**
+ * The 32 random bits of value `index` of the mask whose key is `key` (a site's `mixSeed(seed, site)`):
+ * splitmix32's output function on the key plus index + 1 times the golden ratio, so that every
+ * (key, index) pair is hashed on its own. Integer operations only, so that it is the same function
+ * written in any language the masks might be drawn in.
+ */
+export function maskBits(key: number, index: number): number {
+  return finalize((key + Math.imul(index + 1, 0x9e3779b9)) >>> 0);
 }
 
 /**
@@ -104,10 +126,10 @@ export function applyDropout(
     throw new Error(`applyDropout: x has ${x.shape[0]} rows, expected steps ${steps} x batch ${batch}`);
   }
   return tf.tidy(() => {
-    const values = masks.values(site, steps, batch, width);
-    if (masks.mode === 'standard') return tf.mul(x, tf.tensor2d(values, [steps * batch, width]));
+    const mask = masks.tensor(site, steps, batch, width);
+    if (masks.mode === 'standard') return tf.mul(x, mask);
     // One [B, W] mask broadcast over the steps.
-    const perSequence = tf.tensor3d(values, [1, batch, width]);
+    const perSequence = tf.reshape(mask, [1, batch, width]);
     return tf.reshape(tf.mul(tf.reshape(x, [steps, batch, width]), perSequence), [steps * batch, width]);
   });
 }
