@@ -3,10 +3,10 @@
 // ops, forward and every gradient, on cpu and wasm; and against central finite differences.
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '@rnnlm/backend';
-import type { CellKind } from '@rnnlm/kernels';
+import { type CellKind, maskBits } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DropoutMasks, maskBits, mixSeed } from './dropout.js';
+import { DropoutMasks, mixSeed } from './dropout.js';
 import { type FusedLayerInput, fusedHeadLayer, fusedLayer, savedActivationSets } from './fused/index.js';
 
 registerWasmTrainingKernels();

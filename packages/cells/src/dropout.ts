@@ -9,9 +9,11 @@
  * Masks are drawn in JavaScript, not with tfjs random ops: the same seed gives the same masks on every
  * backend and path (the wasm backend has no seeded random kernels of its own), so a seed repeats a run
  * exactly and a resumed run continues exactly. Each value is a counter-based hash of (seed, site,
- * row, column) (`maskBits`), not a draw from a sequential stream: no value waits for the one before,
- * and any part of a mask can be computed on its own.
+ * row, column) (@rnnlm/kernels' `maskBits`), not a draw from a sequential stream: no value waits for
+ * the one before, so the kernels draw a mask on every thread in SIMD when they run, and JavaScript
+ * draws the same one when they do not.
  */
+import { dropoutMaskValues, kernelRuntime } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { DROPOUT_MODES, type DropoutMode } from './model.js';
 
@@ -50,14 +52,9 @@ export class DropoutMasks {
    * width]` (shared by every step) in variational mode.
    */
   values(site: number, steps: number, batch: number, width: number): Float32Array {
-    const out = new Float32Array(this.rows(steps, batch) * width);
-    const keep = 1 / (1 - this.rate);
-    const key = mixSeed(this.seed, site);
-    // Drop when a uniform 32-bit draw falls below rate * 2^32: one integer comparison per value.
-    // Value (row, column) is number row * width + column of the site's counter.
-    const threshold = this.rate * 4294967296;
-    for (let i = 0; i < out.length; i++) out[i] = maskBits(key, i) < threshold ? 0 : keep;
-    return out;
+    // Value (row, column) is number row * width + column of the site's mask.
+    const count = this.rows(steps, batch) * width;
+    return dropoutMaskValues(mixSeed(this.seed, site), this.rate, count, kernelRuntime());
   }
 
   /** The rows of a mask: one per step of every sequence (`standard`), or one per sequence. */
@@ -69,16 +66,6 @@ export class DropoutMasks {
   tensor(site: number, steps: number, batch: number, width: number): tf.Tensor2D {
     return tf.tensor2d(this.values(site, steps, batch, width), [this.rows(steps, batch), width]);
   }
-}
-
-/**
- * The 32 random bits of value `index` of the mask whose key is `key` (a site's `mixSeed(seed, site)`):
- * splitmix32's output function on the key plus index + 1 times the golden ratio, so that every
- * (key, index) pair is hashed on its own. Integer operations only, so that it is the same function
- * written in any language the masks might be drawn in.
- */
-export function maskBits(key: number, index: number): number {
-  return finalize((key + Math.imul(index + 1, 0x9e3779b9)) >>> 0);
 }
 
 /**
