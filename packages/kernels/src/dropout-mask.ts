@@ -49,5 +49,8 @@ export function dropoutMaskValues(
   const keepBits = new Int32Array(Float32Array.of(keep).buffer)[0]!;
   // A hash is about 8 integer operations a value.
   rt.run('dropoutMask', { key: key | 0, threshold: threshold | 0, keepBits, N: count, out }, count * 8);
-  return a.f32(out, count).slice();
+  // Copied out with set: slice on a view of shared (threaded) memory takes a slow path in V8.
+  const values = new Float32Array(count);
+  values.set(a.f32(out, count));
+  return values;
 }
