@@ -6,8 +6,8 @@
  * are tfjs multiplications that gradients flow through, except the top layer's, which the fused
  * top-layer-and-head op takes as an input (the head reads the masked outputs inside the kernel).
  *
- * Masks are drawn in JavaScript, not with tfjs random ops: the same seed gives the same masks on every
- * backend and path (the wasm backend has no seeded random kernels of its own), so a seed repeats a run
+ * Masks are not drawn with tfjs random ops: the same seed gives the same masks on every backend and
+ * path (the wasm backend has no seeded random kernels of its own), so a seed repeats a run
  * exactly and a resumed run continues exactly. Each value is a counter-based hash of (seed, site,
  * row, column) (@rnnlm/kernels' `maskBits`), not a draw from a sequential stream: no value waits for
  * the one before, so the kernels draw a mask on every thread in SIMD when they run, and JavaScript
