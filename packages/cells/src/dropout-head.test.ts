@@ -43,6 +43,22 @@ describe('mask values', () => {
     expect(Array.from(perSequence)).toEqual(Array.from(values.slice(0, batch * width)));
   });
 
+  it('as tensors (drawn in the kernels, copied into the backend) equal their values, on cpu and wasm', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      expect(await tf.setBackend(backend)).toBe(true);
+      for (const mode of ['standard', 'variational'] as const) {
+        const masks = new DropoutMasks(0.3, mode, 5);
+        const before = tf.memory().numTensors;
+        const t = masks.tensor(3, 7, 5, 33);
+        expect(t.shape).toEqual([mode === 'standard' ? 35 : 5, 33]);
+        expect(Array.from(t.dataSync())).toEqual(Array.from(masks.values(3, 7, 5, 33)));
+        t.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+      }
+    }
+    await tf.setBackend('cpu');
+  });
+
   it('drop neighbours independently: pairs along a row and down a column both dropped p² of the time', () => {
     const rate = 0.3;
     const [rows, width] = [400, 256];

@@ -13,8 +13,9 @@
  * the one before, so the kernels draw a mask on every thread in SIMD when they run, and JavaScript
  * draws the same one when they do not.
  */
-import { dropoutMaskValues, kernelRuntime } from '@rnnlm/kernels';
+import { dropoutMaskValues, dropoutMaskView, kernelRuntime } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
+import { HOST_BACKENDS, writeFloats } from './fused/host-memory.js';
 import { DROPOUT_MODES, type DropoutMode } from './model.js';
 
 /**
@@ -64,7 +65,14 @@ export class DropoutMasks {
 
   /** `values` as a tensor, [rows, width] (see `rows`). */
   tensor(site: number, steps: number, batch: number, width: number): tf.Tensor2D {
-    return tf.tensor2d(this.values(site, steps, batch, width), [this.rows(steps, batch), width]);
+    const shape = [this.rows(steps, batch), width];
+    const rt = kernelRuntime();
+    if (rt !== null && (HOST_BACKENDS as readonly string[]).includes(tf.getBackend())) {
+      // Drawn in the kernels and copied once, straight into the backend's memory.
+      const view = dropoutMaskView(rt, mixSeed(this.seed, site), this.rate, shape[0]! * width);
+      return tf.engine().makeTensorFromTensorInfo(writeFloats(tf.backend(), shape, view)) as tf.Tensor2D;
+    }
+    return tf.tensor2d(this.values(site, steps, batch, width), shape as [number, number]);
   }
 }
 

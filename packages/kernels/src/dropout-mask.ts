@@ -37,20 +37,30 @@ export function dropoutMaskValues(
   count: number,
   rt: KernelRuntime | null = null,
 ): Float32Array {
-  const threshold = maskThreshold(rate);
-  const keep = Math.fround(1 / (1 - rate));
   if (rt === null) {
+    const threshold = maskThreshold(rate);
+    const keep = Math.fround(1 / (1 - rate));
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) out[i] = maskBits(key, i) < threshold ? 0 : keep;
     return out;
   }
+  // Copied out with set: slice on a view of shared (threaded) memory takes a slow path in V8.
+  const values = new Float32Array(count);
+  values.set(dropoutMaskView(rt, key, rate, count));
+  return values;
+}
+
+/**
+ * `dropoutMaskValues` drawn in the kernels, as a view of their memory: valid until the next operation
+ * on `rt` (copy it where it is needed, once).
+ */
+export function dropoutMaskView(rt: KernelRuntime, key: number, rate: number, count: number): Float32Array {
+  const threshold = maskThreshold(rate);
+  const keep = Math.fround(1 / (1 - rate));
   const a = rt.begin();
   const out = a.alloc(count);
   const keepBits = new Int32Array(Float32Array.of(keep).buffer)[0]!;
   // A hash is about 8 integer operations a value.
   rt.run('dropoutMask', { key: key | 0, threshold: threshold | 0, keepBits, N: count, out }, count * 8);
-  // Copied out with set: slice on a view of shared (threaded) memory takes a slow path in V8.
-  const values = new Float32Array(count);
-  values.set(a.f32(out, count));
-  return values;
+  return a.f32(out, count);
 }
