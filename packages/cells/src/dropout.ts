@@ -2,15 +2,20 @@
  * Dropout on the non-recurrent connections (Zaremba, Sutskever and Vinyals 2014): each layer's output
  * sequence, on its way to the layer above or to the output head, is multiplied by a mask of zeros and
  * 1/(1-p) (inverted dropout: the expected value is unchanged, and evaluation uses the weights as they
- * are). The recurrent path h_{t-1} -> h_t is left alone, so the fused kernels run unchanged and the
- * masks are plain tfjs multiplications that gradients flow through.
+ * are). The recurrent path h_{t-1} -> h_t is left alone, so the recurrences run unchanged: the masks
+ * are tfjs multiplications that gradients flow through, except the top layer's, which the fused
+ * top-layer-and-head op takes as an input (the head reads the masked outputs inside the kernel).
  *
- * Masks are drawn in JavaScript from the project's seeded `Random`, not with tfjs random ops: the same
- * seed gives the same masks on every backend (the wasm backend has no seeded random kernels of its own),
- * so a seed repeats a run exactly and a resumed run continues exactly.
+ * Masks are not drawn with tfjs random ops: the same seed gives the same masks on every backend and
+ * path (the wasm backend has no seeded random kernels of its own), so a seed repeats a run
+ * exactly and a resumed run continues exactly. Each value is a counter-based hash of (seed, site,
+ * row, column) (@rnnlm/kernels' `maskBits`), not a draw from a sequential stream: no value waits for
+ * the one before, so the kernels draw a mask on every thread in SIMD when they run, and JavaScript
+ * draws the same one when they do not.
  */
-import { Random } from '@rnnlm/data';
+import { dropoutMaskValues, dropoutMaskView, kernelRuntime } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
+import { HOST_BACKENDS, writeFloats } from './fused/host-memory.js';
 import { DROPOUT_MODES, type DropoutMode } from './model.js';
 
 /**
@@ -48,14 +53,26 @@ export class DropoutMasks {
    * width]` (shared by every step) in variational mode.
    */
   values(site: number, steps: number, batch: number, width: number): Float32Array {
-    const rows = this.mode === 'variational' ? batch : steps * batch;
-    const out = new Float32Array(rows * width);
-    const keep = 1 / (1 - this.rate);
-    const rng = new Random(mixSeed(this.seed, site));
-    // Drop when a uniform 32-bit draw falls below rate * 2^32: one integer comparison per value.
-    const threshold = this.rate * 4294967296;
-    for (let i = 0; i < out.length; i++) out[i] = rng.nextUint32() < threshold ? 0 : keep;
-    return out;
+    // Value (row, column) is number row * width + column of the site's mask.
+    const count = this.rows(steps, batch) * width;
+    return dropoutMaskValues(mixSeed(this.seed, site), this.rate, count, kernelRuntime());
+  }
+
+  /** The rows of a mask: one per step of every sequence (`standard`), or one per sequence. */
+  rows(steps: number, batch: number): number {
+    return this.mode === 'variational' ? batch : steps * batch;
+  }
+
+  /** `values` as a tensor, [rows, width] (see `rows`). */
+  tensor(site: number, steps: number, batch: number, width: number): tf.Tensor2D {
+    const shape = [this.rows(steps, batch), width];
+    const rt = kernelRuntime();
+    if (rt !== null && (HOST_BACKENDS as readonly string[]).includes(tf.getBackend())) {
+      // Drawn in the kernels and copied once, straight into the backend's memory.
+      const view = dropoutMaskView(rt, mixSeed(this.seed, site), this.rate, shape[0]! * width);
+      return tf.engine().makeTensorFromTensorInfo(writeFloats(tf.backend(), shape, view)) as tf.Tensor2D;
+    }
+    return tf.tensor2d(this.values(site, steps, batch, width), shape as [number, number]);
   }
 }
 
@@ -104,10 +121,10 @@ export function applyDropout(
     throw new Error(`applyDropout: x has ${x.shape[0]} rows, expected steps ${steps} x batch ${batch}`);
   }
   return tf.tidy(() => {
-    const values = masks.values(site, steps, batch, width);
-    if (masks.mode === 'standard') return tf.mul(x, tf.tensor2d(values, [steps * batch, width]));
+    const mask = masks.tensor(site, steps, batch, width);
+    if (masks.mode === 'standard') return tf.mul(x, mask);
     // One [B, W] mask broadcast over the steps.
-    const perSequence = tf.tensor3d(values, [1, batch, width]);
+    const perSequence = tf.reshape(mask, [1, batch, width]);
     return tf.reshape(tf.mul(tf.reshape(x, [steps, batch, width]), perSequence), [steps * batch, width]);
   });
 }

@@ -30,7 +30,8 @@ const ids = [
 
 /**
  * Logits, final state and the gradient of every weight, as arrays, of a loss that reaches every output,
- * from the same seeded weights and initial state on the active backend, fused.
+ * from the same seeded weights and initial state on the active backend, fused; a model with dropout
+ * runs in training, with its masks from a fixed seed.
  */
 async function fusedRun(config: ModelConfig): Promise<Float32Array[]> {
   const model = createScratchModel(config, { seed: 11, recurrence: 'fused' });
@@ -45,7 +46,8 @@ async function fusedRun(config: ModelConfig): Promise<Float32Array[]> {
   );
   const kept: tf.Tensor[] = [];
   const { value, grads } = tf.variableGrads(() => {
-    const out = model.forward(tf.tensor2d(ids, [3, 5], 'int32'), state);
+    const mode = config.dropout ? { training: true as const, maskSeed: 5 } : { training: false as const };
+    const out = model.forward(tf.tensor2d(ids, [3, 5], 'int32'), state, mode);
     kept.push(tf.keep(out.logits), ...out.state.map((s) => tf.keep(s)));
     const weights = tf.randomNormal(out.logits.shape, 0, 1, 'float32', 7);
     const stateTerms = out.state.map((s, i) =>
@@ -80,6 +82,11 @@ for (const cell of ['lstm', 'gru', 'rnn'] as const) {
   cases.push([cell, 1, false, {}], [cell, 2, true, {}]);
 }
 cases.push(['lstm', 2, false, { embedding: 5 }], ['gru', 1, false, { embedding: 6, tieWeights: true }]);
+// Dropout: the top layer's mask goes into the fused head op (a row per step, or per sequence).
+cases.push(
+  ['lstm', 2, false, { dropout: 0.4 }],
+  ['gru', 1, false, { dropout: 0.4, dropoutMode: 'variational', embedding: 5 }],
+);
 
 describe('the fused kernels on webgpu', () => {
   it('are all registered under the names the fused path runs', async (context) => {

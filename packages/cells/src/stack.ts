@@ -48,8 +48,8 @@ export interface StackWeights {
  * model together with the head; otherwise layer 0 gathers rows of Wx (or, with an embedding, projects
  * the embedded tokens), deeper layers project all steps in one matmul, and the recurrences run op by op.
  * `masks` (training with dropout): the embedded tokens, when there are any, and each layer's output
- * sequence are multiplied by their masks on the way up (to the next layer or the head), outside the
- * kernels; the top layer then runs apart from the head, since a mask sits between them.
+ * sequence are multiplied by their masks on the way up (to the next layer or the head); the fused
+ * top-layer-and-head op takes the top layer's mask and applies it inside the kernel.
  */
 export function forwardStack(
   stack: StackWeights,
@@ -86,9 +86,14 @@ export function forwardStack(
         };
         s += perCell;
         const layerInput: FusedLayerInput = input === undefined ? { ids: flatIds } : { x: input };
-        if (fused && l === top && directions.length === 1 && (masks === null || masks.rate === 0)) {
-          // The top layer and the output head in one kernel: its outputs never leave it.
-          const out = fusedHeadLayer(layerInput, w.Wx, w.b, recurrence, head);
+        if (fused && l === top && directions.length === 1) {
+          // The top layer and the output head in one kernel: its outputs never leave it (nor does
+          // their dropout: the kernel multiplies them by the mask on their way to the head).
+          const headMask =
+            masks && masks.rate > 0
+              ? { mask: masks.tensor(layerOutputSite(l), steps, batch, w.W.shape[0]) }
+              : {};
+          const out = fusedHeadLayer(layerInput, w.Wx, w.b, recurrence, { ...head, ...headMask });
           newState.push(out.h);
           if (out.c) newState.push(out.c);
           return { logits: out.logits, state: newState };

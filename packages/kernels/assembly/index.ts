@@ -1,6 +1,7 @@
 // The rnnlm kernels: every export takes byte addresses into the (imported) memory and sizes; those
 // ending in (tid, nt) do thread tid's share of the work of nt threads.
 
+export { dropoutMask } from './dropout';
 export { gemm, packB, packedBytes } from './gemm';
 export { gruBackward, gruForward } from './gru';
 export { crossEntropyRows } from './loss';

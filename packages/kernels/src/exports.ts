@@ -43,6 +43,7 @@ export const JOB_PARAMETERS = {
   sumSquares: ['x', 'N', 'out'],
   sgdUpdate: ['w', 'g', 'N', 'rule'],
   adamUpdate: ['w', 'g', 'm', 'v', 'N', 'rule'],
+  dropoutMask: ['key', 'threshold', 'keepBits', 'N', 'out'],
 } as const;
 
 /** The exports a job can run on every thread. */

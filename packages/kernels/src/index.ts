@@ -1,7 +1,9 @@
 export type { SimdFlavour } from './binary.js';
 export { CELL_KINDS, type CellKind, gatesPerCell, LSTM_GATE_ORDERS, type LstmGateOrder } from './cells.js';
+export { dropoutMaskValues, dropoutMaskView, maskBits, maskThreshold } from './dropout-mask.js';
 export { embeddingGrad, embeddingLookup } from './embedding.js';
 export { type FlagParameter, JOB_PARAMETERS, type JobArgs, type JobFunction } from './exports.js';
+export { checkHeadMask, type HeadMask } from './head-mask.js';
 export {
   type KernelsStatus,
   kernelRuntime,

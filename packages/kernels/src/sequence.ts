@@ -8,6 +8,7 @@
  * [T, B, H] in input order (also for `reverse`, which walks the steps from last to first).
  */
 import { type CellKind, gatesPerCell, type LstmGateOrder } from './cells.js';
+import { checkHeadMask, type HeadMask, maskedCopy, maskInPlace } from './head-mask.js';
 import { checkIds } from './ids.js';
 import { pack, timesTransposed, weightGrad } from './products.js';
 import type { KernelRuntime } from './runtime.js';
@@ -43,6 +44,8 @@ export interface OutputHead {
   W: ArrayLike<number>;
   b: ArrayLike<number>;
   V: number;
+  /** Dropout between the outputs and the head: it reads outputs ⊙ mask (see head-mask.ts). */
+  mask?: HeadMask;
 }
 
 /** The inputs of `sequenceForward`: the layer's input, the initial states, the recurrent weight. */
@@ -149,7 +152,11 @@ export function sequenceForward(
     const { T, B, H } = shape;
     const { V } = inputs.head;
     const N = T * B;
-    // logits = outputs W + b, the outputs read where the recurrence left them (time-major rows).
+    const { mask } = inputs.head;
+    if (mask) checkHeadMask(mask, N, B, H);
+    // logits = outputs W + b, the outputs read where the recurrence left them (time-major rows), or
+    // their masked copy.
+    const read = mask ? maskedCopy(a, placed.outputs[0], mask, N, H) : placed.outputs[0];
     const wq = pack(rt, a.allocFrom(inputs.head.W, H * V), V, H, V, false);
     const z = a.alloc(N * V);
     rt.run('fillRows', { b: a.allocFrom(inputs.head.b, V), G: V, N, xg: z }, N * V);
@@ -157,7 +164,7 @@ export function sequenceForward(
     rt.run(
       'gemm',
       {
-        a: placed.outputs[0],
+        a: read,
         aRow: H * 4,
         aK: 4,
         bp: wq,
@@ -246,7 +253,7 @@ export function sequenceBackward(
   a.write(hbuf + initial * slot * 4, inputs.h0, slot);
   a.write(hbuf + first * slot * 4, inputs.outputs, T * slot);
   const head = inputs.head
-    ? headGrads(rt, inputs.head, inputs.dLogits!, hbuf + first * slot * 4, T * B, H)
+    ? headGrads(rt, inputs.head, inputs.dLogits!, hbuf + first * slot * 4, T * B, B, H)
     : null;
   const dbuf = head ? head.dOutputs : a.allocFrom(inputs.dOutputs, T * slot);
   const dhT = a.allocFrom(inputs.dh, slot);
@@ -310,14 +317,22 @@ function headGrads(
   dLogits: ArrayLike<number>,
   outputs: number,
   N: number,
+  B: number,
   H: number,
 ) {
   const a = rt.arena;
   const { V } = head;
   const dl = a.allocFrom(dLogits, N * V);
   const dOutputs = timesTransposed(rt, dl, head.W, N, V, H);
+  const { mask } = head;
+  if (mask) {
+    checkHeadMask(mask, N, B, H);
+    // The head read outputs ⊙ mask: the outputs' gradient passes the mask, dW reads the masked copy.
+    maskInPlace(a, dOutputs, mask, N, H);
+  }
+  const read = mask ? maskedCopy(a, outputs, mask, N, H) : outputs;
   const dWq = a.alloc(H * V);
-  weightGrad(rt, outputs, H, dl, V, N, H, V, dWq, V);
+  weightGrad(rt, read, H, dl, V, N, H, V, dWq, V);
   const dbq = a.alloc(V);
   rt.run('projectionGrad', { ids: 0, dg: dl, G: V, N, V: 0, dwx: 0, db: dbq }, N * V);
   return { dOutputs, dWq, dbq, V };

@@ -44,6 +44,9 @@ const SUFFIXES: ReadonlyArray<[Projection, boolean, string]> = [
   ['dense', false, 'DenseLayer'],
   ['ids', true, 'IdsHeadLayer'],
   ['dense', true, 'DenseHeadLayer'],
+  // With a dropout mask (input headMask) between the layer's outputs and the head.
+  ['ids', true, 'IdsMaskedHeadLayer'],
+  ['dense', true, 'DenseMaskedHeadLayer'],
 ];
 const CAPITALISED: Record<CellKind, string> = { rnn: 'Rnn', gru: 'Gru', lstm: 'Lstm' };
 
@@ -80,6 +83,33 @@ const sumRows = (backend: GpuBackend, x: tf.TensorInfo) =>
 const dispose = (backend: GpuBackend, infos: tf.TensorInfo[]) => {
   for (const info of infos) backend.disposeData(info.dataId);
 };
+
+/**
+ * `x` [T*B, H] times the head's dropout mask `mask`: [T*B, H], or [B, H] shared by the steps (then
+ * broadcast over x seen as [T, B, H]).
+ */
+function timesMask(backend: GpuBackend, x: tf.TensorInfo, mask: tf.TensorInfo, s: RecurrenceShape) {
+  if (mask.shape[0] === s.T * s.B) return webgpuKernel(backend, 'Multiply', { a: x, b: mask });
+  const steps = webgpuKernel(backend, 'Reshape', { x }, { shape: [s.T, s.B, s.H] });
+  const product = webgpuKernel(backend, 'Multiply', { a: steps, b: mask });
+  const rows = webgpuKernel(backend, 'Reshape', { x: product }, { shape: [s.T * s.B, s.H] });
+  dispose(backend, [steps, product]);
+  return rows;
+}
+
+/** The top layer's outputs [T*B, H] as the head reads them: times the dropout mask when there is one. */
+function headInput(
+  backend: GpuBackend,
+  inputs: tf.NamedTensorInfoMap,
+  s: RecurrenceShape,
+  work: tf.TensorInfo,
+) {
+  const outputs = outputsOf(backend, s, work, [s.T * s.B, s.H]);
+  if (!inputs.headMask) return outputs;
+  const masked = timesMask(backend, outputs, inputs.headMask, s);
+  dispose(backend, [outputs]);
+  return masked;
+}
 
 function shapeOf(inputs: tf.NamedTensorInfoMap, a: Attrs): RecurrenceShape {
   const [B, H] = inputs.h0!.shape as [number, number];
@@ -152,7 +182,7 @@ const forwardKernel: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
   const work = stepBuffer(backend, inputs, a, s);
   let first: tf.TensorInfo;
   if (a.head) {
-    const outputs = outputsOf(backend, s, work, [s.T * s.B, s.H]);
+    const outputs = headInput(backend, inputs, s, work);
     first = webgpuKernel(
       backend,
       '_FusedMatMul',
@@ -185,8 +215,13 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
   let headGrads: tf.TensorInfo[] = [];
   if (a.head) {
     const dLogits = inputs.dOutputs!;
-    const outputs = outputsOf(backend, s, work, [s.T * s.B, s.H]);
+    const outputs = headInput(backend, inputs, s, work);
     dOut = matMul(backend, dLogits, inputs.Wq!, false, true);
+    if (inputs.headMask) {
+      // The head read outputs ⊙ mask: the outputs' gradient passes the same mask.
+      temps.push(dOut);
+      dOut = timesMask(backend, dOut, inputs.headMask, s);
+    }
     headGrads = [matMul(backend, outputs, dLogits, true, false), sumRows(backend, dLogits)];
     temps.push(outputs, dOut);
   }

@@ -87,15 +87,18 @@ export interface FusedHeadResult {
 /**
  * A model's top layer and its output head in one op: as fusedLayer, then logits = outputs Wq + bq
  * (Wq [H, V], bq [V]); the layer's outputs never leave the kernel (the gradient keeps them by handle).
+ * With `mask` (dropout in training: [T*B, H], or [B, H] shared by every step, values 0 or 1/(1-p)) the
+ * head reads outputs ⊙ mask, and the outputs' gradient from the head passes the same mask.
  */
 export function fusedHeadLayer(
   input: FusedLayerInput,
   Wx: tf.Tensor2D,
   b: tf.Tensor1D,
   r: Recurrence,
-  head: { W: tf.Tensor2D; b: tf.Tensor1D },
+  head: { W: tf.Tensor2D; b: tf.Tensor1D; mask?: tf.Tensor2D },
 ): FusedHeadResult {
-  const inputs = { ...layerInputs(input, Wx, b), Wq: head.W, bq: head.b };
+  const inputs: tf.NamedTensorMap = { ...layerInputs(input, Wx, b), Wq: head.W, bq: head.b };
+  if (head.mask) inputs.headMask = head.mask;
   const { first, ...states } = run(r, inputs, 'ids' in input ? 'ids' : 'dense', true, stepsOf(input, r));
   return { logits: first as tf.Tensor2D, ...states };
 }

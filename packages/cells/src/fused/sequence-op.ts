@@ -13,6 +13,7 @@ import {
   type LayerInput,
   LSTM_GATE_ORDERS,
   type LstmGateOrder,
+  type OutputHead,
   type SequenceForwardResult,
   sequenceBackward,
   sequenceForward,
@@ -59,11 +60,14 @@ function sequenceAttrs(attrs: tf.NamedAttrMap | undefined): SequenceAttrs {
   return { cell, projection, head, steps, reverse, gateOrder };
 }
 
-/** What names an op: the cell, how the input arrives and whether the head comes with it. */
-type OpKind = Pick<SequenceAttrs, 'cell' | 'projection' | 'head'>;
+/**
+ * What names an op: the cell, how the input arrives, whether the head comes with it, and whether a
+ * dropout mask (input `headMask`, [T*B, H] or [B, H]) sits between the layer and the head.
+ */
+type OpKind = Pick<SequenceAttrs, 'cell' | 'projection' | 'head'> & { headMask?: boolean };
 
 /** The input sets of the forward ops: a head comes only with an input projected in the op. */
-type InputSet = Projection | 'idsHead' | 'denseHead';
+type InputSet = Projection | 'idsHead' | 'denseHead' | 'idsMaskedHead' | 'denseMaskedHead';
 
 /** One forward op per cell and input set: each has a fixed list of inputs, which its gradient saves. */
 const FORWARD_OPS: Record<CellKind, Record<InputSet, string>> = {
@@ -73,6 +77,8 @@ const FORWARD_OPS: Record<CellKind, Record<InputSet, string>> = {
     dense: 'RnnlmRnnDenseLayer',
     idsHead: 'RnnlmRnnIdsHeadLayer',
     denseHead: 'RnnlmRnnDenseHeadLayer',
+    idsMaskedHead: 'RnnlmRnnIdsMaskedHeadLayer',
+    denseMaskedHead: 'RnnlmRnnDenseMaskedHeadLayer',
   },
   gru: {
     none: 'RnnlmGruSequence',
@@ -80,6 +86,8 @@ const FORWARD_OPS: Record<CellKind, Record<InputSet, string>> = {
     dense: 'RnnlmGruDenseLayer',
     idsHead: 'RnnlmGruIdsHeadLayer',
     denseHead: 'RnnlmGruDenseHeadLayer',
+    idsMaskedHead: 'RnnlmGruIdsMaskedHeadLayer',
+    denseMaskedHead: 'RnnlmGruDenseMaskedHeadLayer',
   },
   lstm: {
     none: 'RnnlmLstmSequence',
@@ -87,14 +95,18 @@ const FORWARD_OPS: Record<CellKind, Record<InputSet, string>> = {
     dense: 'RnnlmLstmDenseLayer',
     idsHead: 'RnnlmLstmIdsHeadLayer',
     denseHead: 'RnnlmLstmDenseHeadLayer',
+    idsMaskedHead: 'RnnlmLstmIdsMaskedHeadLayer',
+    denseMaskedHead: 'RnnlmLstmDenseMaskedHeadLayer',
   },
 };
-const INPUT_SETS: ReadonlyArray<[Projection, boolean]> = [
-  ['none', false],
-  ['ids', false],
-  ['dense', false],
-  ['ids', true],
-  ['dense', true],
+const INPUT_SETS: ReadonlyArray<[Projection, boolean, boolean]> = [
+  ['none', false, false],
+  ['ids', false, false],
+  ['dense', false, false],
+  ['ids', true, false],
+  ['dense', true, false],
+  ['ids', true, true],
+  ['dense', true, true],
 ];
 const BACKWARD_OP = 'RnnlmSequenceGrad';
 /** Every kernel name of the ops here: the forward ops, then the backward one. */
@@ -103,15 +115,19 @@ export const SEQUENCE_OPS: readonly string[] = [
   BACKWARD_OP,
 ];
 
-function forwardOp({ cell, projection, head }: OpKind): string {
+function forwardOp({ cell, projection, head, headMask = false }: OpKind): string {
   if (head && projection === 'none') throw new Error('rnnlm fused sequence op: a head needs a layer input');
-  return FORWARD_OPS[cell][head ? (projection === 'ids' ? 'idsHead' : 'denseHead') : projection];
+  if (headMask && !head) throw new Error('rnnlm fused sequence op: a head mask needs a head');
+  if (!head) return FORWARD_OPS[cell][projection];
+  const masked = headMask ? 'MaskedHead' : 'Head';
+  return FORWARD_OPS[cell][`${projection === 'ids' ? 'ids' : 'dense'}${masked}`];
 }
 
 /** The forward op's input names, in the order its gradient saves them. */
-function inputNames({ cell, projection, head }: OpKind): string[] {
+function inputNames({ cell, projection, head, headMask }: OpKind): string[] {
   const input = projection === 'none' ? ['xProj'] : [projection === 'ids' ? 'ids' : 'x', 'Wx', 'b'];
-  return [...input, ...(head ? ['Wq', 'bq'] : []), 'h0', 'W', ...(cell === 'lstm' ? ['c0'] : [])];
+  const headInputs = head ? ['Wq', 'bq', ...(headMask ? ['headMask'] : [])] : [];
+  return [...input, ...headInputs, 'h0', 'W', ...(cell === 'lstm' ? ['c0'] : [])];
 }
 
 /** The differentiable inputs of a forward op, in the order the backward op returns their gradients. */
@@ -126,7 +142,8 @@ function gradientNames({ cell, projection, head }: OpKind): string[] {
  */
 export function runSequenceOp(inputs: tf.NamedTensorMap, attrs: SequenceAttrs): tf.Tensor[] {
   register();
-  const out = tf.engine().runKernel(forwardOp(attrs), inputs, attrs) as tf.Tensor[];
+  const kind = { ...attrs, headMask: inputs.headMask !== undefined };
+  const out = tf.engine().runKernel(forwardOp(kind), inputs, attrs) as tf.Tensor[];
   // The handle of the saved activations goes to the tape (when one records); nobody else needs it.
   out.at(-1)!.dispose();
   return out.slice(0, -1);
@@ -147,13 +164,21 @@ function shapeOf(inputs: tf.NamedTensorInfoMap, a: SequenceAttrs) {
   return { cell: a.cell, T: a.steps, B, H, reverse: a.reverse, gateOrder: a.gateOrder };
 }
 
+/** The head's weights, and its dropout mask when the op has one (a row per output row, or per sequence). */
+function outputHead(backend: unknown, inputs: tf.NamedTensorInfoMap): OutputHead {
+  const { Wq, bq, headMask } = inputs;
+  return {
+    W: readFloats(backend, Wq!),
+    b: readFloats(backend, bq!),
+    V: Wq!.shape[1]!,
+    ...(headMask ? { mask: { values: readFloats(backend, headMask), rows: headMask.shape[0]! } } : {}),
+  };
+}
+
 function forwardInputs(backend: unknown, inputs: tf.NamedTensorInfoMap, a: SequenceAttrs) {
-  const V = a.head ? inputs.Wq!.shape[1]! : 0;
   return {
     input: layerInput(backend, inputs, a),
-    ...(a.head
-      ? { head: { W: readFloats(backend, inputs.Wq!), b: readFloats(backend, inputs.bq!), V } }
-      : {}),
+    ...(a.head ? { head: outputHead(backend, inputs) } : {}),
     h0: readFloats(backend, inputs.h0!),
     ...(a.cell === 'lstm' ? { c0: readFloats(backend, inputs.c0!) } : {}),
     W: readFloats(backend, inputs.W!),
@@ -221,7 +246,7 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 function gradient(kind: OpKind): tf.GradConfig {
-  const { cell, projection, head } = kind;
+  const { cell, projection, head, headMask } = kind;
   const names = inputNames(kind);
   const gradients = gradientNames(kind);
   // Saved: every input (the layer input only in case the activations must be recomputed), then the
@@ -245,6 +270,8 @@ function gradient(kind: OpKind): tf.GradConfig {
       for (const [i, name] of gradients.entries()) result[name] = () => grads[i]!;
       // Token ids have no gradient; as tfjs's gather, hand back the ids themselves (never used).
       if (projection === 'ids') result.ids = () => inputs.ids!;
+      // The dropout mask is a constant of the forward call: no gradient flows to it.
+      if (headMask) result.headMask = () => tf.zerosLike(inputs.headMask!);
       return result;
     },
   };
@@ -256,11 +283,11 @@ function register(): void {
   if (registered) return;
   registered = true;
   for (const cell of CELL_KINDS) {
-    for (const [projection, head] of INPUT_SETS) {
-      const kernelName = forwardOp({ cell, projection, head });
+    for (const [projection, head, headMask] of INPUT_SETS) {
+      const kernelName = forwardOp({ cell, projection, head, headMask });
       for (const backendName of HOST_BACKENDS)
         tf.registerKernel({ kernelName, backendName, kernelFunc: forwardKernel });
-      tf.registerGradient(gradient({ cell, projection, head }));
+      tf.registerGradient(gradient({ cell, projection, head, headMask }));
     }
   }
   for (const backendName of HOST_BACKENDS)
