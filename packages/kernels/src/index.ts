@@ -1,6 +1,7 @@
 export { CELL_KINDS, type CellKind, gatesPerCell, LSTM_GATE_ORDERS, type LstmGateOrder } from './cells.js';
 export { embeddingGrad, embeddingLookup } from './embedding.js';
 export { type FlagParameter, JOB_PARAMETERS, type JobArgs, type JobFunction } from './exports.js';
+export { HeldActivations } from './held.js';
 export {
   type KernelsStatus,
   kernelRuntime,
@@ -19,6 +20,7 @@ export {
   type SequenceBackwardInputs,
   type SequenceBackwardResult,
   type SequenceForwardInputs,
+  type SequenceForwardOptions,
   type SequenceForwardResult,
   type SequenceShape,
   sequenceBackward,
