@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CELL_KINDS, type CellKind, gatesPerCell } from './cells.js';
-import { Arena } from './memory.js';
+import { Arena, KernelMemoryError } from './memory.js';
 import { KernelRuntime } from './runtime.js';
 import {
   type LayerInput,
@@ -163,6 +163,17 @@ describe('held blocks of the arena', () => {
     expect(peaks[0]).toBeLessThan(2 * 4 * (1000 + 5000) + 256);
     expect(a.memory.buffer.byteLength).toBe(65536);
     expect(a.heldBlocks).toBe(1);
+  });
+
+  it('say so with a KernelMemoryError when the memory cannot grow to a block', () => {
+    const a = new Arena(new WebAssembly.Memory({ initial: 1, maximum: 1 }), 64);
+    const p = a.hold(1000);
+    expect(() => a.hold(20000)).toThrow(KernelMemoryError);
+    expect(() => a.hold(20000)).toThrow(/could not grow WebAssembly memory to 1 MiB/);
+    expect(a.heldBlocks).toBe(1);
+    a.release(p);
+    a.reset();
+    expect(a.hold(15000)).toBe(64);
   });
 
   it('never place a block in the scratch space of the operation running', () => {

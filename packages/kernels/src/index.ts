@@ -10,7 +10,7 @@ export {
   stopKernels,
 } from './instance.js';
 export { type CrossEntropyResult, crossEntropyWithGrad } from './loss.js';
-export type { Arena } from './memory.js';
+export { type Arena, KernelMemoryError } from './memory.js';
 export { measureSimdPeak, type SimdPeak } from './peak.js';
 export { type MatMulInputs, matMul } from './products.js';
 export { KernelRuntime } from './runtime.js';

@@ -1,3 +1,8 @@
+/** The kernels' memory could not grow to what an operation needs. */
+export class KernelMemoryError extends Error {
+  override name = 'KernelMemoryError';
+}
+
 /** A held block: its byte address and size in bytes. */
 interface Block {
   readonly ptr: number;
@@ -91,7 +96,7 @@ export class Arena {
       try {
         this.memory.grow(pages);
       } catch (error) {
-        throw new Error(
+        throw new KernelMemoryError(
           `rnnlm kernels: could not grow WebAssembly memory to ${Math.ceil(end / 2 ** 20)} MiB ` +
             `(${error instanceof Error ? error.message : String(error)}); use smaller batches or models`,
         );

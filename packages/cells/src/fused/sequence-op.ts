@@ -9,16 +9,18 @@ import {
   CELL_KINDS,
   type CellKind,
   gatesPerCell,
+  KernelMemoryError,
   kernelRuntime,
   type LayerInput,
   LSTM_GATE_ORDERS,
   type LstmGateOrder,
+  type SequenceForwardResult,
   sequenceBackward,
   sequenceForward,
 } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { HOST_BACKENDS, readFloats, readInt, readInts, writeFloats, writeInt } from './host-memory.js';
-import { keep, recording, releaseFinished, take } from './stash.js';
+import { keep, recording, releaseAll, releaseFinished, take } from './stash.js';
 
 /** How a layer's input arrives: projected (`xProj`), or as token ids or a dense input projected in the op. */
 export type Projection = 'none' | 'ids' | 'dense';
@@ -164,9 +166,17 @@ const forwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const shape = shapeOf(inputs, a);
   const { T, B, H } = shape;
   releaseFinished();
-  const r = sequenceForward(kernelRuntime()!, shape, forwardInputs(backend, inputs, a), {
-    hold: recording(),
-  });
+  const run = () =>
+    sequenceForward(kernelRuntime()!, shape, forwardInputs(backend, inputs, a), { hold: recording() });
+  let r: SequenceForwardResult;
+  try {
+    r = run();
+  } catch (error) {
+    if (!(error instanceof KernelMemoryError)) throw error;
+    // The sets held for other layers' gradients take the memory this one needs: those recompute.
+    releaseAll();
+    r = run();
+  }
   // Kept before anything else can throw, so that a failure cannot strand the held memory.
   const handle = keep(r.held);
   const first = a.head

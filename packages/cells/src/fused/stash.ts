@@ -68,6 +68,12 @@ export function releaseFinished(): void {
   }
 }
 
+/** Releases every kept set (their gradients recompute them): when kernel memory runs out. */
+export function releaseAll(): void {
+  for (const kept of stash.values()) kept.held.release();
+  stash.clear();
+}
+
 /** A handle for a forward op's activations: `held` is kept under it (when given), else nothing is. */
 export function keep(held: HeldActivations | undefined): number {
   const handle = nextHandle++;
