@@ -112,6 +112,17 @@ describe('activations held in kernel memory between the forward and the backward
     expect(rt.arena.heldBytes).toBe(0);
   });
 
+  it('are released by a forward pass that throws after holding them', () => {
+    const rt = runtimes.single;
+    const { shape, forward } = layerCase('lstm', 'ids', true, false);
+    const bad = { ...forward, input: { ...forward.input, ids: new Int32Array(20).fill(99) } };
+    expect(() => sequenceForward(rt, shape, bad, { hold: true })).toThrow(
+      /token id 99 at position 0 is not in \[0, 7\)/,
+    );
+    expect(rt.arena.heldBytes).toBe(0);
+    expect(rt.arena.heldBlocks).toBe(0);
+  });
+
   it('are released by a backward pass that throws', () => {
     const rt = runtimes.single;
     const { shape, forward, grads } = layerCase('gru', 'xProj', false, false);

@@ -176,14 +176,31 @@ export function sequenceForward(
   const a = rt.begin();
   const key = heldKey(shape, inputs);
   const held = options.hold ? holdRegions(a, key) : null;
-  const placed = recurrenceForward(rt, shape, inputs, held?.regions ?? null);
+  try {
+    const result = runForward(rt, shape, inputs, held?.regions ?? null);
+    return held ? { ...result, held: new HeldActivations(rt, key, held.regions, held.ptr) } : result;
+  } catch (error) {
+    // Bad input (or no memory) after the block was held: nobody else could give it back.
+    if (held) a.release(held.ptr);
+    throw error;
+  }
+}
+
+function runForward(
+  rt: KernelRuntime,
+  shape: SequenceShape,
+  inputs: SequenceForwardInputs,
+  r: HeldRegions | null,
+): SequenceForwardResult {
+  const a = rt.arena;
+  const placed = recurrenceForward(rt, shape, inputs, r);
   let logits: Region | null = null;
   if (inputs.head) {
     const { T, B, H } = shape;
     const { V } = inputs.head;
     const N = T * B;
     // logits = outputs W + b, the outputs read where the recurrence left them (time-major rows).
-    const wq = pack(rt, place(a, held?.regions.wq ?? 0, inputs.head.W, H * V), V, H, V, false);
+    const wq = pack(rt, place(a, r?.wq ?? 0, inputs.head.W, H * V), V, H, V, false);
     const z = a.alloc(N * V);
     rt.run('fillRows', { b: a.allocFrom(inputs.head.b, V), G: V, N, xg: z }, N * V);
     const splitRows = V < 64 * rt.threads;
@@ -214,7 +231,6 @@ export function sequenceForward(
     ...(placed.c ? { c: view(placed.c) } : {}),
     saved: placed.saved.map(view),
     ...(logits ? { logits: view(logits) } : {}),
-    ...(held ? { held: new HeldActivations(rt, key, held.regions, held.ptr) } : {}),
   };
 }
 
@@ -277,12 +293,12 @@ export function sequenceBackward(
   inputs: SequenceBackwardInputs,
 ): SequenceBackwardResult {
   const { held } = inputs;
-  if (held && !held.fits(rt, heldKey(shape, inputs))) {
-    throw new Error(
-      'rnnlm kernels: the held activations are of another runtime or other sizes, or already released',
-    );
-  }
   try {
+    if (held && !held.fits(rt, heldKey(shape, inputs))) {
+      throw new Error(
+        'rnnlm kernels: the held activations are of another runtime or other sizes, or already released',
+      );
+    }
     return backward(rt, shape, inputs, held?.regions ?? null);
   } finally {
     held?.release();

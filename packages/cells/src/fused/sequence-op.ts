@@ -200,22 +200,22 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { B, H } = shape;
   const G = gatesPerCell(a.cell) * H;
   const forward = forwardInputs(backend, inputs, a);
+  const gradients = {
+    ...(a.head
+      ? { dOutputs: null, dLogits: readFloats(backend, inputs.dOutputs!) }
+      : { dOutputs: readFloats(backend, inputs.dOutputs!) }),
+    dh: readFloats(backend, inputs.dh!),
+    ...(a.cell === 'lstm' ? { dc: readFloats(backend, inputs.dc!) } : {}),
+  };
   let held = take(readInt(backend, inputs.handle!));
   if (held && held.runtime !== runtime) {
     // Held by a kernel runtime since replaced (startKernels): recompute on this one.
     held.release();
     held = undefined;
   }
+  // The backward pass releases what it reads (also when it throws).
   held ??= sequenceForward(runtime, shape, forward, { hold: true }).held!;
-  const r = sequenceBackward(runtime, shape, {
-    ...forward,
-    held,
-    ...(a.head
-      ? { dOutputs: null, dLogits: readFloats(backend, inputs.dOutputs!) }
-      : { dOutputs: readFloats(backend, inputs.dOutputs!) }),
-    dh: readFloats(backend, inputs.dh!),
-    ...(a.cell === 'lstm' ? { dc: readFloats(backend, inputs.dc!) } : {}),
-  });
+  const r = sequenceBackward(runtime, shape, { ...forward, held, ...gradients });
   const outs: tf.TensorInfo[] = [];
   if (r.dxProj) outs.push(writeFloats(backend, inputs.xProj!.shape, r.dxProj));
   if (r.dx) outs.push(writeFloats(backend, inputs.x!.shape, r.dx));
