@@ -4,6 +4,7 @@ export { dropoutMaskValues, dropoutMaskView, maskBits, maskThreshold } from './d
 export { embeddingGrad, embeddingLookup } from './embedding.js';
 export { type FlagParameter, JOB_PARAMETERS, type JobArgs, type JobFunction } from './exports.js';
 export { checkHeadMask, type HeadMask } from './head-mask.js';
+export { HeldActivations } from './held.js';
 export {
   type KernelsStatus,
   kernelRuntime,
@@ -12,7 +13,7 @@ export {
   stopKernels,
 } from './instance.js';
 export { type CrossEntropyResult, crossEntropyWithGrad } from './loss.js';
-export type { Arena } from './memory.js';
+export { type Arena, KernelMemoryError } from './memory.js';
 export { measureSimdPeak, type SimdPeak } from './peak.js';
 export { type MatMulInputs, matMul } from './products.js';
 export { KernelRuntime } from './runtime.js';
@@ -22,6 +23,7 @@ export {
   type SequenceBackwardInputs,
   type SequenceBackwardResult,
   type SequenceForwardInputs,
+  type SequenceForwardOptions,
   type SequenceForwardResult,
   type SequenceShape,
   sequenceBackward,

@@ -45,19 +45,19 @@ export function weightGrad(
 }
 
 /**
- * C [N, D] = A [N, K] W^T, for A at a byte address and W [D, K] as values, into new kernel memory: the
- * gradient of a product's input (dX = dY W^T). Returns C's byte address.
+ * C [N, D] = A [N, K] W^T, for A at a byte address and W [D, K] as values (or at a byte address), into
+ * new kernel memory: the gradient of a product's input (dX = dY W^T). Returns C's byte address.
  */
 export function timesTransposed(
   rt: KernelRuntime,
   A: number,
-  W: ArrayLike<number>,
+  W: ArrayLike<number> | number,
   N: number,
   K: number,
   D: number,
 ): number {
   const a = rt.arena;
-  const wT = pack(rt, a.allocFrom(W, D * K), K, K, D, true);
+  const wT = pack(rt, typeof W === 'number' ? W : a.allocFrom(W, D * K), K, K, D, true);
   const C = a.alloc(N * D);
   rt.run(
     'gemm',

@@ -1,16 +1,18 @@
 /**
  * The recurrences on plain Float32Arrays. Each copies its inputs into the kernels' memory,
  * runs, and returns views of its results in that memory: they stay valid until the next operation on
- * the same runtime, so copy out what you keep.
+ * the same runtime, so copy out what you keep. What a backward pass reads can instead stay in kernel
+ * memory from the forward pass to the backward one (held.ts).
  *
  * Shapes follow @rnnlm/cells: the inputs of all steps arrive projected (`xProj` [T, B, G*H], input bias
  * included), states are [B, H], the recurrent weight W [H, G*H] with gates fused in columns, outputs
  * [T, B, H] in input order (also for `reverse`, which walks the steps from last to first).
  */
 import { type CellKind, gatesPerCell, type LstmGateOrder } from './cells.js';
-import { checkHeadMask, type HeadMask, maskedCopy, maskInPlace } from './head-mask.js';
-import { checkIds } from './ids.js';
-import { pack, timesTransposed, weightGrad } from './products.js';
+import { checkHeadMask, type HeadMask, maskedCopy } from './head-mask.js';
+import { HeldActivations, type HeldKey, type HeldRegions, holdRegions } from './held.js';
+import { pack, weightGrad } from './products.js';
+import { headGrads, place, project, projectionGrads } from './projection.js';
 import type { KernelRuntime } from './runtime.js';
 
 /** The sizes of one layer's recurrence, its cell, and which way it walks the steps. */
@@ -74,12 +76,34 @@ export interface SequenceForwardResult {
    * nothing.
    */
   saved: Float32Array[];
+  /** With `{ hold: true }`: all the backward pass reads, left in kernel memory for it. */
+  held?: HeldActivations;
 }
 
-/** The inputs of `sequenceBackward`: the forward pass's inputs, outputs and saved values, and the gradients reaching it. */
+/** How `sequenceForward` runs. */
+export interface SequenceForwardOptions {
+  /**
+   * Hold the activations (and the copies of the weights and dense input) in kernel memory for the
+   * backward pass, which takes them as `held` instead of copies of `outputs` and `saved`. Until the
+   * backward pass releases them, or their owner does (`held.release()`), they take memory.
+   */
+  hold?: boolean;
+}
+
+/**
+ * The inputs of `sequenceBackward`: the forward pass's inputs, and its activations, either held in
+ * kernel memory (`held`) or as copies (`outputs` and `saved`), and the gradients reaching it.
+ */
 export interface SequenceBackwardInputs extends SequenceForwardInputs {
-  outputs: ArrayLike<number>;
-  saved: ArrayLike<number>[];
+  /**
+   * The forward pass's held activations (on the same runtime, same sizes): read in place and
+   * released. The values of the inputs it holds (W, h0, c0, a dense x and Wx, a head's W) are then
+   * taken from it, so they must be the ones that forward pass had.
+   */
+  held?: HeldActivations;
+  /** Without `held`: the forward pass's outputs and saved values. */
+  outputs?: ArrayLike<number>;
+  saved?: ArrayLike<number>[];
   /** Gradients of the outputs [T, B, H] and of the final states [B, H]; null means zero. */
   dOutputs: ArrayLike<number> | null;
   /** With a head, the gradient of the logits [T*B, V] instead of dOutputs. */
@@ -136,17 +160,43 @@ function layout({ cell, T, B, H, reverse }: SequenceShape) {
   };
 }
 
+/** The sizes that lay out a pass's held block. */
+function heldKey({ cell, T, B, H }: SequenceShape, inputs: SequenceForwardInputs): HeldKey {
+  return { cell, T, B, H, D: 'x' in inputs.input ? inputs.input.inputSize : 0, V: inputs.head?.V ?? 0 };
+}
+
 /**
  * One layer's recurrence over all steps (with the input projection, and the head when given) in one
- * call; the results are views of kernel memory, valid until the next operation on `rt`.
+ * call; the results are views of kernel memory, valid until the next operation on `rt`. With
+ * `{ hold: true }` the forward kernel writes what the backward pass reads straight into a held block.
  */
 export function sequenceForward(
   rt: KernelRuntime,
   shape: SequenceShape,
   inputs: SequenceForwardInputs,
+  options: SequenceForwardOptions = {},
 ): SequenceForwardResult {
-  const placed = recurrenceForward(rt, shape, inputs);
+  const a = rt.begin();
+  const key = heldKey(shape, inputs);
+  const held = options.hold ? holdRegions(a, key) : null;
+  try {
+    const result = runForward(rt, shape, inputs, held?.regions ?? null);
+    return held ? { ...result, held: new HeldActivations(rt, key, held.regions, held.ptr) } : result;
+  } catch (error) {
+    // Bad input (or no memory) after the block was held: nobody else could give it back.
+    if (held) a.release(held.ptr);
+    throw error;
+  }
+}
+
+function runForward(
+  rt: KernelRuntime,
+  shape: SequenceShape,
+  inputs: SequenceForwardInputs,
+  r: HeldRegions | null,
+): SequenceForwardResult {
   const a = rt.arena;
+  const placed = recurrenceForward(rt, shape, inputs, r);
   let logits: Region | null = null;
   if (inputs.head) {
     const { T, B, H } = shape;
@@ -157,7 +207,7 @@ export function sequenceForward(
     // logits = outputs W + b, the outputs read where the recurrence left them (time-major rows), or
     // their masked copy.
     const read = mask ? maskedCopy(a, placed.outputs[0], mask, N, H) : placed.outputs[0];
-    const wq = pack(rt, a.allocFrom(inputs.head.W, H * V), V, H, V, false);
+    const wq = pack(rt, place(a, r?.wq ?? 0, inputs.head.W, H * V), V, H, V, false);
     const z = a.alloc(N * V);
     rt.run('fillRows', { b: a.allocFrom(inputs.head.b, V), G: V, N, xg: z }, N * V);
     const splitRows = V < 64 * rt.threads;
@@ -191,18 +241,20 @@ export function sequenceForward(
   };
 }
 
+/** The recurrence, its buffers in the held regions `r` when given, else in scratch memory. */
 function recurrenceForward(
   rt: KernelRuntime,
   shape: SequenceShape,
   inputs: SequenceForwardInputs,
+  r: HeldRegions | null,
 ): PlacedForward {
   const { cell, T, B, H } = shape;
   const { reverse, G, slot, initial, first, last } = layout(shape);
-  const a = rt.begin();
-  const x = project(rt, inputs.input, T, B, G);
-  const hbuf = a.alloc((T + 1) * slot);
+  const a = rt.arena;
+  const x = project(rt, inputs.input, T, B, G, r);
+  const hbuf = r?.hbuf || a.alloc((T + 1) * slot);
   a.write(hbuf + initial * slot * 4, inputs.h0, slot);
-  const w = a.allocFrom(inputs.W, H * G);
+  const w = place(a, r?.w ?? 0, inputs.W, H * G);
   const work = T * B * H * G;
   const states = (buf: number) => ({
     outputs: [buf + first * slot * 4, T * slot] as const,
@@ -210,7 +262,7 @@ function recurrenceForward(
   });
   const hs = states(hbuf);
   if (cell === 'lstm') {
-    const cbuf = a.alloc((T + 1) * slot);
+    const cbuf = r?.second || a.alloc((T + 1) * slot);
     a.write(cbuf + initial * slot * 4, inputs.c0 ?? null, slot);
     const wp = pack(rt, w, G, H, G, false);
     rt.run('lstmForward', { xg: x, hbuf, cbuf, wp, T, B, H, reverse, ...lstmGates(shape.gateOrder) }, work);
@@ -218,7 +270,7 @@ function recurrenceForward(
     return { outputs: hs.outputs, h: hs.final, c: cs.final, saved: [[x, T * B * G], cs.outputs] };
   }
   if (cell === 'gru') {
-    const rh = a.alloc(T * slot);
+    const rh = r?.second || a.alloc(T * slot);
     const wzr = pack(rt, w, G, H, 2 * H, false);
     const whh = pack(rt, w + 2 * H * 4, G, H, H, false);
     rt.run('gruForward', { xg: x, hbuf, rh, wzr, whh, T, B, H, reverse }, work);
@@ -239,26 +291,55 @@ function recurrenceForward(
 
 /**
  * Backpropagation through time of one layer (and its projection and head): the gradients of every
- * input, from those of the outputs (or logits) and final states.
+ * input, from those of the outputs (or logits) and final states. Held activations are read in place
+ * (the gate activations overwritten by their gradients) and released, also when this throws.
  */
 export function sequenceBackward(
   rt: KernelRuntime,
   shape: SequenceShape,
   inputs: SequenceBackwardInputs,
 ): SequenceBackwardResult {
+  const { held } = inputs;
+  try {
+    if (held && !held.fits(rt, heldKey(shape, inputs))) {
+      throw new Error(
+        'rnnlm kernels: the held activations are of another runtime or other sizes, or already released',
+      );
+    }
+    return backward(rt, shape, inputs, held?.regions ?? null);
+  } finally {
+    held?.release();
+  }
+}
+
+function backward(
+  rt: KernelRuntime,
+  shape: SequenceShape,
+  inputs: SequenceBackwardInputs,
+  r: HeldRegions | null,
+): SequenceBackwardResult {
   const { cell, T, B, H } = shape;
   const { reverse, G, slot, initial, first } = layout(shape);
+  const { saved } = inputs;
+  if (!r && (!inputs.outputs || !saved)) {
+    throw new Error(
+      'rnnlm kernels: sequenceBackward needs held activations, or the outputs and saved values',
+    );
+  }
   const a = rt.begin();
-  const hbuf = a.alloc((T + 1) * slot);
-  a.write(hbuf + initial * slot * 4, inputs.h0, slot);
-  a.write(hbuf + first * slot * 4, inputs.outputs, T * slot);
+  let hbuf = r?.hbuf ?? 0;
+  if (!r) {
+    hbuf = a.alloc((T + 1) * slot);
+    a.write(hbuf + initial * slot * 4, inputs.h0, slot);
+    a.write(hbuf + first * slot * 4, inputs.outputs!, T * slot);
+  }
   const head = inputs.head
-    ? headGrads(rt, inputs.head, inputs.dLogits!, hbuf + first * slot * 4, T * B, B, H)
+    ? headGrads(rt, inputs.head, inputs.dLogits!, hbuf + first * slot * 4, T * B, B, H, r?.wq ?? 0)
     : null;
   const dbuf = head ? head.dOutputs : a.allocFrom(inputs.dOutputs, T * slot);
   const dhT = a.allocFrom(inputs.dh, slot);
   const dh0 = a.alloc(slot);
-  const w = a.allocFrom(inputs.W, H * G);
+  const w = r?.w || a.allocFrom(inputs.W, H * G);
   const work = T * B * H * G;
   // The states each step read, [T*B, H] in a row: slots 0..T-1 forwards, 1..T backwards.
   const hPrev = hbuf + (reverse ? 1 : 0) * slot * 4;
@@ -266,10 +347,13 @@ export function sequenceBackward(
   let dc0 = 0; // the memory cell's gradient, LSTM only
   const dW = a.alloc(H * G);
   if (cell === 'lstm') {
-    x = a.allocFrom(inputs.saved[0]!, T * B * G);
-    const cbuf = a.alloc((T + 1) * slot);
-    a.write(cbuf + initial * slot * 4, inputs.c0 ?? null, slot);
-    a.write(cbuf + first * slot * 4, inputs.saved[1]!, T * slot);
+    x = r?.x || a.allocFrom(saved![0]!, T * B * G);
+    let cbuf = r?.second ?? 0;
+    if (!r) {
+      cbuf = a.alloc((T + 1) * slot);
+      a.write(cbuf + initial * slot * 4, inputs.c0 ?? null, slot);
+      a.write(cbuf + first * slot * 4, saved![1]!, T * slot);
+    }
     const dc = a.allocFrom(inputs.dc ?? null, slot);
     const wtp = pack(rt, w, G, G, H, true);
     rt.run(
@@ -280,8 +364,8 @@ export function sequenceBackward(
     weightGrad(rt, hPrev, H, x, G, T * B, H, G, dW, G);
     dc0 = dc;
   } else if (cell === 'gru') {
-    x = a.allocFrom(inputs.saved[0]!, T * B * G);
-    const rh = a.allocFrom(inputs.saved[1]!, T * slot);
+    x = r?.x || a.allocFrom(saved![0]!, T * B * G);
+    const rh = r?.second || a.allocFrom(saved![1]!, T * slot);
     const drh = a.alloc(slot);
     const wzrT = pack(rt, w, G, 2 * H, H, true);
     const whhT = pack(rt, w + 2 * H * 4, G, H, H, true);
@@ -290,13 +374,13 @@ export function sequenceBackward(
     weightGrad(rt, rh, H, x + 2 * H * 4, G, T * B, H, H, dW + 2 * H * 4, G);
   } else {
     // The pre-activations are recomputed from nothing: tanh' needs only the outputs.
-    x = a.alloc(T * B * G);
+    x = r?.x || a.alloc(T * B * G);
     const wtp = pack(rt, w, H, H, H, true);
     const scratch = a.alloc(32 * rt.threads);
     rt.run('rnnBackward', { xp: x, hbuf, dbuf, dhT, wtp, dh0, T, B, H, reverse, scratch }, 2 * work);
     weightGrad(rt, hPrev, H, x, G, T * B, H, H, dW, G);
   }
-  const grads = projectionGrads(rt, inputs.input, x, T * B, G);
+  const grads = projectionGrads(rt, inputs.input, x, T * B, G, r);
   // Views only now: an allocation (as in projectionGrads) can grow the memory and detach earlier ones.
   return {
     ...grads,
@@ -305,80 +389,4 @@ export function sequenceBackward(
     dW: a.f32(dW, H * G),
     ...(head ? { dWq: a.f32(head.dWq, H * head.V), dbq: a.f32(head.dbq, head.V) } : {}),
   };
-}
-
-/**
- * The head's part of the backward pass, from dLogits [N, V]: dOutputs = dLogits W^T (where the
- * recurrence's backward pass reads its output gradient), dW = outputs^T dLogits, db = its column sums.
- */
-function headGrads(
-  rt: KernelRuntime,
-  head: OutputHead,
-  dLogits: ArrayLike<number>,
-  outputs: number,
-  N: number,
-  B: number,
-  H: number,
-) {
-  const a = rt.arena;
-  const { V } = head;
-  const dl = a.allocFrom(dLogits, N * V);
-  const dOutputs = timesTransposed(rt, dl, head.W, N, V, H);
-  const { mask } = head;
-  if (mask) {
-    checkHeadMask(mask, N, B, H);
-    // The head read outputs ⊙ mask: the outputs' gradient passes the mask, dW reads the masked copy.
-    maskInPlace(a, dOutputs, mask, N, H);
-  }
-  const read = mask ? maskedCopy(a, outputs, mask, N, H) : outputs;
-  const dWq = a.alloc(H * V);
-  weightGrad(rt, read, H, dl, V, N, H, V, dWq, V);
-  const dbq = a.alloc(V);
-  rt.run('projectionGrad', { ids: 0, dg: dl, G: V, N, V: 0, dwx: 0, db: dbq }, N * V);
-  return { dOutputs, dWq, dbq, V };
-}
-/** Writes the projected inputs of every step ([N, G], bias included) into new kernel memory. */
-function project(rt: KernelRuntime, input: LayerInput, T: number, B: number, G: number): number {
-  const N = T * B;
-  const a = rt.arena;
-  if ('xProj' in input) return a.allocFrom(input.xProj, N * G);
-  const x = a.alloc(N * G);
-  const b = a.allocFrom(input.b, G);
-  const D = input.inputSize;
-  if ('ids' in input) {
-    if (input.ids.length !== N) throw new Error(`rnnlm kernels: expected ${N} ids, got ${input.ids.length}`);
-    checkIds(input.ids, D);
-    const ids = a.allocInts(input.ids);
-    const wx = a.allocFrom(input.Wx, D * G);
-    rt.run('gatherRows', { ids, wx, b, G, T, B, xg: x }, N * G);
-    return x;
-  }
-  const X = a.allocFrom(input.x, N * D);
-  const wxp = pack(rt, a.allocFrom(input.Wx, D * G), G, D, G, false);
-  rt.run('fillRows', { b, G, N, xg: x }, N * G);
-  rt.run(
-    'gemm',
-    { a: X, aRow: D * 4, aK: 4, bp: wxp, K: D, M: N, N: G, c: x, ldc: G, accumulate: true, splitRows: true },
-    N * D * G,
-  );
-  return x;
-}
-
-/** From dG [N, G] at x: the gradient of xProj, or of Wx, b (and a dense input). */
-function projectionGrads(rt: KernelRuntime, input: LayerInput, x: number, N: number, G: number) {
-  const a = rt.arena;
-  if ('xProj' in input) return { dxProj: a.f32(x, N * G) };
-  const D = input.inputSize;
-  const dWx = a.alloc(D * G);
-  const db = a.alloc(G);
-  if ('ids' in input) {
-    const ids = a.allocInts(input.ids);
-    rt.run('projectionGrad', { ids, dg: x, G, N, V: D, dwx: dWx, db }, N * G);
-    return { dWx: a.f32(dWx, D * G), db: a.f32(db, G) };
-  }
-  rt.run('projectionGrad', { ids: 0, dg: x, G, N, V: D, dwx: 0, db }, N * G);
-  const X = a.allocFrom(input.x, N * D);
-  weightGrad(rt, X, D, x, G, N, D, G, dWx, G);
-  const dx = timesTransposed(rt, x, input.Wx, N, G, D);
-  return { dWx: a.f32(dWx, D * G), db: a.f32(db, G), dx: a.f32(dx, N * D) };
 }

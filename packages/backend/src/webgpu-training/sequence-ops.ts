@@ -197,7 +197,7 @@ const forwardKernel: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
 };
 
 /**
- * Inputs: the forward op's inputs, its outputs (without a head) and handle, and dOutputs (with a head:
+ * Inputs: the forward op's inputs and handle, and dOutputs (with a head:
  * the logits' gradient), dh, (dc). Outputs: the gradients of the forward op's differentiable inputs, in
  * cells' order: [xProj] | [x, Wx, b] | [Wx, b], h0, (c0), W, (Wq, bq).
  */

@@ -9,6 +9,7 @@ import {
   CELL_KINDS,
   type CellKind,
   gatesPerCell,
+  KernelMemoryError,
   kernelRuntime,
   type LayerInput,
   LSTM_GATE_ORDERS,
@@ -20,7 +21,7 @@ import {
 } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { HOST_BACKENDS, readFloats, readInt, readInts, writeFloats, writeInt } from './host-memory.js';
-import { copyOut, keep, release, take } from './stash.js';
+import { keep, recording, releaseAll, releaseFinished, take } from './stash.js';
 
 /** How a layer's input arrives: projected (`xProj`), or as token ids or a dense input projected in the op. */
 export type Projection = 'none' | 'ids' | 'dense';
@@ -185,32 +186,37 @@ function forwardInputs(backend: unknown, inputs: tf.NamedTensorInfoMap, a: Seque
   };
 }
 
-/**
- * What the gradient takes back by handle: the activations, and with a head the layer's outputs (an
- * RNN without a head keeps an empty set: its gradient needs only the outputs, which the tape saves).
- */
-function toKeep(r: SequenceForwardResult, a: SequenceAttrs): Float32Array[] {
-  return a.head ? [...r.saved, r.outputs] : r.saved;
-}
-
 const forwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const a = sequenceAttrs(attrs);
   const shape = shapeOf(inputs, a);
   const { T, B, H } = shape;
-  const r = sequenceForward(kernelRuntime()!, shape, forwardInputs(backend, inputs, a));
+  releaseFinished();
+  const run = () =>
+    sequenceForward(kernelRuntime()!, shape, forwardInputs(backend, inputs, a), { hold: recording() });
+  let r: SequenceForwardResult;
+  try {
+    r = run();
+  } catch (error) {
+    if (!(error instanceof KernelMemoryError)) throw error;
+    // The sets held for other layers' gradients take the memory this one needs: those recompute.
+    releaseAll();
+    r = run();
+  }
+  // Kept before anything else can throw, so that a failure cannot strand the held memory.
+  const handle = keep(r.held);
   const first = a.head
     ? writeFloats(backend, [T * B, inputs.Wq!.shape[1]!], r.logits!)
     : writeFloats(backend, [T, B, H], r.outputs);
   const outs = [first, writeFloats(backend, [B, H], r.h)];
   if (a.cell === 'lstm') outs.push(writeFloats(backend, [B, H], r.c!));
-  outs.push(writeInt(backend, keep(toKeep(r, a))));
+  outs.push(writeInt(backend, handle));
   return outs;
 };
 
 /**
- * Inputs: the forward op's inputs, its outputs and handle, and dOutputs, dh, (dc); attrs: the forward
- * op's. Outputs: the gradient of each differentiable input of the forward op, in the order
- * `gradientNames` gives.
+ * Inputs: the forward op's inputs and handle, and dOutputs, dh, (dc); attrs: the forward op's.
+ * Outputs: the gradient of each differentiable input of the forward op, in the order `gradientNames`
+ * gives.
  */
 const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const runtime = kernelRuntime()!;
@@ -218,21 +224,23 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const shape = shapeOf(inputs, a);
   const { B, H } = shape;
   const G = gatesPerCell(a.cell) * H;
-  const kept =
-    take(readInt(backend, inputs.handle!)) ??
-    toKeep(sequenceForward(runtime, shape, forwardInputs(backend, inputs, a)), a).map(copyOut);
-  const saved = a.head ? kept.slice(0, -1) : kept;
-  const r = sequenceBackward(runtime, shape, {
-    ...forwardInputs(backend, inputs, a),
-    outputs: a.head ? kept.at(-1)! : readFloats(backend, inputs.outputs!),
-    saved,
+  const forward = forwardInputs(backend, inputs, a);
+  const gradients = {
     ...(a.head
       ? { dOutputs: null, dLogits: readFloats(backend, inputs.dOutputs!) }
       : { dOutputs: readFloats(backend, inputs.dOutputs!) }),
     dh: readFloats(backend, inputs.dh!),
     ...(a.cell === 'lstm' ? { dc: readFloats(backend, inputs.dc!) } : {}),
-  });
-  release(kept);
+  };
+  let held = take(readInt(backend, inputs.handle!));
+  if (held && held.runtime !== runtime) {
+    // Held by a kernel runtime since replaced (startKernels): recompute on this one.
+    held.release();
+    held = undefined;
+  }
+  // The backward pass releases what it reads (also when it throws).
+  held ??= sequenceForward(runtime, shape, forward, { hold: true }).held!;
+  const r = sequenceBackward(runtime, shape, { ...forward, held, ...gradients });
   const outs: tf.TensorInfo[] = [];
   if (r.dxProj) outs.push(writeFloats(backend, inputs.xProj!.shape, r.dxProj));
   if (r.dx) outs.push(writeFloats(backend, inputs.x!.shape, r.dx));
@@ -246,22 +254,19 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 function gradient(kind: OpKind): tf.GradConfig {
-  const { cell, projection, head, headMask } = kind;
+  const { cell, projection, headMask } = kind;
   const names = inputNames(kind);
   const gradients = gradientNames(kind);
-  // Saved: every input (the layer input only in case the activations must be recomputed), then the
-  // outputs (not the logits: with a head the outputs are kept by handle) and the handle.
-  const saveFirst = !head;
+  // Saved: every input (used only if the activations must be recomputed), then the handle.
   return {
     kernelName: forwardOp(kind),
     inputsToSave: names,
-    outputsToSave: cell === 'lstm' ? [saveFirst, false, false, true] : [saveFirst, false, true],
+    outputsToSave: cell === 'lstm' ? [false, false, false, true] : [false, false, true],
     gradFunc: (dy, saved, attrs) => {
       const dys = dy as tf.Tensor[];
       const inputs: tf.NamedTensorMap = {};
       for (const [i, name] of names.entries()) inputs[name] = saved[i]!;
-      if (saveFirst) inputs.outputs = saved[names.length]!;
-      inputs.handle = saved[names.length + (saveFirst ? 1 : 0)]!;
+      inputs.handle = saved[names.length]!;
       inputs.dOutputs = dys[0]!;
       inputs.dh = dys[1]!;
       if (cell === 'lstm') inputs.dc = dys[2]!;
