@@ -146,6 +146,14 @@ def parser():
     return ap
 
 
+def cpu_capability():
+    """The vector instruction level torch's own kernels dispatch to, where this torch can say."""
+    import torch
+
+    cpu = getattr(torch.backends, 'cpu', None)
+    return cpu.get_cpu_capability() if cpu is not None and hasattr(cpu, 'get_cpu_capability') else None
+
+
 def blas_in_use():
     """The BLAS libraries torch actually loaded (Linux), to show that OpenBLAS was picked up."""
     try:
@@ -239,6 +247,9 @@ def main(argv=None):
         'final_ppl': round(result.epochs[-1].perplexity, 4),
         'wall_s': round(result.wall_s, 2),
         'threads': torch.get_num_threads(),
+        # rnnlm names its kernels' build (relaxed or plain SIMD); torch its vector code's level where it
+        # says (torch >= 2.0: 'AVX2', 'AVX512', ...), else None. The products' BLAS is 'blas' below.
+        'simd': cpu_capability(),
         'seed': args.seed,
         'lr': args.lr,
         # ru_maxrss is in KiB on Linux, in bytes on macOS.
