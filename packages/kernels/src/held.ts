@@ -49,6 +49,7 @@ export class HeldActivations {
     readonly ptr: number,
   ) {}
 
+  /** Whether the block has been given back (by the backward pass that read it, or by `release`). */
   get released(): boolean {
     return this.#released;
   }

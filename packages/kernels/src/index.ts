@@ -4,7 +4,7 @@ export { dropoutMaskValues, dropoutMaskView, maskBits, maskThreshold } from './d
 export { embeddingGrad, embeddingLookup } from './embedding.js';
 export { type FlagParameter, JOB_PARAMETERS, type JobArgs, type JobFunction } from './exports.js';
 export { checkHeadMask, type HeadMask } from './head-mask.js';
-export { HeldActivations } from './held.js';
+export { HeldActivations, type HeldKey, type HeldRegions } from './held.js';
 export {
   type KernelsStatus,
   kernelRuntime,
