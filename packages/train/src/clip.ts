@@ -48,3 +48,24 @@ export function hostGlobalNorm(tensors: tf.Tensor[]): number | null {
   const rt = hostKernels();
   return rt === null ? null : Math.sqrt(sumOfSquares(rt, tensors.map(floatsOf)));
 }
+
+/**
+ * The one read-back per batch: the loss for reporting, and the gradients' global norm to catch
+ * divergence before the update touches the weights. Where tensors live in CPU memory (wasm, cpu) both
+ * are read where they lie, the norm in one kernel pass; elsewhere (webgpu) the two come back together
+ * in one asynchronous read. Disposes `loss`.
+ */
+export async function lossAndNorm(loss: tf.Scalar, grads: tf.Tensor[]): Promise<[number, number]> {
+  const hostNorm = hostGlobalNorm(grads);
+  if (hostNorm !== null) {
+    const lossValue = loss.dataSync()[0]!;
+    loss.dispose();
+    // Rounded as the norm read back from a float32 tensor is, so the clip factor is the same.
+    return [lossValue, Math.fround(hostNorm)];
+  }
+  const norm = globalNorm(grads);
+  const both = tf.stack([loss, norm]);
+  const [lossValue, normValue] = (await both.data()) as Float32Array;
+  tf.dispose([both, loss, norm]);
+  return [lossValue!, normValue!];
+}

@@ -3,7 +3,7 @@
 import { assertIdsInRange, type LanguageModel, mixSeed, type State } from '@rnnlm/cells';
 import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
-import { clipScale, globalNorm, hostGlobalNorm } from './clip.js';
+import { clipScale, lossAndNorm } from './clip.js';
 import { evaluatePerplexity } from './evaluate.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { crossEntropy, perplexity, timeMajor } from './loss.js';
@@ -435,25 +435,4 @@ export class Trainer {
     if (this.#carried) tf.dispose(this.#carried);
     this.#carried = null;
   }
-}
-
-/**
- * The one read-back per batch: the loss for reporting, and the gradients' global norm to catch
- * divergence before the update touches the weights. Where tensors live in CPU memory (wasm, cpu) both
- * are read where they lie, the norm in one kernel pass; elsewhere (webgpu) the two come back together
- * in one asynchronous read. Disposes `loss`.
- */
-async function lossAndNorm(loss: tf.Scalar, grads: tf.Tensor[]): Promise<[number, number]> {
-  const hostNorm = hostGlobalNorm(grads);
-  if (hostNorm !== null) {
-    const lossValue = loss.dataSync()[0]!;
-    loss.dispose();
-    // Rounded as the norm read back from a float32 tensor is, so the clip factor is the same.
-    return [lossValue, Math.fround(hostNorm)];
-  }
-  const norm = globalNorm(grads);
-  const both = tf.stack([loss, norm]);
-  const [lossValue, normValue] = (await both.data()) as Float32Array;
-  tf.dispose([both, loss, norm]);
-  return [lossValue!, normValue!];
 }
