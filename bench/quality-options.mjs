@@ -34,10 +34,15 @@ const OPTIONS = {
   lr: { type: 'string', default: '0.002' },
   'lr-min': { type: 'string', default: '0.0001' },
   'warmup-steps': { type: 'string', default: '100' },
-  // The cosine falls over this many epochs' batches (922 of 32 x 35 on the book): set it so that the
-  // budget holds about that many (measured: about 250 tokens/s a run on 2 busy cores, so one epoch,
-  // 1.03M tokens, is more than 15 minutes there).
-  epochs: { type: 'string', default: '1' },
+  // How each run's cosine falls: `budget`, to --lr-min by the end of its own budget (both programs'
+  // --anneal-to-budget), so each ends at the floor rate however many batches its speed allowed; or
+  // `epochs`, over --epochs' batches, cut by the budget wherever it ends (a run too slow for its epochs
+  // stops mid-schedule, one too fast leaves time unused).
+  anneal: { type: 'string', default: 'budget' },
+  // The epochs a run may take. With --anneal budget, more than a budget holds (an epoch of the book is
+  // 922 batches of 32 x 35, about 6 minutes for rnnlm on the quiet 2-core machine), so that the clock
+  // sets the schedule; with --anneal epochs, the cosine's length.
+  epochs: { type: 'string', default: '10' },
   'batch-size': { type: 'string', default: '32' },
   'num-steps': { type: 'string', default: '35' },
   'valid-every': { type: 'string', default: '100' },
@@ -61,7 +66,10 @@ export const USAGE = `usage: pnpm bench:quality -- [--budget 15m] [--runs ${Obje
   --runs A,B          which runs, in order (default ${OPTIONS.runs.default})
   --hidden N --layers N --dropout P --dropout-mode standard|variational --lr R --lr-min R
   --init uniform|normal  rnnlm's initial weights (default uniform, torch.nn's scheme; normal: the notebooks')
-  --warmup-steps N --epochs N (the cosine's length) --batch-size N --num-steps N --seed N
+  --anneal budget|epochs  each cosine falls to --lr-min by the end of its run's budget (default), or
+                      over --epochs' batches, cut by the budget
+  --warmup-steps N --epochs N (at most; the cosine's length with --anneal epochs; default 10)
+  --batch-size N --num-steps N --seed N
   --valid-every N     validate every N batches, and at each epoch's end (default 100)
   --valid-tokens N    validate on the first N held-out tokens (default 50000; 0: all)
   --max-tokens N      use the first N tokens of the book (default 0: all)
@@ -117,6 +125,9 @@ export function parseOptions(argv, env = {}) {
   if (!['standard', 'variational'].includes(values['dropout-mode'])) {
     throw new UsageError(`--dropout-mode: expected standard or variational, got "${values['dropout-mode']}"`);
   }
+  if (!['budget', 'epochs'].includes(values.anneal)) {
+    throw new UsageError(`--anneal: expected budget or epochs, got "${values.anneal}"`);
+  }
   if (!['uniform', 'normal'].includes(values.init)) {
     throw new UsageError(`--init: expected uniform or normal, got "${values.init}"`);
   }
@@ -132,6 +143,7 @@ export function parseOptions(argv, env = {}) {
     lr: num('lr', (n) => n > 0, 'a number > 0'),
     lrMin: num('lr-min', (n) => n >= 0, 'a number >= 0'),
     warmupSteps: int('warmup-steps', 0),
+    anneal: values.anneal,
     epochs: int('epochs', 1),
     batchSize: int('batch-size', 1),
     numSteps: int('num-steps', 1),
@@ -171,6 +183,7 @@ export function runCommand(name, o, corpus, out) {
     ['--corpus', corpus],
   ];
   const flags = (pairs) => pairs.flatMap(([flag, value]) => [flag, String(value)]);
+  const anneal = o.anneal === 'budget' ? ['--anneal-to-budget'] : [];
   if (impl === 'torch') {
     return [
       o.python,
@@ -183,6 +196,7 @@ export function runCommand(name, o, corpus, out) {
       String(o.maxTokens || -1),
       '--time-budget',
       String(o.budgetSeconds),
+      ...anneal,
       '--threads',
       String(o.torchThreads),
     ];
@@ -203,6 +217,7 @@ export function runCommand(name, o, corpus, out) {
     String(o.maxTokens),
     '--time-budget',
     `${o.budgetSeconds}s`,
+    ...anneal,
     '--backend',
     o.backend,
     ...(o.threads ? ['--threads', String(o.threads)] : []),

@@ -5,8 +5,8 @@
 //   pnpm bench:quality -- [--budget 15m] [--runs rnnlm,torch,rnnlm-no-dropout] [--dry-run] [...]
 //
 // The whole of Moby-Dick (characters, cleaned to letters, the last 10% held out), a 2-layer LSTM of 512
-// units with dropout 0.3, Adam with a cosine schedule and warm-up, trained one run after the other for
-// --budget each: `rnnlm train --time-budget --valid-every` (the built CLI), the reference
+// units with dropout 0.3, Adam with warm-up and a cosine that reaches its floor as each run's budget
+// ends (--anneal-to-budget in both), trained one run after the other for --budget each: `rnnlm train --time-budget --valid-every` (the built CLI), the reference
 // (bench/torch_reference.py --time-budget, torch.nn's LSTM), and rnnlm again without dropout. Each
 // run's clock starts at its first batch and includes its validations. Prints one JSON object: every
 // run's best validation perplexity, the second it was reached, and its validation curve. Progress goes
@@ -196,6 +196,7 @@ async function main(argv, env) {
         optimizer: 'adam',
         lr: o.lr,
         lr_schedule: 'cosine',
+        anneal: o.anneal,
         lr_min: o.lrMin,
         warmup_steps: o.warmupSteps,
         epochs: o.epochs,

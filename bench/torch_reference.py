@@ -135,6 +135,9 @@ def parser():
     ap.add_argument('--lr-min', type=non_negative_float, default=0.0)
     ap.add_argument('--time-budget', type=positive_float, default=None,
                     help='seconds of training, then stop; validates as rnnlm train --valid-every')
+    ap.add_argument('--anneal-to-budget', action='store_true',
+                    help='with --time-budget and the cosine: reach --lr-min by the budget\'s end when it '
+                         'comes before the epochs\' (as rnnlm train --anneal-to-budget)')
     ap.add_argument('--valid-fraction', type=fraction, default=0.1,
                     help='with --time-budget: the end of the corpus held out for validation (default 0.1)')
     ap.add_argument('--valid-every', type=non_negative_int, default=0,
@@ -315,7 +318,7 @@ def run_for_time(args, model, ids, vocab, rng, torch):
         sys.exit('error: --time-budget needs a --valid-fraction that holds out text and leaves a minibatch')
     settings = BudgetSettings(args.batch_size, args.num_steps, args.lr, args.epochs, args.time_budget,
                               args.valid_every, args.optimizer, args.lr_schedule, args.warmup_steps,
-                              args.lr_min, args.clip)
+                              args.lr_min, args.clip, args.anneal_to_budget)
 
     def report(entry):
         print(f"{entry['seconds']:8.1f}s  step {entry['step']:6d}  valid ppl {entry['valid_perplexity']:.4f}",
@@ -337,6 +340,7 @@ def run_for_time(args, model, ids, vocab, rng, torch):
         'optimizer': args.optimizer,
         'lr': args.lr,
         'lr_schedule': args.lr_schedule,
+        'anneal_to_budget': args.anneal_to_budget,
         'train_tokens': len(train),
         'valid_tokens': len(valid),
         'vocab_size': len(vocab),

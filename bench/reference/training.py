@@ -110,15 +110,18 @@ def predict(model, vocab, prefix, num_preds, token):
     return ('' if token == 'char' else ' ').join(vocab.to_tokens(out))
 
 
-def scheduled_rate(name, base_lr, step, total_steps, warmup_steps=0, min_lr=0.0):
+def scheduled_rate(name, base_lr, step, total_steps, warmup_steps=0, min_lr=0.0, time_fraction=0.0):
     """rnnlm's LrSchedule.rate (packages/train/src/schedule.ts) for `constant` and `cosine`: the rate of
     the update after `step` updates; cosine falls along half a cosine from base_lr to min_lr over
-    total_steps (warm-up included), and any schedule rises linearly over the first warmup_steps."""
+    total_steps (warm-up included), or over the time budget when time_fraction (the share of it spent,
+    `rnnlm train --anneal-to-budget`) is further along; any schedule rises linearly over the first
+    warmup_steps."""
     floor = min(min_lr, base_lr)
     lr = base_lr
     if name == 'cosine':
         span = max(1, total_steps - warmup_steps)
-        progress = min(1.0, max(0, step - warmup_steps) / span)
+        by_batches = min(1.0, max(0, step - warmup_steps) / span)
+        progress = max(by_batches, min(1.0, max(0.0, time_fraction)))
         lr = floor + (base_lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
     elif name != 'constant':
         raise ValueError(f'unknown schedule {name!r}: expected constant or cosine')
@@ -168,6 +171,8 @@ class BudgetSettings:
     warmup_steps: int = 0
     min_lr: float = 0.0
     clip: float = 1.0
+    # The cosine falls over whichever ends first, the epochs or the budget (rnnlm's --anneal-to-budget).
+    anneal_to_budget: bool = False
 
 
 def fit_for_time(model, train_ids, valid_ids, settings, rng, on_validation=None):
@@ -205,9 +210,10 @@ def fit_for_time(model, train_ids, valid_ids, settings, rng, on_validation=None)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             clip_gradients(params, settings.clip)
+            spent = (time.perf_counter() - started) / settings.budget_s if settings.anneal_to_budget else 0.0
             for group in optimizer.param_groups:
                 group['lr'] = scheduled_rate(settings.schedule, settings.lr, step, total_steps,
-                                             settings.warmup_steps, settings.min_lr)
+                                             settings.warmup_steps, settings.min_lr, spent)
             optimizer.step()
             step += 1
             if not math.isfinite(loss.item()):

@@ -124,6 +124,8 @@ export interface TrainFlags extends BackendFlags {
   /** Long runs (see long-run.ts): 0 turns each off. */
   checkpointEvery: number;
   timeBudget: number;
+  /** The cosine falls over whichever ends first, the epochs or the time budget. */
+  annealToBudget: boolean;
   validTokens: number;
   validEvery: number;
 }

@@ -25,6 +25,17 @@ describe('LongRunClock', () => {
     expect(reasons.at(-1)).toEqual([75, 'time-budget']);
   });
 
+  it('tells the share of the budget spent, for a schedule annealed to it', () => {
+    let time = 1_000;
+    const clock = new LongRunClock({ timeBudgetSeconds: 200, now: () => time });
+    expect(clock.budgetSpent()).toBe(0);
+    time += 50_000;
+    expect(clock.budgetSpent()).toBe(0.25);
+    time += 170_000;
+    expect(clock.budgetSpent()).toBe(1);
+    expect(new LongRunClock({ now: () => time }).budgetSpent()).toBe(0);
+  });
+
   it('asks for nothing by default', () => {
     let time = 0;
     const clock = new LongRunClock({ now: () => time });

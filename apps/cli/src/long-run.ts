@@ -48,6 +48,12 @@ export class LongRunClock {
     return due;
   }
 
+  /** The share of the time budget spent so far, 0 to 1 (0 without a budget). */
+  budgetSpent(): number {
+    if (this.#budgetMs <= 0) return 0;
+    return Math.min(1, (this.#now() - this.#started) / this.#budgetMs);
+  }
+
   /** A checkpoint was saved: the next one is due `checkpointEveryMinutes` from now. */
   checkpointed(): void {
     this.#lastCheckpoint = this.#now();

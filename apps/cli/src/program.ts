@@ -187,6 +187,10 @@ export function buildProgram(io: Io, run: RunCommand): Command {
       )
         .argParser(parseDuration)
         .default(0),
+      flag(
+        '--anneal-to-budget',
+        "with --time-budget and --lr-schedule cosine: fall to --lr-min by the budget's end when it comes before the epochs' (the best model in that time; the clock then shapes the rates, so the run does not repeat bit for bit)",
+      ),
       seedOption('random seed: the same seed repeats a run exactly', TRAIN_DEFAULTS.seed),
       ...backendOptions(),
       new Option(

@@ -197,6 +197,49 @@ describe('rnnlm train: schedules, model size, early stopping', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('anneals the cosine to --time-budget with --anneal-to-budget, and refuses it without a budget or a cosine', async () => {
+    const corpus = join(dir, 'fox.txt');
+    const args = ['train', '--corpus', corpus, ...tiny, '--lr', '0.02', '--lr-min', '0.001'];
+    // The epochs would take days: without the flag the cosine would stay near 0.02 all through.
+    const run = await runCli([
+      ...args,
+      ...['--epochs', '100000', '--lr-schedule', 'cosine', '--time-budget', '4s', '--anneal-to-budget'],
+      ...['--json', '--out', join(dir, 'anneal')],
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = jsonLines(run.stdout);
+    expect(lines.at(-1)).toMatchObject({ stopped: 'time-budget' });
+    const rates = lines.filter((l) => 'epoch' in l && 'lr' in l).map((l) => l.lr as number);
+    expect(rates.length).toBeGreaterThan(0);
+    for (const [k, lr] of rates.entries()) {
+      expect(lr).toBeLessThan(0.0199);
+      expect(lr).toBeGreaterThanOrEqual(0.001);
+      if (k > 0) expect(lr).toBeLessThan(rates[k - 1]!);
+    }
+
+    const noBudget = await runCli([
+      ...args,
+      '--lr-schedule',
+      'cosine',
+      '--anneal-to-budget',
+      '--out',
+      join(dir, 'x'),
+    ]);
+    expect(noBudget.code).toBe(2);
+    expect(noBudget.stderr).toMatch(/--anneal-to-budget .* none is set: add --time-budget/);
+    const constant = await runCli([
+      ...args,
+      '--time-budget',
+      '1m',
+      '--anneal-to-budget',
+      '--out',
+      join(dir, 'y'),
+    ]);
+    expect(constant.code).toBe(2);
+    expect(constant.stderr).toMatch(/this run's schedule is constant: use --lr-schedule cosine/);
+    expect(constant.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('refuses a different schedule on --resume, naming the saved one', async () => {
     const corpus = join(dir, 'fox.txt');
     const out = join(dir, 'resume');

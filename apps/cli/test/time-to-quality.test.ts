@@ -26,6 +26,8 @@ describe('bench:quality arguments', () => {
       dropout: 0.3,
       lr: 0.002,
       init: 'uniform',
+      anneal: 'budget',
+      epochs: 10,
       python: '/opt/py',
     });
     expect(parseBudget('90s')).toBe(90);
@@ -42,6 +44,7 @@ describe('bench:quality arguments', () => {
       [['--hidden', '0'], /--hidden: expected an integer >= 1/],
       [['--dropout-mode', 'gaussian'], /--dropout-mode: expected standard or variational/],
       [['--init', 'xavier'], /--init: expected uniform or normal/],
+      [['--anneal', 'sometimes'], /--anneal: expected budget or epochs/],
       [['--colour'], /Unknown option '--colour'/],
     ] as const) {
       expect(() => parseOptions([...argv], {})).toThrow(UsageError);
@@ -82,6 +85,12 @@ describe('bench:quality arguments', () => {
     expect(torch.get('--time-budget')).toBe('90');
     expect(torch.get('--threads')).toBe('1');
     expect(flagsOf(runCommand('rnnlm-no-dropout', o, '/c.txt', '/out')).get('--dropout')).toBe('0');
+    // Both anneal to their own budget by default; --anneal epochs leaves the cosine to the epochs.
+    expect(runCommand('rnnlm', o, '/c.txt', '/out')).toContain('--anneal-to-budget');
+    expect(runCommand('torch', o, '/c.txt', '/out')).toContain('--anneal-to-budget');
+    const byEpochs = parseOptions(['--anneal', 'epochs'], {});
+    expect(runCommand('rnnlm', byEpochs, '/c.txt', '/out')).not.toContain('--anneal-to-budget');
+    expect(runCommand('torch', byEpochs, '/c.txt', '/out')).not.toContain('--anneal-to-budget');
   });
 
   it('summarizes a run: the best validation perplexity and the second it was reached', () => {

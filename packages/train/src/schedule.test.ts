@@ -40,6 +40,24 @@ describe('LrSchedule', () => {
     expect(fixed.rate(at(0, 5, 1000))).toBeCloseTo(1, 12);
   });
 
+  it('cosine annealed to a time budget falls over whichever ends first, its batches or the budget', () => {
+    const s = new LrSchedule({ name: 'cosine', warmupSteps: 4, minLr: 0.1 }, 1.1);
+    const cosineAt = (progress: number) => 0.1 + 0.5 * (1 + Math.cos(Math.PI * progress));
+    // step 9 is a quarter of the batches after the warm-up; half the budget spent: the clock leads
+    expect(s.rate({ ...at(0, 9, 24), timeFraction: 0.5 })).toBeCloseTo(cosineAt(0.5), 12);
+    // a tenth of the budget spent: the batches lead, as without a budget
+    expect(s.rate({ ...at(0, 9, 24), timeFraction: 0.1 })).toBeCloseTo(cosineAt(0.25), 12);
+    expect(s.rate({ ...at(0, 9, 24), timeFraction: 0.1 })).toBe(s.rate(at(0, 9, 24)));
+    // the budget spent (or overrun): the floor, whatever the batches say
+    expect(s.rate({ ...at(0, 5, 24), timeFraction: 1 })).toBeCloseTo(0.1, 12);
+    expect(s.rate({ ...at(0, 5, 24), timeFraction: 1.7 })).toBeCloseTo(0.1, 12);
+    // the warm-up still rises by batches
+    expect(s.rate({ ...at(0, 1, 24), timeFraction: 0.5 })).toBeCloseTo(cosineAt(0.5) * 0.5, 12);
+    // the other schedules do not watch the clock
+    const step = new LrSchedule({ name: 'step', gamma: 0.5 }, 1);
+    expect(step.rate({ ...at(1, 10, 24), timeFraction: 0.9 })).toBe(0.5);
+  });
+
   it('plateau decays by gamma after patience validations without a better perplexity, never below minLr', () => {
     const s = new LrSchedule({ name: 'plateau', gamma: 0.5, patience: 2, minLr: 0.2 }, 1);
     const seen: number[] = [];
@@ -119,6 +137,46 @@ describe('Trainer with a schedule', () => {
     expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThan(1e-7);
     expect(Math.max(...a.map((x, i) => Math.abs(x - c[i]!)))).toBeGreaterThan(1e-3);
     done(warm, plain, base);
+  });
+
+  it('anneals the cosine to a time budget: each update at the rate of the batches or the clock, whichever is further', async () => {
+    const trainer = make({ name: 'cosine', minLr: 0.001 }, 0.02);
+    // A clock that spends the budget in 6 of the run's batches (each update asks it once).
+    let asked = 0;
+    const lrs: number[] = [];
+    const controller = new AbortController();
+    await trainer.fit({
+      epochs: 2,
+      signal: controller.signal,
+      timeBudgetSpent: () => asked++ / 6,
+      onBatchEnd: (e) => {
+        lrs.push(e.lr);
+        if (lrs.length === 8) controller.abort();
+      },
+    });
+    expect(asked).toBe(8);
+    const total = 2 * trainer.loader.maxBatchesPerEpoch;
+    expect(total).toBeGreaterThan(8);
+    const cosine = (progress: number) =>
+      0.001 + 0.019 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)));
+    const expected = lrs.map((_, k) => cosine(Math.max(k / total, k / 6)));
+    expect(lrs).toEqual(expected.map((r) => expect.closeTo(r, 9)));
+    expect(lrs.slice(6)).toEqual([0.001, 0.001].map((r) => expect.closeTo(r, 12)));
+    // Without the clock the same run is still high at its 8th update.
+    const plain = make({ name: 'cosine', minLr: 0.001 }, 0.02);
+    const plainLrs: number[] = [];
+    const stop = new AbortController();
+    await plain.fit({
+      epochs: 2,
+      signal: stop.signal,
+      onBatchEnd: (e) => {
+        plainLrs.push(e.lr);
+        if (plainLrs.length === 8) stop.abort();
+      },
+    });
+    expect(plainLrs[7]).toBeCloseTo(cosine(7 / total), 9);
+    expect(plainLrs[7]).toBeGreaterThan(0.01);
+    done(trainer, plain);
   });
 
   it('reports each epoch at its own rate (step decay) and frees what it makes', async () => {

@@ -35,6 +35,12 @@ export interface ScheduleStep {
   step: number;
   /** The run's total updates, for cosine when its config has none. */
   totalSteps: number;
+  /**
+   * The share of the run's time budget spent (0 to 1), for a run that anneals to its budget: cosine
+   * then falls over whichever ends first, its batches or the budget, and reaches its floor by the
+   * budget's end however fast the machine is.
+   */
+  timeFraction?: number;
 }
 
 /** The best validation perplexity so far and how many validations since have not beaten it. */
@@ -159,7 +165,8 @@ export class LrSchedule {
     if (name === 'cosine') {
       const total = this.#config.totalSteps ?? at.totalSteps;
       const span = Math.max(1, total - warmupSteps);
-      const progress = Math.min(1, Math.max(0, at.step - warmupSteps) / span);
+      const byBatches = Math.min(1, Math.max(0, at.step - warmupSteps) / span);
+      const progress = Math.max(byBatches, Math.min(1, Math.max(0, at.timeFraction ?? 0)));
       lr = floor + (this.baseLr - floor) * 0.5 * (1 + Math.cos(Math.PI * progress));
     }
     if (at.step < warmupSteps) lr *= (at.step + 1) / warmupSteps;

@@ -75,6 +75,13 @@ export interface FitOptions {
   onEpochEnd?: (result: EpochResult) => void | Promise<void>;
   /** Held-out ids: their perplexity is reported at the end of each epoch. */
   valid?: ArrayLike<number>;
+  /**
+   * Anneal to a time budget: the share of it spent so far (0 to 1), asked before each update. The
+   * cosine schedule then falls over whichever ends first, its batches or the budget, so a run cut by
+   * the clock ends at the floor rate rather than mid-schedule. The clock shapes the rates: such a run
+   * repeats its seed's batches and masks but not its weights bit for bit.
+   */
+  timeBudgetSpent?: () => number;
 }
 
 /** What `Trainer.fit` returns. */
@@ -172,6 +179,8 @@ export class Trainer {
   #lastValidation: TrainerState['lastValidation'] = null;
   /** The run's total updates as the current `fit` counts them (cosine decays over them). */
   #totalSteps = 1;
+  /** The current `fit`'s time budget spent, when it anneals to one. */
+  #timeBudgetSpent: (() => number) | null = null;
   readonly history: EpochResult[] = [];
   #epoch = 0;
   #progress: EpochProgress | null = null;
@@ -253,6 +262,7 @@ export class Trainer {
     const tokensPerBatch = batchSize * numSteps;
     this.#totalSteps = Math.max(1, epochs * this.loader.maxBatchesPerEpoch);
     this.schedule.fixTotalSteps(this.#totalSteps);
+    this.#timeBudgetSpent = options.timeBudgetSpent ?? null;
     while (this.#epoch < epochs) {
       if (signal?.aborted) return { epochs: results, aborted: true };
       if (this.#progress === null) {
@@ -364,7 +374,12 @@ export class Trainer {
       );
     }
     this.optimizer.setLearningRate(
-      this.schedule.rate({ epoch: epoch - 1, step: this.optimizer.step, totalSteps: this.#totalSteps }),
+      this.schedule.rate({
+        epoch: epoch - 1,
+        step: this.optimizer.step,
+        totalSteps: this.#totalSteps,
+        ...(this.#timeBudgetSpent ? { timeFraction: this.#timeBudgetSpent() } : {}),
+      }),
     );
     this.optimizer.apply(grads, this.clip === null ? 1 : clipScale(normValue, this.clip));
     tf.dispose(grads);

@@ -3,7 +3,7 @@
  * one epoch as JSON, the perplexity chart. Kept apart from train.ts, which runs the training.
  */
 import type { ModelConfig } from '@rnnlm/cells';
-import { type EpochResult, parameterCount, type ScheduleConfig } from '@rnnlm/train';
+import { type EpochResult, parameterCount, type ScheduleConfig, type ScheduleName } from '@rnnlm/train';
 import { perplexityChartSvg } from '../chart.js';
 import { CliError, EXIT } from '../errors.js';
 import type { TrainFlags } from '../flags.js';
@@ -62,6 +62,24 @@ export function checkValidationNeeded(flags: TrainFlags): void {
   if (needs)
     throw new CliError(
       `${needs} watch the validation perplexity, and --valid-fraction 0 holds no text out to measure it: use a --valid-fraction above 0 (such as 0.1)`,
+      EXIT.usage,
+    );
+}
+
+/**
+ * `--anneal-to-budget` shortens the cosine to the time budget: it needs both. `schedule` is the run's
+ * (the flags' for a new run, the checkpoint's when resuming).
+ */
+export function checkAnnealToBudget(flags: TrainFlags, schedule: ScheduleName): void {
+  if (!flags.annealToBudget) return;
+  if (!(flags.timeBudget > 0))
+    throw new CliError(
+      '--anneal-to-budget lowers the rate to reach --lr-min by the end of a time budget, and none is set: add --time-budget (such as 20m)',
+      EXIT.usage,
+    );
+  if (schedule !== 'cosine')
+    throw new CliError(
+      `--anneal-to-budget shortens the cosine schedule, and this run's schedule is ${schedule}: use --lr-schedule cosine${flags.resume ? ' (set when the run began)' : ''}, or drop --anneal-to-budget`,
       EXIT.usage,
     );
 }

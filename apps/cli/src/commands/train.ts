@@ -18,6 +18,7 @@ import { catchStopSignals, SIGNAL_EXIT } from '../signals.js';
 import { forTerminal } from '../terminal-safe.js';
 import {
   chart,
+  checkAnnealToBudget,
   checkEmbeddingFlags,
   checkValidationNeeded,
   describeInput,
@@ -33,6 +34,7 @@ export async function train(flags: TrainFlags, context: Context): Promise<void> 
   if (!flags.resume) checkEmbeddingFlags(flags);
   if (!flags.resume) checkModelFits(modelConfigOf(flags, 1), 'a vocabulary of 1');
   if (!flags.resume) checkValidationNeeded(flags);
+  if (!flags.resume) checkAnnealToBudget(flags, flags.lrSchedule);
   const outDir = await prepareOutDir({
     out: flags.out,
     outGiven: context.given('out'),
@@ -65,6 +67,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   } else run = await newRun(flags, startFor);
   const backend = started.backend!; // both paths start it before the model is built
   const { model, vocab, corpus, settings, trainer, valid } = run;
+  checkAnnealToBudget(flags, trainer.schedule.config.name);
   const say = (line: string) => {
     if (!flags.json) io.stdout.write(`${forTerminal(io.stdout, line)}\n`);
   };
@@ -170,6 +173,7 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
     result = await fitWithStops(trainer, stops, {
       epochs: settings.epochs,
       signal: stop.signal,
+      ...(flags.annealToBudget ? { timeBudgetSpent: () => stops.clock.budgetSpent() } : {}),
       ...(validIds.length > 1 ? { valid: validIds } : {}),
       onBatchEnd: (e) => progress.update(e.batch, e),
       onEpochEnd: async (r) => {
