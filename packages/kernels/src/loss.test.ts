@@ -10,6 +10,8 @@ describe('crossEntropyWithGrad', () => {
     for (const [N, V] of [
       [1, 1],
       [7, 5],
+      // A character model's batch (32 x 35 steps, 28 characters): shared out over the threads.
+      [1120, 28],
       [40, 4580],
     ] as const) {
       // Large logits too: the max is subtracted before exp.
