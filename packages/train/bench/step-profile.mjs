@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// Where a training batch's time goes: the trainer's own steps (sequential batches, SGD, clip 1, as
+// `rnnlm bench`) on random ids of 28 characters, timed by phase (forward, loss + backward + norm, the
+// update, between batches), by tfjs op (the outermost ops: the fused layer, its gradient, the loss)
+// and by kernel call (each `KernelRuntime.run`, with a product's sizes M x K x N and (1t) when it
+// ran on the calling thread alone). The timers wrap the runtime's `run` and the engine's
+// `runKernel` for this process only, and cost a few microseconds a call. Prints one JSON line: the
+// mean milliseconds a batch over the measured rounds (the first warms up), wall and process CPU time,
+// and how much of the wall time no kernel call accounts for (tfjs, the glue, copies, waits between).
+//   node packages/train/bench/step-profile.mjs [--model rnn-scratch] [--hidden 256] [--layers 1]
+//     [--batches 30] [--rounds 3] [--threads 2]
+// On a shared machine give it a quiet moment: a worker thread that loses its core stalls every call.
+import { enableRelaxedSimdInNode } from '@rnnlm/kernels/relaxed-simd';
+
+// As the CLI does first thing: the kernels' fused multiply-add build on Node 20.
+enableRelaxedSimdInNode();
+const { parseArgs } = await import('node:util');
+const { kernelRuntime, startKernels } = await import('@rnnlm/kernels');
+await import('@tensorflow/tfjs-backend-wasm');
+const tf = await import('@tensorflow/tfjs-core');
+const { assembleRun } = await import('../dist/index.js');
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'rnn-scratch' },
+    hidden: { type: 'string', default: '256' },
+    layers: { type: 'string', default: '1' },
+    batches: { type: 'string', default: '30' },
+    rounds: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
+  },
+});
+if (!(await tf.setBackend('wasm'))) {
+  console.error('step profile: the wasm backend could not start');
+  process.exit(1);
+}
+const status = await startKernels({ threads: Number(values.threads) });
+console.error(status.message);
+const [vocabSize, batchSize, numSteps] = [28, 32, 35];
+const batches = Number(values.batches);
+const rounds = Number(values.rounds);
+const ids = new Int32Array((batches + 2) * batchSize * numSteps + batchSize + 1);
+let seed = 0x9e3779b9;
+for (let i = 0; i < ids.length; i++) {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  ids[i] = seed % vocabSize;
+}
+const run = assembleRun({
+  ids,
+  token: 'char',
+  batchSize,
+  numSteps,
+  sampling: 'sequential',
+  model: {
+    impl: values.model.endsWith('-scratch') ? 'scratch' : 'layers',
+    cell: values.model.replace(/-scratch$/, ''),
+    vocabSize,
+    hidden: Number(values.hidden),
+    layers: Number(values.layers),
+    bidirectional: false,
+  },
+  optimizer: { name: 'sgd', lr: 1 },
+  clip: 1,
+});
+const { model, trainer } = run;
+const now = () => performance.now();
+
+let counting = false;
+let phase = 'between batches';
+let phaseStart = now();
+const phases = {};
+const ops = {};
+const jobs = {};
+const enter = (next) => {
+  const t = now();
+  if (counting) phases[phase] = (phases[phase] ?? 0) + (t - phaseStart);
+  phase = next;
+  phaseStart = t;
+};
+const add = (table, key, ms) => {
+  if (!counting) return;
+  const entry = (table[key] ??= { ms: 0, calls: 0 });
+  entry.ms += ms;
+  entry.calls++;
+};
+const rt = kernelRuntime();
+const run0 = rt.run.bind(rt);
+rt.run = (fn, args, work) => {
+  const t = now();
+  run0(fn, args, work);
+  const sizes = fn === 'gemm' ? `[${args.M}x${args.K}x${args.N}]` : '';
+  add(jobs, `${phase}: ${fn}${sizes}${work < 1 << 18 || rt.threads === 1 ? ' (1t)' : ''}`, now() - t);
+};
+const engine = tf.engine();
+const runKernel0 = engine.runKernel.bind(engine);
+let depth = 0;
+engine.runKernel = (name, inputs, attrs) => {
+  const t = now();
+  depth++;
+  try {
+    return runKernel0(name, inputs, attrs);
+  } finally {
+    depth--;
+    if (depth === 0) add(ops, `${phase}: ${name}`, now() - t);
+  }
+};
+const forward0 = model.forward.bind(model);
+model.forward = (...args) => {
+  enter('forward');
+  const out = forward0(...args);
+  enter('loss, backward, norm');
+  return out;
+};
+const apply0 = trainer.optimizer.apply.bind(trainer.optimizer);
+trainer.optimizer.apply = (...args) => {
+  enter('update');
+  apply0(...args);
+  enter('after the update');
+};
+
+let wall = 0;
+let cpu = 0;
+let measured = 0;
+for (let round = 0; round < rounds; round++) {
+  counting = round > 0;
+  const cpu0 = process.cpuUsage();
+  const wall0 = now();
+  await trainer.fit({ epochs: round + 1, onBatchEnd: () => enter('between batches') });
+  if (counting) {
+    const used = process.cpuUsage(cpu0);
+    wall += now() - wall0;
+    cpu += (used.user + used.system) / 1000;
+    measured += trainer.history.at(-1).tokens / (batchSize * numSteps);
+  }
+}
+const perBatch = (ms) => Math.round((ms / measured) * 1000) / 1000;
+const table = (entries) =>
+  Object.fromEntries(
+    Object.entries(entries)
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .map(([key, e]) => [key, { ms: perBatch(e.ms), calls: Math.round((e.calls / measured) * 10) / 10 }]),
+  );
+const jobMs = Object.values(jobs).reduce((sum, e) => sum + e.ms, 0);
+console.log(
+  JSON.stringify({
+    bench: 'step-profile',
+    model: values.model,
+    hidden: Number(values.hidden),
+    layers: Number(values.layers),
+    threads: rt.threads,
+    simd: rt.simd,
+    batches: measured,
+    wall_ms_per_batch: perBatch(wall),
+    cpu_ms_per_batch: perBatch(cpu),
+    kernel_calls_ms_per_batch: perBatch(jobMs),
+    outside_kernel_calls_ms_per_batch: perBatch(wall - jobMs),
+    phases: Object.fromEntries(Object.entries(phases).map(([key, ms]) => [key, perBatch(ms)])),
+    tfjs_ops: table(ops),
+    kernel_calls: table(jobs),
+  }),
+);
+run.dispose();
+process.exit(0);
