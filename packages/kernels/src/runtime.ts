@@ -97,6 +97,14 @@ export class KernelRuntime {
     this.#pool.run(JOB_FUNCTIONS.indexOf(fn), values, local);
   }
 
+  /**
+   * Workers' shares of calls that this thread ran itself because no worker had started them once its
+   * own share was done (a worker asleep, or without a core on a busy machine), since the start.
+   */
+  get sharesTaken(): number {
+    return this.#pool?.sharesTaken ?? 0;
+  }
+
   /** Bytes that W [K, N] takes once packed into panels (by the packB job). */
   packedBytes(K: number, N: number): number {
     return this.#exports.packedBytes(K, N);

@@ -79,7 +79,8 @@ const enter = (next) => {
 };
 const add = (table, key, ms) => {
   if (!counting) return;
-  const entry = (table[key] ??= { ms: 0, calls: 0 });
+  table[key] ??= { ms: 0, calls: 0 };
+  const entry = table[key];
   entry.ms += ms;
   entry.calls++;
 };
