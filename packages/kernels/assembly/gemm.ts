@@ -147,6 +147,14 @@ function tile(
 // the builds alternating). Taller tiles, which the fused form's free registers seemed to allow (6 x 8:
 // 12 accumulators, 2 of B and the broadcast, 15 of V8's 15 allocatable xmm registers; 5 x 8: 13), ran
 // slower in both builds: V8 spilled accumulators to the stack around the loop.
+// Also tried for the recurrences' step products (A/B of a whole layer, CPU time, 2 threads): each
+// thread's rows of A copied first, 4 rows side by side ([k][4]), the broadcasts at one address plus
+// 0, 4, 8, 12: V8 (Node 20) still computes each offset's address with a lea for a broadcasting load
+// (it folds the offset only into a plain v128.load), so the loop kept its 25 instructions; and each value
+// copied over 4 lanes ([k][row][lane], 64 bytes a k) so that plain loads at fixed offsets replace the
+// broadcasts: 21 instructions a step of k, yet the forward pass no faster (the loop is not bound by
+// issuing instructions) and the backward one slower (copying 4H values a row each step), the LSTM layer
+// 15% and the GRU's 7% slower.
 // @ts-ignore: decorator
 @noinline function product(
   a0: usize, a1: usize, a2: usize, a3: usize, aK: usize, bp: usize, K: i32, c: usize, cStride: usize,
