@@ -200,22 +200,24 @@ describe('rnnlm train: schedules, model size, early stopping', () => {
   it('anneals the cosine to --time-budget with --anneal-to-budget, and refuses it without a budget or a cosine', async () => {
     const corpus = join(dir, 'fox.txt');
     const args = ['train', '--corpus', corpus, ...tiny, '--lr', '0.02', '--lr-min', '0.001'];
-    // The epochs would take days: without the flag the cosine would stay near 0.02 all through.
+    // The epochs would take days: without the flag the cosine would stay within 1e-7 of 0.02 all through.
     const run = await runCli([
       ...args,
-      ...['--epochs', '100000', '--lr-schedule', 'cosine', '--time-budget', '4s', '--anneal-to-budget'],
+      ...['--epochs', '100000', '--lr-schedule', 'cosine', '--time-budget', '6s', '--anneal-to-budget'],
       ...['--json', '--out', join(dir, 'anneal')],
     ]);
     expect(run.code, run.stderr).toBe(0);
     const lines = jsonLines(run.stdout);
     expect(lines.at(-1)).toMatchObject({ stopped: 'time-budget' });
+    // Each epoch's last rate, asked of the clock: falling as the budget is spent, and well down by the
+    // last epoch the budget let end (its end is within an epoch of the budget's, a fraction of it).
     const rates = lines.filter((l) => 'epoch' in l && 'lr' in l).map((l) => l.lr as number);
-    expect(rates.length).toBeGreaterThan(0);
+    expect(rates.length).toBeGreaterThan(1);
     for (const [k, lr] of rates.entries()) {
-      expect(lr).toBeLessThan(0.0199);
       expect(lr).toBeGreaterThanOrEqual(0.001);
       if (k > 0) expect(lr).toBeLessThan(rates[k - 1]!);
     }
+    expect(rates.at(-1)).toBeLessThan(0.015);
 
     const noBudget = await runCli([
       ...args,
