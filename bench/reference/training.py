@@ -219,6 +219,8 @@ def fit_for_time(model, train_ids, valid_ids, settings, rng, on_validation=None)
             if not math.isfinite(loss.item()):
                 raise FloatingPointError(f'training diverged at epoch {epoch}, batch {batch}')
             if time.perf_counter() - started >= settings.budget_s:
+                if settings.anneal_to_budget:  # the model at the lowest rates, as rnnlm measures it
+                    validate(epoch, batch)
                 return validations
             if settings.valid_every and batch % settings.valid_every == 0:
                 validate(epoch, batch)

@@ -209,6 +209,8 @@ describe('rnnlm train: schedules, model size, early stopping', () => {
     expect(run.code, run.stderr).toBe(0);
     const lines = jsonLines(run.stdout);
     expect(lines.at(-1)).toMatchObject({ stopped: 'time-budget' });
+    // The model the budget ends with, at the lowest rates, is measured as the run stops.
+    expect(lines.at(-2)).toMatchObject({ valid_perplexity: expect.any(Number) });
     // Each epoch's last rate, asked of the clock: falling as the budget is spent, and well down by the
     // last epoch the budget let end (its end is within an epoch of the budget's, a fraction of it).
     const rates = lines.filter((l) => 'epoch' in l && 'lr' in l).map((l) => l.lr as number);

@@ -224,7 +224,15 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   }
   progress.stop();
   if (result.stopped === 'time-budget') {
-    await save().finally(() => stop.dispose());
+    // Annealed, the last batches ran at the lowest rates: the model most likely to be the best is the
+    // one the budget ends with, so it is measured (and kept in best/ when it is). Not after a plain
+    // budget: that stop is a pause, and a validation there would count in the run --resume continues.
+    try {
+      if (flags.annealToBudget) await validate();
+      await save();
+    } finally {
+      stop.dispose();
+    }
     say(
       `the time budget is spent after epoch ${trainer.epoch}${trainer.getState().progress ? ` and ${trainer.getState().progress!.batch} batches of the next` : ''}; ` +
         `saved a resumable checkpoint to ${out}: continue with ${shellCommand(['rnnlm', 'train', '--resume', out])}`,
