@@ -1,9 +1,11 @@
-// Over 400 lines for a reason: the trainer, its state and the perplexity it reports belong together,
-// and the schedule and early stopping it applies live beside it in schedule.ts.
+// Over 400 lines for a reason: the trainer, its state and the perplexity it reports belong together;
+// the schedule and early stopping it applies live in schedule.ts, the divergence it refuses in
+// divergence.ts.
 import { assertIdsInRange, type LanguageModel, mixSeed, type State } from '@rnnlm/cells';
 import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipScale, lossAndNorm } from './clip.js';
+import { DIVERGENCE_MARGIN, DivergenceError } from './divergence.js';
 import { evaluatePerplexity } from './evaluate.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { crossEntropy, perplexity, timeMajor } from './loss.js';
@@ -129,38 +131,7 @@ export interface ValidationVerdict {
   stop: boolean;
 }
 
-/**
- * A batch loss this far (in nats) above guessing uniformly (ln V) is divergence even though it is
- * finite: perplexity a thousand times worse than a model that knows nothing. A diverging run (AdamW at
- * lr 1 reaches perplexity 1e200 in one epoch) crosses it within a few batches; a run that learns
- * starts near ln V and stays below it.
- */
-export const DIVERGENCE_MARGIN = Math.log(1000);
-
-/**
- * Thrown by `Trainer.fit` when the loss or gradient norm is NaN, infinite or far worse than guessing; the
- * message says where and what to change, and the model keeps its weights from before that batch.
- */
-export class DivergenceError extends Error {
-  constructor(
-    readonly epoch: number,
-    readonly batch: number,
-    readonly value: number,
-    lr: number,
-    clip: number | null,
-    /** What went wrong, when not a NaN or infinite loss or gradient norm. */
-    what?: string,
-  ) {
-    super(
-      `training diverged at epoch ${epoch}, batch ${batch}: ${what ?? (Number.isNaN(value) ? 'the loss or gradient became NaN' : `the loss or gradient norm became ${value}`)}. ` +
-        `The model keeps the weights from before that batch. Try a lower learning rate (now ${lr})` +
-        (clip === null ? ' or turn gradient clipping on' : ` or stronger gradient clipping (now ${clip})`),
-    );
-    this.name = 'DivergenceError';
-  }
-}
-
-export { evaluatePerplexity };
+export { DIVERGENCE_MARGIN, DivergenceError, evaluatePerplexity };
 
 /**
  * Trains a language model the way d2l's `train_ch8` does, and beyond it: SGD, Adam or AdamW, global-norm
