@@ -3,9 +3,17 @@
 // B is packed once into panels of 8 columns (`packB`): panel p holds, for each k, the 8 values
 // B[k, 8p..8p+7] side by side (zero past the last column), so the inner loop reads B contiguously
 // whatever B's layout was (row-major, transposed, a column range of a wider matrix). A is read through
-// two byte strides, A(i, k) at a + i*rowStride + k*kStride, so a row-major A (rowStride = lda*4,
-// kStride = 4) or a transposed one (4, lda*4) needs no copy. The microkernel computes a 4 x 8 tile
-// of C in 8 SIMD accumulators (V8 keeps 16 xmm registers; wider tiles spilled and ran slower).
+// byte strides, A(i, k) at a + (i/4)*groupStride + (i%4)*rowStride + k*kStride, so a row-major A
+// (groupStride = 4*lda*4, rowStride = lda*4, kStride = 4) needs no copy. A transposed A (a weight
+// gradient's X^T) is packed first by `packA` into groups of 4 rows side by side ([K][4] a group:
+// 4, 16, K*16): read in place, at a stride of lda*4 bytes per k, a power of two for every hidden size
+// here, its cache lines fell into a few of L1's sets and evicted each other between tiles (the
+// product alone, one thread, caches warm: [256 x 1120] x [1120 x 1024] at 37 GFLOP/s in place, 46
+// packed; [512 x 1120] x [1120 x 2048] at 31 and 46; in a training step on two threads,
+// packages/train/bench/step-profile.mjs, the LSTM's weight-gradient product went from 7.9 to 7.3 ms at
+// 256 units and from 30.8 to 27.9 ms at 512, packing adding 0.2 and 0.5 ms). The microkernel computes
+// a 4 x 8 tile of C in 8 SIMD accumulators (V8 keeps 16 xmm registers; wider tiles spilled and ran
+// slower; 3 x 12 and 2 x 16 tiles ran as fast as 4 x 8 alone, about 48 GFLOP/s on one thread).
 //
 // Tiles at the edges (fewer than 4 rows or 8 columns) run the same loop: rows past the edge read row 0
 // again and their results are dropped; columns past the edge multiply the panel's zero padding.
@@ -82,6 +90,44 @@ function packPanel(src: usize, rowStride: usize, colStride: usize, K: i32, N: i3
     }
     s += rowStride;
     d += 32;
+  }
+}
+
+/**
+ * Packs a transposed A for `gemm`: A(i, k) = src[k * ld + i] (src row-major [K, ld], as the
+ * activations of a layer whose weight gradient is X^T D) into groups of 4 rows, group g at
+ * dst + g*K*16 holding A(4g..4g+3, k) side by side for each k, zero past row M. The groups are shared
+ * out between the threads; each reads its columns of src in blocks of 16 rows, as packB does.
+ */
+export function packA(src: usize, ld: i32, K: i32, M: i32, dst: usize, tid: i32, nt: i32): void {
+  const groups = (M + 3) >> 2;
+  const g0 = splitRange(groups, tid, nt, 0);
+  const g1 = splitRange(groups, tid, nt, 1);
+  const full = min(g1, M >> 2);
+  const rowStride = <usize>ld * 4;
+  const groupBytes = <usize>K * 16;
+  for (let k0 = 0; k0 < K; k0 += PACK_ROWS) {
+    const k1 = min(K, k0 + PACK_ROWS);
+    for (let g = g0; g < full; g++) {
+      let s = src + <usize>k0 * rowStride + (<usize>g << 4);
+      let d = dst + <usize>g * groupBytes + (<usize>k0 << 4);
+      for (let k = k0; k < k1; k++) {
+        v128.store(d, v128.load(s));
+        s += rowStride;
+        d += 16;
+      }
+    }
+  }
+  // The last group of fewer than 4 rows.
+  if (full < g1) {
+    const rows = M - (full << 2);
+    let s = src + (<usize>full << 4);
+    let d = dst + <usize>full * groupBytes;
+    for (let k = 0; k < K; k++) {
+      for (let j = 0; j < 4; j++) store<f32>(d + (<usize>j << 2), j < rows ? load<f32>(s + (<usize>j << 2)) : 0);
+      s += rowStride;
+      d += 16;
+    }
   }
 }
 
@@ -290,13 +336,13 @@ export function gemmRowsThen(
 }
 
 /**
- * C (+)= A x B for a row-major A (aRow = lda*4, aK = 4) or a transposed one (aRow = 4, aK = lda*4),
- * read in place, B packed by `packB`, C row-major [M x N] with ldc floats, in passes of KC over K (a
- * block of A stays in L2, a panel of B in L1). splitRows: the threads share the rows of C, else its
- * column panels.
+ * C (+)= A x B, A(i, k) at a + (i/4)*aGroup + (i%4)*aRow + k*aK (bytes): a row-major A (aGroup =
+ * 4*lda*4, aRow = lda*4, aK = 4) or one packed by `packA` (K*16, 4, 16); B packed by `packB`, C
+ * row-major [M x N] with ldc floats, in passes of KC over K (a block of A stays in L2, a panel of B in
+ * L1). splitRows: the threads share the rows of C, else its column panels.
  */
 export function gemm(
-  a: usize, aRow: usize, aK: usize, bp: usize, K: i32, M: i32, N: i32, c: usize, ldc: i32,
+  a: usize, aGroup: usize, aRow: usize, aK: usize, bp: usize, K: i32, M: i32, N: i32, c: usize, ldc: i32,
   accumulate: bool, splitRows: bool, tid: i32, nt: i32,
 ): void {
   const panels = (N + NR - 1) / NR;
@@ -319,7 +365,7 @@ export function gemm(
       const bp_ = bp + (<usize>p * <usize>K + <usize>k0) * 32;
       const cp = c + <usize>(p * NR) * 4;
       for (let i = i0; i < i1; i += MR) {
-        tile(a + <usize>k0 * aK + <usize>i * aRow, aRow, aK, bp_, kc, cp + <usize>i * cStride, cStride, min(MR, i1 - i), cols, mode);
+        tile(a + <usize>k0 * aK + <usize>(i >> 2) * aGroup, aRow, aK, bp_, kc, cp + <usize>i * cStride, cStride, min(MR, i1 - i), cols, mode);
       }
     }
   }

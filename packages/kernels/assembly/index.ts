@@ -2,7 +2,7 @@
 // ending in (tid, nt) do thread tid's share of the work of nt threads.
 
 export { dropoutMask } from './dropout';
-export { gemm, packB, packedBytes } from './gemm';
+export { gemm, packA, packB, packedBytes } from './gemm';
 export { gruBackward, gruForward } from './gru';
 export { crossEntropyRows } from './loss';
 export { simdPeak } from './peak';

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Where a GRU or LSTM layer's time goes inside the kernels: each kernel call of a forward and backward
-// pass (the recurrence forward, the recurrence backward, packing the gate gradients, the weight
-// gradient's product) timed alone, in the build asked for, the phases alternating rep by rep. The
-// buffers each call overwrites are restored before it, untimed. Prints one JSON line per phase with
-// its mean wall and CPU milliseconds and GFLOP/s of CPU time as kernels.mjs counts it (threads x flops
-// / CPU time: spinning workers count). On a busy machine prefer --threads 1: with two, a worker that
+// pass (the recurrence forward, the recurrence backward, packing the gate gradients and the states,
+// the weight gradient's product) timed alone, in the build asked for, the phases alternating rep by
+// rep. The buffers each call overwrites are restored before it, untimed. Prints one JSON line per
+// phase with its mean wall and CPU milliseconds and GFLOP/s of CPU time as kernels.mjs counts it
+// (threads x flops / CPU time: spinning workers count). On a busy machine prefer --threads 1: with two, a worker that
 // waits for a core is paid for by the caller spinning.
 //   node packages/kernels/bench/phases.mjs [--cell lstm|gru] [--hidden 256] [--batch 32] [--steps 35]
 //                                          [--threads 2] [--reps 20] [--simd relaxed|plain]
@@ -88,13 +88,17 @@ const backward = () =>
 const N = T * B;
 const packD = () =>
   rt.run('packB', { src: xg, rowStride: G * 4, colStride: 4, K: N, N: G, dst: dPacked }, N * G * 2);
+// The states' packed copy (X^T for the weight gradient), as products.ts's weightGrad makes it.
+const hPacked = a.alloc(((H + 3) >> 2) * 4 * N);
+const packH = () => rt.run('packA', { src: hbuf, ld: H, K: N, M: H, dst: hPacked }, N * H * 2);
 const gemmD = () =>
   rt.run(
     'gemm',
     {
-      a: hbuf,
+      a: hPacked,
+      aGroup: N * 16,
       aRow: 4,
-      aK: H * 4,
+      aK: 16,
       bp: dPacked,
       K: N,
       M: H,
@@ -125,6 +129,7 @@ const phases = [
     run: backward,
   },
   { name: 'packGateGrads', flops: 0, before: () => {}, run: packD },
+  { name: 'packStates', flops: 0, before: () => {}, run: packH },
   { name: 'weightGradProduct', flops: 2 * work, before: () => {}, run: gemmD },
 ];
 

@@ -47,9 +47,9 @@ describe('the WebAssembly exports', () => {
 
 describe('positional', () => {
   it('puts named arguments in the order of the signature, flags as 0 and 1', () => {
-    const args = { a: 64, aRow: 16, aK: 4, bp: 128, K: 4, M: 5, N: 6, c: 256, ldc: 6 };
+    const args = { a: 64, aGroup: 64, aRow: 16, aK: 4, bp: 128, K: 4, M: 5, N: 6, c: 256, ldc: 6 };
     expect(positional('gemm', { ...args, accumulate: true, splitRows: false })).toEqual([
-      64, 16, 4, 128, 4, 5, 6, 256, 6, 1, 0,
+      64, 64, 16, 4, 128, 4, 5, 6, 256, 6, 1, 0,
     ]);
     expect(positional('fillRows', { xg: 4, N: 3, G: 2, b: 1 })).toEqual([1, 2, 3, 4]);
   });

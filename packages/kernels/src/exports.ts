@@ -10,7 +10,8 @@
  */
 export const JOB_PARAMETERS = {
   packB: ['src', 'rowStride', 'colStride', 'K', 'N', 'dst'],
-  gemm: ['a', 'aRow', 'aK', 'bp', 'K', 'M', 'N', 'c', 'ldc', 'accumulate', 'splitRows'],
+  packA: ['src', 'ld', 'K', 'M', 'dst'],
+  gemm: ['a', 'aGroup', 'aRow', 'aK', 'bp', 'K', 'M', 'N', 'c', 'ldc', 'accumulate', 'splitRows'],
   rnnForward: ['xp', 'hbuf', 'wp', 'T', 'B', 'H', 'reverse', 'scratch'],
   rnnBackward: ['xp', 'hbuf', 'dbuf', 'dhT', 'wtp', 'dh0', 'T', 'B', 'H', 'reverse', 'scratch'],
   gruForward: ['xg', 'hbuf', 'rh', 'wzr', 'whh', 'T', 'B', 'H', 'reverse'],

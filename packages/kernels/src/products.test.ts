@@ -39,6 +39,9 @@ describe('matMul', () => {
     [7, 13, 5],
     [33, 70, 300],
     [130, 9, 600],
+    // Large enough that two threads share the packing of a transposed A, whose last group of rows
+    // (301 = 75 * 4 + 1) is partly padding.
+    [301, 9, 700],
   ] as const) {
     for (const tA of [false, true]) {
       for (const tB of [false, true]) {
@@ -47,10 +50,13 @@ describe('matMul', () => {
           const a = Float32Array.from({ length: M * K }, () => r(1));
           const b = Float32Array.from({ length: K * N }, () => r(1));
           const want = naive(a, b, M, N, K, tA, tB);
-          for (const rt of [runtimes.single, runtimes.threaded]) {
+          const [single, threaded] = [runtimes.single, runtimes.threaded].map((rt) => {
             const got = matMul(rt, { a, b, M, N, K, transposeA: tA, transposeB: tB });
             expect(maxDiff(got, want)).toBeLessThan(1e-5 * Math.sqrt(K));
-          }
+            return got;
+          });
+          // Every value is computed the same way whatever the threads' shares.
+          expect(threaded).toEqual(single);
         });
       }
     }

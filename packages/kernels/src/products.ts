@@ -24,6 +24,24 @@ export function pack(
   return dst;
 }
 
+/** How `gemm` reads a row-major A [M, K] at byte address a (ld floats a row): in place. */
+export function rowMajorA(a: number, ld: number) {
+  return { a, aGroup: ld * 16, aRow: ld * 4, aK: 4 };
+}
+
+/**
+ * Packs the transposed operand of a product, X^T for X [K, M] row-major at src (ld floats a row), into
+ * the groups of 4 rows `gemm` reads (assembly/gemm.ts's packA); returns the byte address and the
+ * strides to pass with it. Read in place, X^T's stride of ld floats, a power of two for the usual
+ * hidden sizes, made its cache lines evict each other (about a tenth of an LSTM's weight-gradient
+ * product in a training step, see assembly/gemm.ts); the copy costs about what packing B does.
+ */
+function packTransposedA(rt: KernelRuntime, src: number, ld: number, K: number, M: number) {
+  const dst = rt.arena.alloc(((M + 3) >> 2) * 4 * K);
+  rt.run('packA', { src, ld, K, M, dst }, K * M * 2);
+  return { a: dst, aGroup: K * 16, aRow: 4, aK: 16 };
+}
+
 /**
  * dW (ldc) = A^T D for A [rows, M] (lda) and D [rows, N] (ldd), both row-major at byte addresses: the
  * weight gradient summed over every step and sequence in one product.
@@ -41,9 +59,10 @@ export function weightGrad(
   ldc: number,
 ): void {
   const dp = pack(rt, D, ldd, rows, N, false);
+  const at = packTransposedA(rt, A, lda, rows, M);
   rt.run(
     'gemm',
-    { a: A, aRow: 4, aK: lda * 4, bp: dp, K: rows, M, N, c: C, ldc, accumulate: false, splitRows: false },
+    { ...at, bp: dp, K: rows, M, N, c: C, ldc, accumulate: false, splitRows: false },
     rows * M * N,
   );
 }
@@ -65,7 +84,7 @@ export function timesTransposed(
   const C = a.alloc(N * D);
   rt.run(
     'gemm',
-    { a: A, aRow: K * 4, aK: 4, bp: wT, K, M: N, N: D, c: C, ldc: D, accumulate: false, splitRows: true },
+    { ...rowMajorA(A, K), bp: wT, K, M: N, N: D, c: C, ldc: D, accumulate: false, splitRows: true },
     N * D * K,
   );
   return C;
@@ -95,12 +114,12 @@ export function matMul(rt: KernelRuntime, m: MatMulInputs): Float32Array {
   const bp = pack(rt, B, m.transposeB ? K : N, K, N, m.transposeB ?? false);
   const C = a.alloc(M * N);
   if (m.bias) rt.run('fillRows', { b: a.allocFrom(m.bias, N), G: N, N: M, xg: C }, M * N);
-  const [aRow, aK] = m.transposeA ? [4, M * 4] : [K * 4, 4];
+  const at = m.transposeA ? packTransposedA(rt, A, M, K, M) : rowMajorA(A, K);
   // Narrow products share out rows, wide ones column panels.
   const splitRows = N < 64 * rt.threads;
   rt.run(
     'gemm',
-    { a: A, aRow, aK, bp, K, M, N, c: C, ldc: N, accumulate: m.bias !== undefined, splitRows },
+    { ...at, bp, K, M, N, c: C, ldc: N, accumulate: m.bias !== undefined, splitRows },
     M * N * K,
   );
   return a.f32(C, M * N);

@@ -7,7 +7,7 @@ import { checkHeadMask, maskedCopy, maskInPlace } from './head-mask.js';
 import type { HeldRegions } from './held.js';
 import { checkIds } from './ids.js';
 import type { Arena } from './memory.js';
-import { pack, timesTransposed, weightGrad } from './products.js';
+import { pack, rowMajorA, timesTransposed, weightGrad } from './products.js';
 import type { KernelRuntime } from './runtime.js';
 import type { LayerInput, OutputHead } from './sequence.js';
 
@@ -82,7 +82,7 @@ export function project(
   rt.run('fillRows', { b, G, N, xg: x }, N * G);
   rt.run(
     'gemm',
-    { a: X, aRow: D * 4, aK: 4, bp: wxp, K: D, M: N, N: G, c: x, ldc: G, accumulate: true, splitRows: true },
+    { ...rowMajorA(X, D), bp: wxp, K: D, M: N, N: G, c: x, ldc: G, accumulate: true, splitRows: true },
     N * D * G,
   );
   return x;

@@ -11,7 +11,7 @@
 import { type CellKind, gatesPerCell, type LstmGateOrder } from './cells.js';
 import { checkHeadMask, type HeadMask, maskedCopy } from './head-mask.js';
 import { HeldActivations, type HeldKey, type HeldRegions, holdRegions } from './held.js';
-import { pack, weightGrad } from './products.js';
+import { pack, rowMajorA, weightGrad } from './products.js';
 import { headGrads, place, project, projectionGrads } from './projection.js';
 import type { KernelRuntime } from './runtime.js';
 
@@ -214,9 +214,7 @@ function runForward(
     rt.run(
       'gemm',
       {
-        a: read,
-        aRow: H * 4,
-        aK: 4,
+        ...rowMajorA(read, H),
         bp: wq,
         K: H,
         M: N,
