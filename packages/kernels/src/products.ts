@@ -29,14 +29,20 @@ export function rowMajorA(a: number, ld: number) {
   return { a, aGroup: ld * 16, aRow: ld * 4, aK: 4 };
 }
 
+/** Column panels of B from which a transposed A is packed before the product (see below). */
+const PACK_A_MIN_PANELS = 64;
+
 /**
- * Packs the transposed operand of a product, X^T for X [K, M] row-major at src (ld floats a row), into
- * the groups of 4 rows `gemm` reads (assembly/gemm.ts's packA); returns the byte address and the
- * strides to pass with it. Read in place, X^T's stride of ld floats, a power of two for the usual
- * hidden sizes, made its cache lines evict each other (about a tenth of an LSTM's weight-gradient
- * product in a training step, see assembly/gemm.ts); the copy costs about what packing B does.
+ * How `gemm` reads the transposed operand of a product, X^T for X [K, M] row-major at src (ld floats
+ * a row), times a B of N columns: packed into the groups of 4 rows `gemm` reads (assembly/gemm.ts's
+ * packA) when B is wide, else in place. Read in place, X^T's stride of ld floats, a power of two for
+ * the usual hidden sizes, made its cache lines evict each other, and the product reads A once per
+ * panel of B: an LSTM's weight gradient (N = 4H) ran about a tenth faster packed in a training step
+ * (see assembly/gemm.ts), where the copy, about what packing B costs, outweighed the gain for an RNN's
+ * (N = H = 256) and the head's (N = the vocabulary).
  */
-function packTransposedA(rt: KernelRuntime, src: number, ld: number, K: number, M: number) {
+function transposedA(rt: KernelRuntime, src: number, ld: number, K: number, M: number, N: number) {
+  if (N < PACK_A_MIN_PANELS * 8) return { a: src, aGroup: 16, aRow: 4, aK: ld * 4 };
   const dst = rt.arena.alloc(((M + 3) >> 2) * 4 * K);
   rt.run('packA', { src, ld, K, M, dst }, K * M * 2);
   return { a: dst, aGroup: K * 16, aRow: 4, aK: 16 };
@@ -59,7 +65,7 @@ export function weightGrad(
   ldc: number,
 ): void {
   const dp = pack(rt, D, ldd, rows, N, false);
-  const at = packTransposedA(rt, A, lda, rows, M);
+  const at = transposedA(rt, A, lda, rows, M, N);
   rt.run(
     'gemm',
     { ...at, bp: dp, K: rows, M, N, c: C, ldc, accumulate: false, splitRows: false },
@@ -114,7 +120,7 @@ export function matMul(rt: KernelRuntime, m: MatMulInputs): Float32Array {
   const bp = pack(rt, B, m.transposeB ? K : N, K, N, m.transposeB ?? false);
   const C = a.alloc(M * N);
   if (m.bias) rt.run('fillRows', { b: a.allocFrom(m.bias, N), G: N, N: M, xg: C }, M * N);
-  const at = m.transposeA ? packTransposedA(rt, A, M, K, M) : rowMajorA(A, K);
+  const at = m.transposeA ? transposedA(rt, A, M, K, M, N) : rowMajorA(A, K);
   // Narrow products share out rows, wide ones column panels.
   const splitRows = N < 64 * rt.threads;
   rt.run(
