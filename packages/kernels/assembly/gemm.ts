@@ -4,16 +4,16 @@
 // B[k, 8p..8p+7] side by side (zero past the last column), so the inner loop reads B contiguously
 // whatever B's layout was (row-major, transposed, a column range of a wider matrix). A is read through
 // byte strides, A(i, k) at a + (i/4)*groupStride + (i%4)*rowStride + k*kStride, so a row-major A
-// (groupStride = 4*lda*4, rowStride = lda*4, kStride = 4) needs no copy. A transposed A (a weight
-// gradient's X^T) is packed first by `packA` into groups of 4 rows side by side ([K][4] a group:
-// 4, 16, K*16): read in place, at a stride of lda*4 bytes per k, a power of two for every hidden size
-// here, its cache lines fell into a few of L1's sets and evicted each other between tiles (the
-// product alone, one thread, caches warm: [256 x 1120] x [1120 x 1024] at 37 GFLOP/s in place, 46
-// packed; [512 x 1120] x [1120 x 2048] at 31 and 46; in a training step on two threads,
-// packages/train/bench/step-profile.mjs, the LSTM's weight-gradient product went from 7.9 to 7.3 ms at
-// 256 units and from 30.8 to 27.9 ms at 512, packing adding 0.2 and 0.5 ms). The microkernel computes
-// a 4 x 8 tile of C in 8 SIMD accumulators (V8 keeps 16 xmm registers; wider tiles spilled and ran
-// slower; 3 x 12 and 2 x 16 tiles ran as fast as 4 x 8 alone, about 48 GFLOP/s on one thread).
+// (groupStride = 4*lda*4, rowStride = lda*4, kStride = 4) needs no copy, nor does a transposed one
+// (16, 4, lda*4), but a wide transposed A (a weight gradient's X^T for 512 units or more) is packed
+// first by `packA` into groups of 4 rows side by side ([K][4] a group: K*16, 4, 16): read in place,
+// a page every k or two at a stride of a power of two, its lines crowd L1's sets and the TLB (the
+// product alone, one thread, caches warm: [512 x 1120] x [1120 x 2048] at 31 GFLOP/s in place, 46
+// packed; in a training step on two threads, packages/train/bench/step-profile.mjs, the 512-unit
+// LSTM's weight-gradient product went from 30.8 to 27.9 ms, packing adding 0.5; src/products.ts says
+// where it pays in a whole run). The microkernel computes a 4 x 8 tile of C in 8 SIMD accumulators
+// (V8 keeps 16 xmm registers; wider tiles spilled and ran slower; 3 x 12 and 2 x 16 tiles ran as fast
+// as 4 x 8 alone, about 48 GFLOP/s on one thread).
 //
 // Tiles at the edges (fewer than 4 rows or 8 columns) run the same loop: rows past the edge read row 0
 // again and their results are dropped; columns past the edge multiply the panel's zero padding.

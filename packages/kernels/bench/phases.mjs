@@ -88,28 +88,18 @@ const backward = () =>
 const N = T * B;
 const packD = () =>
   rt.run('packB', { src: xg, rowStride: G * 4, colStride: 4, K: N, N: G, dst: dPacked }, N * G * 2);
-// The states' packed copy (X^T for the weight gradient), as products.ts's weightGrad makes it.
+// The weight gradient's product reads the states (X^T) in place, or their packed copy, which
+// products.ts's weightGrad makes for 512 units or more: both timed.
 const hPacked = a.alloc(((H + 3) >> 2) * 4 * N);
 const packH = () => rt.run('packA', { src: hbuf, ld: H, K: N, M: H, dst: hPacked }, N * H * 2);
-const gemmD = () =>
+const gemmD = (states) => () =>
   rt.run(
     'gemm',
-    {
-      a: hPacked,
-      aGroup: N * 16,
-      aRow: 4,
-      aK: 16,
-      bp: dPacked,
-      K: N,
-      M: H,
-      N: G,
-      c: dW,
-      ldc: G,
-      accumulate: false,
-      splitRows: false,
-    },
+    { ...states, bp: dPacked, K: N, M: H, N: G, c: dW, ldc: G, accumulate: false, splitRows: false },
     N * H * G,
   );
+const inPlace = { a: hbuf, aGroup: 16, aRow: 4, aK: H * 4 };
+const packed = { a: hPacked, aGroup: N * 16, aRow: 4, aK: 16 };
 
 const phases = [
   { name: 'forward', flops: 2 * work, before: () => a.write(xg, xg0, T * B * G), run: forward },
@@ -130,7 +120,8 @@ const phases = [
   },
   { name: 'packGateGrads', flops: 0, before: () => {}, run: packD },
   { name: 'packStates', flops: 0, before: () => {}, run: packH },
-  { name: 'weightGradProduct', flops: 2 * work, before: () => {}, run: gemmD },
+  { name: 'weightGradProduct', flops: 2 * work, before: () => {}, run: gemmD(inPlace) },
+  { name: 'weightGradProductPacked', flops: 2 * work, before: () => {}, run: gemmD(packed) },
 ];
 
 const wall = phases.map(() => 0);

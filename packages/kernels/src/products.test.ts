@@ -39,9 +39,9 @@ describe('matMul', () => {
     [7, 13, 5],
     [33, 70, 300],
     [130, 9, 600],
-    // B wide enough that a transposed A is packed, and A large enough that two threads share the
-    // packing; A's last group of rows (301 = 75 * 4 + 1) is partly padding.
-    [301, 520, 450],
+    // A and B wide enough that a transposed A is packed, and A large enough that two threads share
+    // the packing; A's last group of rows (521 = 130 * 4 + 1) is partly padding.
+    [521, 520, 260],
   ] as const) {
     for (const tA of [false, true]) {
       for (const tB of [false, true]) {

@@ -29,20 +29,18 @@ export function rowMajorA(a: number, ld: number) {
   return { a, aGroup: ld * 16, aRow: ld * 4, aK: 4 };
 }
 
-/** Column panels of B from which a transposed A is packed before the product (see below). */
-const PACK_A_MIN_PANELS = 64;
-
 /**
  * How `gemm` reads the transposed operand of a product, X^T for X [K, M] row-major at src (ld floats
- * a row), times a B of N columns: packed into the groups of 4 rows `gemm` reads (assembly/gemm.ts's
- * packA) when B is wide, else in place. Read in place, X^T's stride of ld floats, a power of two for
- * the usual hidden sizes, made its cache lines evict each other, and the product reads A once per
- * panel of B: an LSTM's weight gradient (N = 4H) ran about a tenth faster packed in a training step
- * (see assembly/gemm.ts), where the copy, about what packing B costs, outweighed the gain for an RNN's
- * (N = H = 256) and the head's (N = the vocabulary).
+ * a row), times a B of N columns: in place, or packed into the groups of 4 rows `gemm` reads
+ * (assembly/gemm.ts's packA) when both X's rows and B are 512 wide or more. In place a tile reads one
+ * value of each of K rows ld floats apart: at 2 KiB apart or more, a page every k or two, and a power
+ * of two that crowds L1's sets; and the product reads A once per column panel of B. Measured on the
+ * 2-core machine (`rnnlm bench`, the builds alternating): packing sped up the 1024-unit LSTM by about
+ * a tenth or more, was within the noise at 512, and cost the 256-unit LSTM and RNN 1-2% (the copy,
+ * about what packing B costs, against a product that ran nearly as fast in place).
  */
 function transposedA(rt: KernelRuntime, src: number, ld: number, K: number, M: number, N: number) {
-  if (N < PACK_A_MIN_PANELS * 8) return { a: src, aGroup: 16, aRow: 4, aK: ld * 4 };
+  if (ld < 512 || N < 512) return { a: src, aGroup: 16, aRow: 4, aK: ld * 4 };
   const dst = rt.arena.alloc(((M + 3) >> 2) * 4 * K);
   rt.run('packA', { src, ld, K, M, dst }, K * M * 2);
   return { a: dst, aGroup: K * 16, aRow: 4, aK: 16 };
