@@ -21,9 +21,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { scriptArgs } from './script-args.mjs';
 
 const HERE = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
+  args: scriptArgs(),
   options: {
     mb: { type: 'string', default: '100' },
     modes: { type: 'string', default: 'char:letters,word:letters' },

@@ -16,6 +16,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { scriptArgs } from './script-args.mjs';
 
 const { env: ENV } = process;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +29,7 @@ const TEMPERATURE = 0.8;
 const WARMUP = 50;
 
 const { values: flags } = parseArgs({
+  args: scriptArgs(),
   options: {
     models: { type: 'string', default: 'lstm,gru,rnn' },
     impls: { type: 'string', default: 'scratch,layers' },

@@ -23,6 +23,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { scriptArgs } from './script-args.mjs';
 
 // RNNLM_BENCH_ROOT: the CLI deployed by scripts/pack-device-gpu.sh, in place of this repository.
 const env = process.env;
@@ -37,6 +38,7 @@ const TRAIN = built('train');
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 const { values: args } = parseArgs({
+  args: scriptArgs(),
   options: {
     backends: { type: 'string', default: 'webgpu,wasm' },
     batches: { type: 'string', default: '32,128,512' },

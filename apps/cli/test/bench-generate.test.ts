@@ -50,6 +50,15 @@ describe('pnpm bench:generate', () => {
     expect(stderr).toMatch(/gru\s+2\s+\d+/);
   }, 60_000);
 
+  it('takes its flags after the `--` that `pnpm bench:generate -- --flag` passes on', () => {
+    const run = spawnSync(process.execPath, [SCRIPT, '--', ...tiny, '--no-torch'], {
+      encoding: 'utf8',
+      env: ENV,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim())).toMatchObject({ model: 'gru', layers: 2, hidden: 8 });
+  }, 60_000);
+
   it.skipIf(!hasTorch)(
     'sets the PyTorch reference beside it, with the same fields and the ratios',
     () => {
