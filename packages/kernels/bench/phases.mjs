@@ -4,8 +4,8 @@
 // the weight gradient's product) timed alone, in the build asked for, the phases alternating rep by
 // rep. The buffers each call overwrites are restored before it, untimed. Prints one JSON line per
 // phase with its mean wall and CPU milliseconds and GFLOP/s of CPU time as kernels.mjs counts it
-// (threads x flops / CPU time: spinning workers count). On a busy machine prefer --threads 1: with two, a worker that
-// waits for a core is paid for by the caller spinning.
+// (threads x flops / CPU time: spinning workers count). On a busy machine prefer --threads 1: with
+// two, a worker that waits for a core is paid for by the caller spinning.
 //   node packages/kernels/bench/phases.mjs [--cell lstm|gru] [--hidden 256] [--batch 32] [--steps 35]
 //                                          [--threads 2] [--reps 20] [--simd relaxed|plain]
 import { parseArgs } from 'node:util';

@@ -36,8 +36,9 @@ export function rowMajorA(a: number, ld: number) {
  * value of each of K rows ld floats apart: at 2 KiB apart or more, a page every k or two, and a power
  * of two that crowds L1's sets; and the product reads A once per column panel of B. Measured on the
  * 2-core machine (`rnnlm bench`, the builds alternating): packing sped up the 1024-unit LSTM by about
- * a tenth or more, was within the noise at 512, and cost the 256-unit LSTM and RNN 1-2% (the copy,
- * about what packing B costs, against a product that ran nearly as fast in place).
+ * a tenth or more, was within a whole run's noise at 512 (where the product alone ran 9% faster in a
+ * training step), and cost the 256-unit LSTM and RNN 1-2% (the copy, about what packing B costs,
+ * against a product that ran nearly as fast in place).
  */
 function transposedA(rt: KernelRuntime, src: number, ld: number, K: number, M: number, N: number) {
   if (ld < 512 || N < 512) return { a: src, aGroup: 16, aRow: 4, aK: ld * 4 };
