@@ -11,8 +11,9 @@ function model(cell: 'lstm' | 'gru' = 'lstm', extra: Partial<ModelConfig> = {}):
     { impl: 'scratch', cell, vocabSize: vocab.size, hidden: 8, layers: 2, bidirectional: false, ...extra },
     { seed: 5 },
   );
+  // Seeds from 1: tfjs draws an unseeded value for seed 0, and the test would vary run to run.
   for (const [i, v] of m.variables.entries())
-    tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.7, 'float32', i)));
+    tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.7, 'float32', i + 1)));
   return m;
 }
 

@@ -222,8 +222,9 @@ describe('Trainer', () => {
     const { vocab, ids } = tinyCorpus();
     // SGD with lr 1e30 and no clipping, on weights pushed large: the loss overflows to NaN or Infinity.
     const model = createModel({ ...tinyConfig(vocab.size), cell: 'rnn' }, { seed: 3 });
+    // Seeds from 1: tfjs draws an unseeded value for seed 0, and the test would vary run to run.
     for (const [i, v] of model.variables.entries())
-      tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 30, 'float32', i)));
+      tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 30, 'float32', i + 1)));
     const loader = new SeqDataLoader(ids, { batchSize: 2, numSteps: 5, sampling: 'random' });
     const trainer = new Trainer(model, loader, { optimizer: { name: 'sgd', lr: 1e30 }, clip: null });
     let before: number[][] = weightsOf(model);
