@@ -51,7 +51,8 @@ function update(optimizer, grads) {
 for (const name of ['sgd', 'adam']) {
   const paths = ['auto', 'ops'];
   const setups = paths.map((path) => {
-    const variables = shapes.map((s, i) => tf.variable(tf.randomNormal(s, 0, 0.1, 'float32', i)));
+    // Seeds from 1: tfjs draws an unseeded value for seed 0.
+    const variables = shapes.map((s, i) => tf.variable(tf.randomNormal(s, 0, 0.1, 'float32', i + 1)));
     return { path, variables, optimizer: new Optimizer({ name, lr: 0.01 }, variables, path) };
   });
   const grads = shapes.map((s, i) => tf.randomNormal(s, 0, 1, 'float32', 100 + i));
