@@ -12,7 +12,9 @@ import { parseArgs } from 'node:util';
 import { enableRelaxedSimdInNode } from '../dist/relaxed-simd.js';
 
 enableRelaxedSimdInNode();
-const { KernelRuntime } = await import('../dist/index.js');
+const { KernelRuntime, gatesPerCell } = await import('../dist/index.js');
+// The packing sequence.ts does (this package's own module, not its public surface).
+const { pack: packInto } = await import('../dist/products.js');
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +32,7 @@ if (cell !== 'lstm' && cell !== 'gru') throw new Error('--cell is lstm or gru');
 const [H, B, T, threads, reps] = ['hidden', 'batch', 'steps', 'threads', 'reps'].map((k) =>
   Number(values[k]),
 );
-const G = (cell === 'lstm' ? 4 : 3) * H;
+const G = gatesPerCell(cell) * H;
 const rand = (n, scale) => Float32Array.from({ length: n }, () => (Math.random() - 0.5) * scale);
 
 const rt = await KernelRuntime.create(threads, values.simd);
@@ -52,12 +54,7 @@ const drh = a.alloc(slot);
 const dW = a.alloc(H * G);
 const work = T * B * H * G;
 
-function pack(src, ld, K, N, transposed) {
-  const dst = a.alloc(rt.packedBytes(K, N) / 4);
-  const [rowStride, colStride] = transposed ? [4, ld * 4] : [ld * 4, 4];
-  rt.run('packB', { src, rowStride, colStride, K, N, dst }, K * N * 2);
-  return dst;
-}
+const pack = (src, ld, K, N, transposed) => packInto(rt, src, ld, K, N, transposed);
 
 // The packed weights, as sequence.ts makes them.
 const lstmGates = { gi: 0, gf: 1, go: 2, gg: 3 };

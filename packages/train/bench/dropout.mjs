@@ -14,6 +14,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { assembleRun } from '../dist/index.js';
+import { randomIds } from '../dist/training-speed.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,20 +42,10 @@ const batchSize = 32;
 const numSteps = 35;
 const vocabSize = Number(values.vocab);
 
-function randomIds(length) {
-  const ids = new Int32Array(length);
-  let state = 0x9e3779b9;
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    ids[i] = state % vocabSize;
-  }
-  return ids;
-}
-
 const rates = [0, Number(values.dropout)];
 const runs = rates.map((dropout) =>
   assembleRun({
-    ids: randomIds((rounds + 1) * (batches + 1) * batchSize * numSteps + batchSize + 1),
+    ids: randomIds((rounds + 1) * (batches + 1) * batchSize * numSteps + batchSize + 1, vocabSize),
     token: 'char',
     batchSize,
     numSteps,

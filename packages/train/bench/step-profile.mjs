@@ -19,6 +19,7 @@ const { kernelRuntime, startKernels } = await import('@rnnlm/kernels');
 await import('@tensorflow/tfjs-backend-wasm');
 const tf = await import('@tensorflow/tfjs-core');
 const { assembleRun } = await import('../dist/index.js');
+const { randomIds } = await import('../dist/training-speed.js');
 
 const { values } = parseArgs({
   options: {
@@ -39,12 +40,7 @@ console.error(status.message);
 const [vocabSize, batchSize, numSteps] = [28, 32, 35];
 const batches = Number(values.batches);
 const rounds = Number(values.rounds);
-const ids = new Int32Array((batches + 2) * batchSize * numSteps + batchSize + 1);
-let seed = 0x9e3779b9;
-for (let i = 0; i < ids.length; i++) {
-  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-  ids[i] = seed % vocabSize;
-}
+const ids = randomIds((batches + 2) * batchSize * numSteps + batchSize + 1, vocabSize);
 const run = assembleRun({
   ids,
   token: 'char',

@@ -82,8 +82,12 @@ export async function measureTrainingSpeed(
   }
 }
 
-/** Uniform ids from a fixed generator. */
-function randomIds(length: number, vocabSize: number): Int32Array {
+/**
+ * Uniform ids from a fixed generator (the same on every call): a training step's cost depends on the
+ * shape, not the text. Also the input of the package's bench scripts (bench/), which import this
+ * module directly; not part of the package's public surface.
+ */
+export function randomIds(length: number, vocabSize: number): Int32Array {
   const ids = new Int32Array(length);
   let state = 0x9e3779b9;
   for (let i = 0; i < length; i++) {
