@@ -242,6 +242,27 @@ describe('rnnlm train: schedules, model size, early stopping', () => {
     expect(constant.code).toBe(2);
     expect(constant.stderr).toMatch(/this run's schedule is constant: use --lr-schedule cosine/);
     expect(constant.stderr).not.toMatch(/\n\s+at /);
+
+    // Resumed, the schedule is the checkpoint's: a constant one is refused too, saying when it was set.
+    const saved = join(dir, 'constant');
+    const first = await runCli([...args, '--epochs', '1', '--out', saved]);
+    expect(first.code, first.stderr).toBe(0);
+    const resumed = await runCli([
+      'train',
+      '--resume',
+      saved,
+      '--epochs',
+      '2',
+      '--time-budget',
+      '1m',
+      '--anneal-to-budget',
+      '--backend',
+      'cpu',
+    ]);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(
+      /this run's schedule is constant: use --lr-schedule cosine \(set when the run began\)/,
+    );
   });
 
   it('refuses a different schedule on --resume, naming the saved one', async () => {

@@ -67,7 +67,8 @@ async function trainInto(out: string, flags: TrainFlags, { io, given }: Context)
   } else run = await newRun(flags, startFor);
   const backend = started.backend!; // both paths start it before the model is built
   const { model, vocab, corpus, settings, trainer, valid } = run;
-  checkAnnealToBudget(flags, trainer.schedule.config.name);
+  // A resumed run's schedule is the checkpoint's, known only now (a new run's was checked first thing).
+  if (flags.resume) checkAnnealToBudget(flags, trainer.schedule.config.name);
   const say = (line: string) => {
     if (!flags.json) io.stdout.write(`${forTerminal(io.stdout, line)}\n`);
   };
