@@ -2,17 +2,20 @@
 // Generation speed of rnnlm beside the PyTorch reference, on the same model shapes.
 //
 //   pnpm bench:generate -- [--models lstm,gru,rnn] [--impls scratch,layers] [--layers 1,2] [--hidden 256]
-//                          [--length 2000] [--num-samples 8] [--repeat N] [--python PATH] [--no-torch]
+//                          [--length 2000] [--num-samples 8] [--threads N] [--repeat N] [--python PATH]
+//                          [--no-torch]
 //
 // For each cell, implementation and depth it measures rnnlm's generation (the default path: the kernels'
-// token step) at batch 1 and with --num-samples sequences at once, then bench/torch_reference.py
+// token step) at batch 1 and with --num-samples sequences at once (the kernels started on --threads
+// threads, default as the CLI: the machine's cores, at most 8; a batch of more than 4 shares them, batch
+// 1 runs on one; one OpenBLAS thread is the reference's fastest here), then bench/torch_reference.py
 // --generate on the same shape (<cell>-scratch for scratch, torch.nn <cell> for layers, eager, one
 // OpenBLAS thread), the two alternating --repeat times (each one's fastest run kept: the machine may be
 // shared). One JSON line per configuration with both sides in the reference's fields and the ratios; a
 // table on stderr. Untrained weights: speed does not depend on their values. Needs `pnpm build` first.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -37,6 +40,7 @@ const { values: flags } = parseArgs({
     hidden: { type: 'string', default: '256' },
     length: { type: 'string', default: '2000' },
     'num-samples': { type: 'string', default: '8' },
+    threads: { type: 'string', default: String(Math.min(8, availableParallelism())) },
     repeat: { type: 'string', default: '1' },
     python: { type: 'string', default: ENV.RNNLM_PYTHON ?? '/usr/bin/python3' },
     'no-torch': { type: 'boolean', default: false },
@@ -52,6 +56,7 @@ const hidden = whole(flags.hidden, 'hidden');
 const length = whole(flags.length, 'length');
 const numSamples = whole(flags['num-samples'], 'num-samples');
 const repeat = whole(flags.repeat, 'repeat');
+const threads = whole(flags.threads, 'threads');
 
 // A benchmark owns its process: relaxed SIMD on (Node 20 has it behind a flag) before the kernels load,
 // as the CLI does; RNNLM_KERNELS_SIMD=plain measures the plain build.
@@ -67,9 +72,10 @@ tf.env().set('PROD', true); // no "install tfjs-node" banner: the tfjs backend o
 await tf.setBackend('cpu');
 const train = await import(pathToFileURL(join(TRAIN, 'dist', 'index.js')).href);
 const { Vocab } = await import(pathToFileURL(join(ROOT, 'packages', 'text', 'dist', 'index.js')).href);
-const { kernelsStatus } = await import(
+const { kernelsStatus, startKernels } = await import(
   pathToFileURL(join(ROOT, 'packages', 'kernels', 'dist', 'index.js')).href
 );
+const kernels = await startKernels({ threads });
 const vocab = new Vocab(CHARS);
 
 const cpuSeconds = () => {
@@ -113,7 +119,7 @@ function ours(cell, impl, layers) {
     impl: 'rnnlm',
     backend:
       path.path === 'kernels'
-        ? `kernels (WebAssembly SIMD, ${kernelsStatus().simd === 'relaxed' ? 'relaxed: fused multiply-add' : 'plain'}, 1 thread)`
+        ? `kernels (WebAssembly SIMD, ${kernelsStatus().simd === 'relaxed' ? 'relaxed: fused multiply-add' : 'plain'}; batch 1 on 1 thread, batched on ${kernels.threads})`
         : `tfjs ${tf.getBackend()}`,
     mode: 'generate',
     model: impl === 'scratch' ? `${cell}-scratch` : cell,
@@ -128,7 +134,7 @@ function ours(cell, impl, layers) {
     tokens_per_s_batched: Math.round(batched * 10) / 10,
     cpu_tokens_per_s_batch1: Math.round(singleCpu * 10) / 10,
     cpu_tokens_per_s_batched: Math.round(batchedCpu * 10) / 10,
-    threads: 1,
+    threads: kernels.threads,
   };
 }
 

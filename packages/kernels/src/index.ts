@@ -33,6 +33,7 @@ export {
   prepareStepModels,
   type StepLayerWeights,
   StepModel,
+  type StepModelOptions,
   type StepModelWeights,
   stepModelsUnavailable,
 } from './step.js';

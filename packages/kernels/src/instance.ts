@@ -59,6 +59,11 @@ export function kernelRuntime(): KernelRuntime | null {
   return current;
 }
 
+/** The runtime if one is running (started, or created by `kernelRuntime()`), without creating one. */
+export function runningRuntime(): KernelRuntime | null {
+  return current;
+}
+
 /** Why `kernelRuntime()` would be null, or what runs. */
 export function kernelsStatus(): KernelsStatus {
   if (!supported()) {

@@ -1,9 +1,18 @@
 // The token step of a whole stack against the float64 equations (test-utils/reference.ts), one layer
 // and one step at a time: every cell kind, two layers, sizes off the SIMD widths, a batch whose rows
-// run both as tiles of 4 and one at a time, and the state carried over several steps.
+// run both as tiles of 4 and one at a time, and the state carried over several steps; then the same
+// model in a threaded runtime's memory, against its own instance, and what it holds there.
 import { describe, expect, it } from 'vitest';
-import { CELL_KINDS, type CellKind, gatesPerCell, StepModel, type StepModelWeights } from './index.js';
-import { maxDiff, uniform } from './test-utils/helpers.js';
+import {
+  CELL_KINDS,
+  type CellKind,
+  gatesPerCell,
+  StepModel,
+  type StepModelWeights,
+  startKernels,
+  stopKernels,
+} from './index.js';
+import { maxDiff, startRuntimes, uniform } from './test-utils/helpers.js';
 import { refForward } from './test-utils/reference.js';
 
 function weights(cell: CellKind, H: number, V: number, L: number, seed: number): StepModelWeights {
@@ -118,5 +127,71 @@ describe('StepModel', () => {
     const model = StepModel.create(weights('rnn', 4, 5, 1, 1), 2);
     expect(() => model.step([0, 5])).toThrow(/token id 5 is outside the vocabulary \[0, 5\)/);
     expect(() => model.step([0])).toThrow(/expected 2 ids, got 1/);
+  });
+
+  describe('on a threaded runtime', () => {
+    const runtimes = startRuntimes();
+
+    for (const cell of CELL_KINDS) {
+      it(`${cell}, 2 layers, batch 9: the threads' logits and states are the own instance's, bit for bit`, () => {
+        // Batch 9: groups of 4, 4 and 1, so both threads take rows and one takes an edge group.
+        const w = weights(cell, 12, 37, 2, 7);
+        const own = StepModel.create(w, 9, { runtime: null });
+        const shared = StepModel.create(w, 9, { runtime: runtimes.threaded });
+        expect(own.threads).toBe(1);
+        expect(shared.threads).toBe(2);
+        const r = uniform(13);
+        for (let step = 0; step < 5; step++) {
+          const ids = Array.from({ length: 9 }, () => Math.floor((r(1) + 1) * 18.4));
+          expect(maxDiff(shared.step(ids), own.step(ids).slice())).toBe(0);
+          for (const [i, s] of own.state().entries()) expect(maxDiff(shared.state()[i]!, s)).toBe(0);
+        }
+        // Operations in between reset the runtime's scratch memory, never the held weights and state,
+        // and may grow it (16 MiB here).
+        const a = runtimes.threaded.begin();
+        a.allocFrom(new Float32Array(1 << 22).fill(7), 1 << 22);
+        expect(maxDiff(shared.step(new Array(9).fill(5)), own.step(new Array(9).fill(5)).slice())).toBe(0);
+        shared.dispose();
+      });
+    }
+
+    it('on a runtime of one thread too, whose memory (not shared) a later operation grows', () => {
+      const w = weights('lstm', 12, 37, 1, 9);
+      const own = StepModel.create(w, 6, { runtime: null });
+      const onSingle = StepModel.create(w, 6, { runtime: runtimes.single });
+      expect(onSingle.threads).toBe(1);
+      const ids = [1, 2, 3, 4, 5, 6];
+      expect(maxDiff(onSingle.step(ids), own.step(ids).slice())).toBe(0);
+      const a = runtimes.single.begin();
+      a.allocFrom(null, a.memory.buffer.byteLength / 2); // past the end: the memory grows
+      expect(maxDiff(onSingle.step(ids), own.step(ids).slice())).toBe(0);
+      onSingle.dispose();
+    });
+
+    it('holds one block of the runtime memory until disposed, and refuses steps after', () => {
+      const rt = runtimes.threaded;
+      const before = rt.arena.heldBlocks;
+      const model = StepModel.create(weights('lstm', 8, 5, 2, 1), 8, { runtime: rt });
+      expect(rt.arena.heldBlocks).toBe(before + 1);
+      expect(rt.arena.heldBytes).toBeGreaterThanOrEqual(model.bytes);
+      model.dispose();
+      model.dispose();
+      expect(rt.arena.heldBlocks).toBe(before);
+      expect(() => model.step(new Array(8).fill(0))).toThrow(/disposed/);
+    });
+  });
+
+  it('by default shares a batch of more than 4 sequences with the running threads, not fewer', async () => {
+    const w = weights('gru', 8, 5, 1, 2);
+    expect(StepModel.create(w, 8).threads).toBe(1); // no runtime running yet
+    await startKernels({ threads: 2 });
+    try {
+      expect(StepModel.create(w, 4).threads).toBe(1);
+      const wide = StepModel.create(w, 5);
+      expect(wide.threads).toBe(2);
+      wide.dispose();
+    } finally {
+      stopKernels();
+    }
   });
 });

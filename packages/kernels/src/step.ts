@@ -1,17 +1,20 @@
 /**
- * Token-by-token inference for generation (assembly/step.ts): a stack's weights copied once into a
- * WebAssembly instance of its own, then one call per token for every sequence of the batch, which
- * returns the logits. Nothing goes through tfjs, so a token costs the matrix products alone.
+ * Token-by-token inference for generation (assembly/step.ts): a stack's weights copied once into
+ * WebAssembly memory, then one call per token for every sequence of the batch, which returns the
+ * logits. Nothing goes through tfjs, so a token costs the matrix products alone.
  *
- * Its own instance (not the shared runtime's): the runtime's memory is reset by every operation, and
- * the weights must stay put between tokens. One instance per `StepModel`; the memory goes with it.
+ * The weights must stay put between tokens, while every operation of the shared runtime resets its
+ * scratch memory: a `StepModel` keeps them in an instance of its own (one thread), or, for a batch of
+ * more than one group of 4 sequences when the kernels run on threads, in a held block of the running
+ * runtime's memory, whose threads then share each step's sequences (`dispose` gives the block back).
  */
 import { kernelBinary } from './binary.js';
 import { type CellKind, gatesPerCell, type LstmGateOrder } from './cells.js';
-import type { KernelExports } from './exports.js';
-import { mayCompileSync } from './instance.js';
+import { type JobArgs, type JobFunction, type KernelExports, positional } from './exports.js';
+import { mayCompileSync, runningRuntime } from './instance.js';
 import { Arena } from './memory.js';
 import { SPLIT_TABLE_BYTES } from './pool.js';
+import type { KernelRuntime } from './runtime.js';
 import { lstmGates } from './sequence.js';
 
 /** One layer's weights (row-major): input W_x [in, G*H] (unused for layer 0), W_h [H, G*H], bias [G*H]. */
@@ -39,7 +42,19 @@ export interface StepModelWeights {
   head: { W: Float32Array; b: Float32Array };
 }
 
+/** Where a `StepModel` runs. */
+export interface StepModelOptions {
+  /**
+   * A runtime whose memory holds the weights and whose threads share each step's sequences, in groups
+   * of 4; null: an instance of the model's own, on one thread. Default: the running runtime (see
+   * `startKernels`) when it has threads and the batch more than 4 sequences, else an instance of its own.
+   */
+  runtime?: KernelRuntime | null;
+}
+
 const CELL_CODES: Record<CellKind, number> = { rnn: 0, gru: 1, lstm: 2 };
+/** Sequences a thread takes at a time (assembly/threads.ts: rowRange). */
+const ROW_GROUP = 4;
 const PLAN_WORDS = 16;
 const LAYER_WORDS = 8;
 
@@ -66,6 +81,60 @@ export function stepModelsUnavailable(): string | null {
   return null;
 }
 
+/** The memory a `StepModel` lives in, and how its jobs run there. */
+interface Home {
+  arena: Arena;
+  /** Runs a job on this memory (on the runtime's threads, or the own instance's one). */
+  run<F extends JobFunction>(fn: F, args: JobArgs<F>, work: number): void;
+  /**
+   * One token step: `run`'s 'stackStep' without its by-name arguments, which (put in order and spread
+   * into the call) cost a batch-1 step of the default LSTM 12% on one thread.
+   */
+  stackStep(plan: number, ids: number, B: number, work: number): void;
+  /** Floats of W [K, N] packed into panels. */
+  packedFloats(K: number, N: number): number;
+  /** The runtime whose memory this is, when it is not an instance of the model's own. */
+  runtime: KernelRuntime | null;
+}
+
+/** An instance of the kernels of the model's own, on one thread. */
+function ownInstance(): Home {
+  compiled ??= new WebAssembly.Module(kernelBinary('simd'));
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+  const exports = instance.exports as unknown as KernelExports;
+  // The table of share boundaries (zeros: one thread) at the heap's start, as the runtime leaves it.
+  const arena = new Arena(memory, exports.heapBase() + SPLIT_TABLE_BYTES);
+  return {
+    arena,
+    run: (fn, args) => exports[fn](...positional(fn, args), 0, 1),
+    stackStep: (plan, ids, B) => exports.stackStep(plan, ids, B, 0, 1),
+    packedFloats: (K, N) => exports.packedBytes(K, N) / 4,
+    runtime: null,
+  };
+}
+
+function onRuntime(runtime: KernelRuntime): Home {
+  return {
+    arena: runtime.arena,
+    run: (fn, args, work) => runtime.run(fn, args, work),
+    stackStep: (plan, ids, B, work) => runtime.run('stackStep', { plan, ids, B }, work),
+    packedFloats: (K, N) => runtime.packedBytes(K, N) / 4,
+    runtime,
+  };
+}
+
+/** Held blocks of a runtime's memory given back when their `StepModel` is collected undisposed. */
+const collected =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<{ arena: Arena; ptr: number }>(({ arena, ptr }) => {
+        // Never throws from a finalizer (the block can only be gone if `dispose` ran, which unregisters).
+        try {
+          arena.release(ptr);
+        } catch {}
+      })
+    : null;
+
 /** A stack's weights in WebAssembly memory with the state of `batch` sequences. */
 export class StepModel {
   /** Sequences advanced by each step. */
@@ -74,19 +143,27 @@ export class StepModel {
   readonly vocabSize: number;
   /** Units per layer (H). */
   readonly hidden: number;
-  readonly #exports: KernelExports;
-  readonly #arena: Arena;
+  /** Threads that share each step. */
+  readonly threads: number;
+  readonly #home: Home;
+  /** The block that holds everything (plan, weights, state, ids, logits), and its bytes. */
+  readonly #block: number;
+  readonly #bytes: number;
   readonly #plan: number;
-  /** Views of the ids [batch] and logits [batch, V] (the memory never grows after the constructor). */
-  readonly #ids: Int32Array;
-  readonly #logits: Float32Array;
+  /** Multiply-adds of one step (the runtime runs small ones on the calling thread). */
+  readonly #work: number;
+  /** The ids [batch] and logits [batch, V]: byte addresses, and views made again when memory grows. */
+  readonly #ids: number;
+  readonly #logits: number;
+  #views: { buffer: ArrayBufferLike; ids: Int32Array; logits: Float32Array } | null = null;
   /** h (and c for LSTM) of each layer, bottom first: byte addresses of [batch, hidden]. */
   readonly #states: number[] = [];
+  #disposed = false;
 
-  private constructor(exports: KernelExports, arena: Arena, weights: StepModelWeights, batch: number) {
-    this.#exports = exports;
-    this.#arena = arena;
+  private constructor(home: Home, weights: StepModelWeights, batch: number) {
+    this.#home = home;
     this.batch = batch;
+    this.threads = home.runtime?.threads ?? 1;
     const { cell, hidden: H, vocabSize: V, layers } = weights;
     this.vocabSize = V;
     this.hidden = H;
@@ -94,80 +171,126 @@ export class StepModel {
     check(layers.length >= 1, 'a stack needs at least one layer');
     check(weights.table.length % G === 0, `the input table must have rows of ${G} values`);
     check(weights.head.W.length === H * V && weights.head.b.length === V, `the head must be [${H}, ${V}]`);
-    const a = arena;
-    const words: number[] = new Array(PLAN_WORDS + LAYER_WORDS * layers.length).fill(0);
-    const plan = a.alloc(words.length);
-    const { gi, gf, go, gg } = lstmGates(weights.gateOrder);
-    Object.assign(words, [CELL_CODES[cell], layers.length, H, V, gi, gf, go, gg]);
-    words[8] = a.allocFrom(weights.table, weights.table.length);
-    words[9] = this.#pack(weights.head.W, H, V);
-    words[10] = a.allocFrom(weights.head.b, V);
-    words[11] = a.alloc(batch * V);
-    words[12] = a.alloc(batch * G);
-    words[13] = a.alloc(batch * H);
     for (const [l, layer] of layers.entries()) {
-      const at = PLAN_WORDS + LAYER_WORDS * l;
       check(layer.W.length === H * G && layer.b.length === G, `layer ${l}'s weights must be [${H}, ${G}]`);
-      if (l > 0) {
-        check(layer.Wx?.length === H * G, `layer ${l}'s input weight must be [${H}, ${G}]`);
-        words[at] = this.#pack(layer.Wx!, H, G);
-      }
+      if (l > 0) check(layer.Wx?.length === H * G, `layer ${l}'s input weight must be [${H}, ${G}]`);
+    }
+    // Everything in one held block, laid out in the order below; the weights' row-major copies that
+    // packing reads go to the scratch space above it.
+    const packed = (K: number, N: number) => home.packedFloats(K, N);
+    const recurrent = cell === 'gru' ? packed(H, 2 * H) + packed(H, H) : packed(H, G);
+    const perLayer = (l: number) =>
+      (l > 0 ? lined(packed(H, G)) : 0) +
+      lined(recurrent) +
+      lined(G) +
+      lined(batch * H) * (cell === 'lstm' ? 2 : 1);
+    const words = PLAN_WORDS + LAYER_WORDS * layers.length;
+    const total =
+      lined(words) +
+      lined(weights.table.length) +
+      lined(packed(H, V)) +
+      lined(V) +
+      lined(batch * V) +
+      lined(batch * G) +
+      lined(batch * H) +
+      layers.reduce((sum, _, l) => sum + perLayer(l), 0) +
+      lined(batch);
+    const a = home.runtime ? home.runtime.begin() : home.arena;
+    this.#block = a.hold(total);
+    this.#bytes = total * 4;
+    let at = this.#block;
+    const take = (floats: number) => {
+      const ptr = at;
+      at += lined(floats) * 4;
+      return ptr;
+    };
+    const put = (values: Float32Array) => {
+      const ptr = take(values.length);
+      a.write(ptr, values, values.length);
+      return ptr;
+    };
+    /** Packs columns [col0, col0 + N) of a row-major [K, ld] matrix into the block. */
+    const pack = (values: Float32Array, K: number, N: number, ld = N, col0 = 0) => {
+      const dst = take(packed(K, N));
+      const src = a.allocFrom(values, values.length);
+      home.run('packB', { src: src + col0 * 4, rowStride: ld * 4, colStride: 4, K, N, dst }, K * N * 2);
+      return dst;
+    };
+    const plan: number[] = new Array(words).fill(0);
+    this.#plan = take(words);
+    const { gi, gf, go, gg } = lstmGates(weights.gateOrder);
+    Object.assign(plan, [CELL_CODES[cell], layers.length, H, V, gi, gf, go, gg]);
+    plan[8] = put(weights.table);
+    plan[9] = pack(weights.head.W, H, V);
+    plan[10] = put(weights.head.b);
+    plan[11] = take(batch * V);
+    plan[12] = take(batch * G);
+    plan[13] = take(batch * H);
+    for (const [l, layer] of layers.entries()) {
+      const w = PLAN_WORDS + LAYER_WORDS * l;
+      if (l > 0) plan[w] = pack(layer.Wx!, H, G);
       if (cell === 'gru') {
         // The z and r columns, then the candidate's, each packed apart (the candidate reads R ⊙ H).
-        words[at + 1] = this.#pack(layer.W, H, 2 * H, G, 0);
-        words[at + 2] = this.#pack(layer.W, H, H, G, 2 * H);
-      } else words[at + 1] = this.#pack(layer.W, H, G);
-      words[at + 3] = a.allocFrom(layer.b, G);
-      words[at + 4] = a.alloc(batch * H);
-      this.#states.push(words[at + 4]!);
+        plan[w + 1] = pack(layer.W, H, 2 * H, G, 0);
+        plan[w + 2] = pack(layer.W, H, H, G, 2 * H);
+      } else plan[w + 1] = pack(layer.W, H, G);
+      plan[w + 3] = put(layer.b);
+      plan[w + 4] = take(batch * H);
+      this.#states.push(plan[w + 4]!);
       if (cell === 'lstm') {
-        words[at + 5] = a.alloc(batch * H);
-        this.#states.push(words[at + 5]!);
+        plan[w + 5] = take(batch * H);
+        this.#states.push(plan[w + 5]!);
       }
     }
-    const ids = a.alloc(batch);
-    new Int32Array(a.memory.buffer, plan, words.length).set(words);
-    this.#plan = plan;
-    this.#ids = new Int32Array(a.memory.buffer, ids, batch);
-    this.#logits = a.f32(words[11]!, batch * V);
+    this.#ids = take(batch);
+    new Int32Array(a.memory.buffer, this.#plan, words).set(plan);
+    this.#logits = plan[11]!;
+    // Multiply-adds a step: each layer's input and recurrent products, and the head.
+    this.#work = batch * (layers.length * 2 * H * G + H * V);
+    a.reset(); // the row-major copies
+    if (home.runtime) collected?.register(this, { arena: a, ptr: this.#block }, this);
     this.reset();
   }
 
   /**
-   * Copies `weights` into a new instance with a zero state for `batch` sequences. Synchronous: in a
-   * page's main thread, `await prepareStepModels()` first.
+   * Copies `weights` into kernel memory with a zero state for `batch` sequences (see
+   * `StepModelOptions` for where). Synchronous: in a page's main thread, `await prepareStepModels()`
+   * first.
    */
-  static create(weights: StepModelWeights, batch = 1): StepModel {
+  static create(weights: StepModelWeights, batch = 1, options: StepModelOptions = {}): StepModel {
+    check(Number.isInteger(batch) && batch >= 1, `batch must be a positive integer, got ${batch}`);
+    let runtime = options.runtime;
+    if (runtime === undefined) {
+      const running = runningRuntime();
+      runtime = running && running.threads > 1 && batch > ROW_GROUP ? running : null;
+    }
+    if (runtime) return new StepModel(onRuntime(runtime), weights, batch);
     const why = stepModelsUnavailable();
     if (why) throw new Error(`rnnlm kernels: ${why}`);
-    check(Number.isInteger(batch) && batch >= 1, `batch must be a positive integer, got ${batch}`);
-    compiled ??= new WebAssembly.Module(kernelBinary('simd'));
-    const memory = new WebAssembly.Memory({ initial: 2 });
-    const instance = new WebAssembly.Instance(compiled, { env: { memory } });
-    const exports = instance.exports as unknown as KernelExports;
-    // The table of share boundaries (zeros: one thread) at the heap's start, as the runtime leaves it.
-    const arena = new Arena(memory, exports.heapBase() + SPLIT_TABLE_BYTES);
-    return new StepModel(exports, arena, weights, batch);
+    return new StepModel(ownInstance(), weights, batch);
   }
 
   /** Bytes of WebAssembly memory the weights and state take. */
   get bytes(): number {
-    return this.#arena.used;
+    return this.#bytes;
   }
 
   /** Sets every sequence's state to zero. */
   reset(): void {
-    for (const s of this.#states) this.#arena.write(s, null, this.batch * this.hidden);
+    this.#live();
+    for (const s of this.#states) this.#home.arena.write(s, null, this.batch * this.hidden);
   }
 
   /**
    * Feeds one token to each sequence (`ids[b]` to sequence b), advances their states, and returns the
-   * logits [batch, V] row-major: a view of the instance's memory, overwritten by the next step.
+   * logits [batch, V] row-major: a view of kernel memory, overwritten by the next step.
    */
   step(ids: ArrayLike<number>): Float32Array {
+    this.#live();
     const { batch, vocabSize } = this;
     if (ids.length !== batch) throw new Error(`step: expected ${batch} ids, got ${ids.length}`);
-    const view = this.#ids;
+    const views = this.#viewsNow();
+    const view = views.ids;
     for (let b = 0; b < batch; b++) {
       const id = ids[b]!;
       if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) {
@@ -175,23 +298,50 @@ export class StepModel {
       }
       view[b] = id;
     }
-    this.#exports.stackStep(this.#plan, view.byteOffset, batch, 0, 1);
-    return this.#logits;
+    this.#home.stackStep(this.#plan, this.#ids, batch, this.#work);
+    return views.logits;
+  }
+
+  /** Views of the ids and logits on the memory's current buffer (a runtime's memory grows). */
+  #viewsNow() {
+    const { buffer } = this.#home.arena.memory;
+    if (this.#views?.buffer !== buffer) {
+      this.#views = {
+        buffer,
+        ids: new Int32Array(buffer, this.#ids, this.batch),
+        logits: new Float32Array(buffer, this.#logits, this.batch * this.vocabSize),
+      };
+    }
+    return this.#views;
   }
 
   /** A copy of the state, as models lay it out: per layer h [batch, hidden], then c for LSTM. */
   state(): Float32Array[] {
-    return this.#states.map((s) => this.#arena.f32(s, this.batch * this.hidden).slice());
+    this.#live();
+    return this.#states.map((s) => this.#home.arena.f32(s, this.batch * this.hidden).slice());
   }
 
-  /** Packs columns [col0, col0 + N) of a row-major [K, ld] matrix for the products. */
-  #pack(values: Float32Array, K: number, N: number, ld = N, col0 = 0): number {
-    const a = this.#arena;
-    const src = a.allocFrom(values, values.length);
-    const dst = a.alloc(this.#exports.packedBytes(K, N) / 4);
-    this.#exports.packB(src + col0 * 4, ld * 4, 4, K, N, dst, 0, 1);
-    return dst;
+  /**
+   * Gives the memory back: a runtime's held block at once (else when the model is collected); an
+   * instance of its own goes with the model. Later calls do nothing; steps after it are an error.
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (this.#home.runtime) {
+      collected?.unregister(this);
+      this.#home.arena.release(this.#block);
+    }
   }
+
+  #live(): void {
+    if (this.#disposed) throw new Error('rnnlm kernels: this StepModel has been disposed');
+  }
+}
+
+/** Floats rounded up to a cache line (16), as each buffer of the block starts on one. */
+function lined(floats: number): number {
+  return (floats + 15) & ~15;
 }
 
 function check(ok: boolean, message: string): void {

@@ -1,6 +1,7 @@
 /**
  * Several samples from one prefix at once: on the kernels' token step, one call per token advances
- * every sample (a matrix product of the batch's states instead of one vector product per sample).
+ * every sample (a matrix product of the batch's states instead of one vector product per sample),
+ * shared out between the kernels' threads when they run on several (groups of 4 samples each).
  * Sample i samples as `generateTokens` does with seed + i, so the batch gives exactly the texts of
  * `count` single runs; where the token step cannot run, it is those single runs, side by side.
  */
@@ -47,13 +48,18 @@ export function* generateBatchTokens(
   }
   const V = model.config.vocabSize;
   const samplers = Array.from({ length: count }, (_, i) => makeSampler(seeded(i)));
-  for (const id of ids.slice(0, -1)) step.step(new Array<number>(count).fill(id));
-  const inputs = new Array<number>(count).fill(ids[ids.length - 1]!);
-  const token = tokenLookup(vocab);
-  for (let t = 0; t < length; t++) {
-    const logits = step.step(inputs);
-    for (let i = 0; i < count; i++) inputs[i] = samplers[i]!(logits.subarray(i * V, (i + 1) * V));
-    yield inputs.map(token);
+  try {
+    for (const id of ids.slice(0, -1)) step.step(new Array<number>(count).fill(id));
+    const inputs = new Array<number>(count).fill(ids[ids.length - 1]!);
+    const token = tokenLookup(vocab);
+    for (let t = 0; t < length; t++) {
+      const logits = step.step(inputs);
+      for (let i = 0; i < count; i++) inputs[i] = samplers[i]!(logits.subarray(i * V, (i + 1) * V));
+      yield inputs.map(token);
+    }
+  } finally {
+    // A batch on the kernels' threads holds their memory until given back (see StepModel).
+    step.dispose();
   }
   return { prefixTokens, unknownTokens, path: 'kernels', pathReason: null };
 }

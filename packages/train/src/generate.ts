@@ -100,17 +100,21 @@ export function* generateTokens(
   );
   const step = openStepModel(model, 1, options.path);
   if (step) {
-    // One array for the input, and tokens looked up once: nothing is made per token.
-    const input = [0];
-    for (const id of ids.slice(0, -1)) {
-      input[0] = id;
-      step.step(input);
-    }
-    input[0] = ids[ids.length - 1]!;
-    const token = tokenLookup(vocab);
-    for (let i = 0; i < length; i++) {
-      input[0] = sampler(step.step(input));
-      yield token(input[0]);
+    try {
+      // One array for the input, and tokens looked up once: nothing is made per token.
+      const input = [0];
+      for (const id of ids.slice(0, -1)) {
+        input[0] = id;
+        step.step(input);
+      }
+      input[0] = ids[ids.length - 1]!;
+      const token = tokenLookup(vocab);
+      for (let i = 0; i < length; i++) {
+        input[0] = sampler(step.step(input));
+        yield token(input[0]);
+      }
+    } finally {
+      step.dispose();
     }
     return { prefixTokens, unknownTokens, path: 'kernels', pathReason: null };
   }

@@ -1,12 +1,13 @@
 // Generation on the kernels' token step against the tfjs models: the logits of every step of a prefix
 // against each implementation's op-by-op forward (tfjs-layers' own layers for impl layers), the tokens
-// of every sampler against the tfjs path, the batch against single runs, and the copy of the weights
-// against training's updates.
+// of every sampler against the tfjs path, the batch against single runs (also on the kernels' threads),
+// and the copy of the weights against training's updates.
 import { CELL_KINDS, createScratchModel, type LanguageModel, type ModelConfig } from '@rnnlm/cells';
+import { kernelRuntime, startKernels, stopKernels } from '@rnnlm/kernels';
 import { createLayersModel } from '@rnnlm/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { generateSamples } from './batch.js';
+import { generateBatchTokens, generateSamples } from './batch.js';
 import { generate, generateTokens } from './generate.js';
 import { choosePath, kernelPathUnavailable, openStepModel } from './step-path.js';
 import { toyVocab } from './test-utils/toy.js';
@@ -129,6 +130,32 @@ describe('the token step', () => {
       batch.samples,
     );
     m.dispose();
+  });
+
+  it('shares a batch between the kernels threads, with the same samples, and gives their memory back', async () => {
+    await startKernels({ threads: 2 });
+    try {
+      const m = model({ cell: 'lstm' });
+      const options = { token: 'char' as const, temperature: 1, seed: 9 };
+      const arena = kernelRuntime()!.arena;
+      const held = arena.heldBlocks;
+      const batch = generateSamples(m, vocab, 'the ', 40, 6, options);
+      for (let i = 0; i < 6; i++) {
+        expect(batch.samples[i]).toEqual(
+          generate(m, vocab, 'the ', 40, { ...options, seed: 9 + i }).generated,
+        );
+      }
+      expect(arena.heldBlocks).toBe(held);
+      // Stopped after a token, as a for-of's break stops it: the weights' block is given back too.
+      const run = generateBatchTokens(m, vocab, 'the ', 40, 6, options);
+      run.next();
+      expect(arena.heldBlocks).toBe(held + 1);
+      run.return(undefined as never);
+      expect(arena.heldBlocks).toBe(held);
+      m.dispose();
+    } finally {
+      stopKernels();
+    }
   });
 
   it('holds no tensors and no growing memory over many tokens', () => {
