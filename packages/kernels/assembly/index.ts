@@ -9,7 +9,7 @@ export { simdPeak } from './peak';
 export { lstmBackward, lstmForward } from './lstm';
 export { fillRows, gatherRows, projectionGrad } from './project';
 export { rnnBackward, rnnForward } from './rnn';
-export { stackStep } from './step';
+export { stackStep, stackStepColumns } from './step';
 export { adamUpdate, sgdUpdate, sumSquares } from './update';
 
 /** The first byte after the module's own static data: the JavaScript side allocates from here. */

@@ -13,7 +13,17 @@
 //     RNN: W_h [H, G]; GRU: its z and r columns [H, 2H]), GRU candidate's W_hh packed [H, H], bias [G],
 //     h [B, H], c [B, H] (LSTM)
 // where G = gates * H. h and c hold the state: read as the state before the step, overwritten with the
-// state after it. Rows of the batch are independent, so threads share them in groups of 4.
+// state after it.
+//
+// Two ways to share a step between threads. `stackStep`: by rows of the batch, in groups of 4 (each
+// row's step depends only on that row), for a batch of more than 4. `stackStepColumns`: by columns,
+// for a batch of 4 or fewer, which has a single group of rows: each layer in phases (its gate inputs
+// and products by chunks of columns, then the cell's update by chunks of hidden units, and the GRU's
+// reset and candidate product between them), every thread waiting at the end of a phase for all of
+// its chunks. Chunks are claimed from a counter, so a thread that never starts (the pool's caller
+// then runs its share too, after its own) leaves none undone, and nobody waits on it. Chunk edges
+// fall where the whole product's own groupings do (32 columns, 4 units), so either way, on any
+// number of threads, every value is computed by the same operations: the results are identical.
 
 import { sigmoids, sigmoidv, tanhs, tanhv } from './math';
 import { rowsTimesPacked as product } from './step-product';
@@ -37,40 +47,172 @@ export function stackStep(plan: usize, ids: usize, B: i32, tid: i32, nt: i32): v
   const cell = word(plan, 0);
   const L = word(plan, 1);
   const H = word(plan, 2);
-  const V = word(plan, 3);
-  const G = (cell == 2 ? 4 : cell == 1 ? 3 : 1) * H;
-  const table = ptr(plan, 8);
-  const gates = ptr(plan, 12);
-  const rowG = <usize>G * 4;
+  const G = gatesOf(cell, H);
   for (let l = 0; l < L; l++) {
-    const at = 16 + 8 * l;
-    const bias = ptr(plan, at + 3);
-    const h = ptr(plan, at + 4);
-    // The gates' inputs: bias plus the input's contribution.
-    for (let b = r0; b < r1; b++) {
-      const g = gates + <usize>b * rowG;
-      if (l == 0) addVectors(g, table + <usize>load<i32>(ids + (<usize>b << 2)) * rowG, bias, G);
-      else copyVector(g, bias, G);
-    }
-    if (l > 0) product(ptr(plan, 16 + 8 * (l - 1) + 4), H, ptr(plan, at), H, G, gates, G, r0, r1);
-    if (cell == 2) {
-      product(h, H, ptr(plan, at + 1), H, G, gates, G, r0, r1);
-      lstmUpdate(plan, gates, h, ptr(plan, at + 5), H, r0, r1);
-    } else if (cell == 1) {
-      product(h, H, ptr(plan, at + 1), H, 2 * H, gates, G, r0, r1);
-      const rh = ptr(plan, 13);
-      gruReset(gates, h, rh, H, r0, r1);
-      product(rh, H, ptr(plan, at + 2), H, H, gates + <usize>(2 * H) * 4, G, r0, r1);
-      gruUpdate(gates, h, H, r0, r1);
-    } else {
-      product(h, H, ptr(plan, at + 1), H, G, gates, G, r0, r1);
-      for (let b = r0; b < r1; b++) tanhInto(h + <usize>(b * H) * 4, gates + <usize>b * rowG, H);
-    }
+    gateInputs(plan, ids, l, r0, r1, 0, G);
+    if (cell == 1) {
+      gruReset(plan, l, r0, r1, 0, H);
+      gruCandidate(plan, l, r0, r1, 0, H);
+      gruUpdate(plan, l, r0, r1, 0, H);
+    } else cellUpdate(plan, l, r0, r1, 0, H);
   }
-  const top = ptr(plan, 16 + 8 * (L - 1) + 4);
+  headLogits(plan, r0, r1, 0, word(plan, 3));
+}
+
+/** What a phase of `stackStepColumns` does, chunk by chunk. */
+// @ts-expect-error: decorator
+@inline const GATES: i32 = 0; // gate inputs and products: chunks of G columns
+// @ts-expect-error: decorator
+@inline const UPDATE: i32 = 1; // LSTM and RNN cell update: chunks of H units
+// @ts-expect-error: decorator
+@inline const GRU_RESET: i32 = 2; // chunks of H units
+// @ts-expect-error: decorator
+@inline const GRU_CANDIDATE: i32 = 3; // chunks of H columns
+// @ts-expect-error: decorator
+@inline const GRU_UPDATE: i32 = 4; // chunks of H units
+// @ts-expect-error: decorator
+@inline const HEAD: i32 = 5; // chunks of V columns
+
+/**
+ * As `stackStep` for all B rows (B <= 4 is where it pays), the threads sharing each phase's columns.
+ * sync: two i32 a phase (chunks claimed, chunks done), 2 * (4 L + 1) in all, zeroed by the caller before
+ * each call.
+ */
+export function stackStepColumns(plan: usize, ids: usize, B: i32, sync: usize, tid: i32, nt: i32): void {
+  const cell = word(plan, 0);
+  const L = word(plan, 1);
+  let phase = 0;
+  for (let l = 0; l < L; l++) {
+    runPhase(plan, ids, B, sync, phase++, GATES, l, nt);
+    if (cell == 1) {
+      runPhase(plan, ids, B, sync, phase++, GRU_RESET, l, nt);
+      runPhase(plan, ids, B, sync, phase++, GRU_CANDIDATE, l, nt);
+      runPhase(plan, ids, B, sync, phase++, GRU_UPDATE, l, nt);
+    } else runPhase(plan, ids, B, sync, phase++, UPDATE, l, nt);
+  }
+  runPhase(plan, ids, B, sync, phase, HEAD, 0, nt);
+}
+
+/**
+ * One phase: chunks claimed one at a time until none is left, then a wait until all are done (what
+ * the next phase reads is then written). A chunk a thread: claims and counts cost a cache line's trip
+ * between cores each, and two chunks a thread measured slower (the 2-layer LSTM's step 38 µs -> 49).
+ */
+function runPhase(plan: usize, ids: usize, B: i32, sync: usize, phase: i32, kind: i32, l: i32, nt: i32): void {
+  const cell = word(plan, 0);
+  const H = word(plan, 2);
+  const byUnits = kind == UPDATE || kind == GRU_RESET || kind == GRU_UPDATE;
+  const n = kind == GATES ? gatesOf(cell, H) : kind == HEAD ? word(plan, 3) : H;
+  // Units go 4 at a time (the element-wise loops' vectors), columns 32 (the products' four panels).
+  const width = byUnits ? 4 : 32;
+  const groups = (n + width - 1) / width;
+  const chunks = min(groups, nt);
+  const claimed = sync + (<usize>phase << 3);
+  const done = claimed + 4;
+  for (;;) {
+    const u = claim(claimed);
+    if (u >= chunks) break;
+    const x0 = (u * groups) / chunks * width;
+    const x1 = min(n, ((u + 1) * groups) / chunks * width);
+    if (kind == GATES) gateInputs(plan, ids, l, 0, B, x0, x1);
+    else if (kind == UPDATE) cellUpdate(plan, l, 0, B, x0, x1);
+    else if (kind == GRU_RESET) gruReset(plan, l, 0, B, x0, x1);
+    else if (kind == GRU_CANDIDATE) gruCandidate(plan, l, 0, B, x0, x1);
+    else if (kind == GRU_UPDATE) gruUpdate(plan, l, 0, B, x0, x1);
+    else headLogits(plan, 0, B, x0, x1);
+    count(done);
+  }
+  waitFor(done, chunks);
+}
+
+/** Takes the next chunk of a phase: the counter's value before. */
+function claim(counter: usize): i32 {
+  if (ASC_FEATURE_THREADS) return atomic.add<i32>(counter, 1);
+  const u = load<i32>(counter);
+  store<i32>(counter, u + 1);
+  return u;
+}
+
+/** Counts a chunk done (after its writes: a thread that sees the count sees them). */
+function count(counter: usize): void {
+  if (ASC_FEATURE_THREADS) atomic.add<i32>(counter, 1);
+  else store<i32>(counter, load<i32>(counter) + 1);
+}
+
+function waitFor(counter: usize, n: i32): void {
+  if (ASC_FEATURE_THREADS) while (atomic.load<i32>(counter) < n) {}
+}
+
+function gatesOf(cell: i32, H: i32): i32 {
+  return (cell == 2 ? 4 : cell == 1 ? 3 : 1) * H;
+}
+
+/** The address of layer l's plan word i (16 + 8 l + i). */
+// @ts-expect-error: decorator
+@inline function layerPtr(plan: usize, l: i32, i: i32): usize {
+  return ptr(plan, 16 + 8 * l + i);
+}
+
+/**
+ * C[r0..r1)[c0, c1) += A B for columns c0 (a multiple of 32) to c1 of a B packed [K, N]: the columns
+ * of the whole product's four-panel groups (rowsTimesPacked), computed as the whole product does.
+ */
+function productColumns(
+  a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, r0: i32, r1: i32, c0: i32, c1: i32,
+): void {
+  if (c0 >= c1) return;
+  product(a, lda, bp + <usize>(c0 >> 3) * <usize>K * 32, K, c1 - c0, c + (<usize>c0 << 2), ldc, r0, r1);
+}
+
+/**
+ * Gate inputs [c0, c1) of layer l for rows [r0, r1): the bias, layer 0's table row or the layer
+ * below's h times W_x, and h times W_h (a GRU's z and r columns only; its candidate's waits for R).
+ */
+function gateInputs(plan: usize, ids: usize, l: i32, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  const cell = word(plan, 0);
+  const H = word(plan, 2);
+  const G = gatesOf(cell, H);
+  const gates = ptr(plan, 12);
+  const bias = layerPtr(plan, l, 3) + (<usize>c0 << 2);
+  const rowG = <usize>G * 4;
+  const table = ptr(plan, 8) + (<usize>c0 << 2);
+  for (let b = r0; b < r1; b++) {
+    const g = gates + <usize>b * rowG + (<usize>c0 << 2);
+    if (l == 0) addVectors(g, table + <usize>load<i32>(ids + (<usize>b << 2)) * rowG, bias, c1 - c0);
+    else copyVector(g, bias, c1 - c0);
+  }
+  if (l > 0) productColumns(layerPtr(plan, l - 1, 4), H, layerPtr(plan, l, 0), H, gates, G, r0, r1, c0, c1);
+  const h = layerPtr(plan, l, 4);
+  const recurrent = cell == 1 ? 2 * H : G;
+  productColumns(h, H, layerPtr(plan, l, 1), H, gates, G, r0, r1, c0, min(c1, recurrent));
+}
+
+/** LSTM: c and h of units [j0, j1); RNN: h = tanh of the gates. */
+function cellUpdate(plan: usize, l: i32, r0: i32, r1: i32, j0: i32, j1: i32): void {
+  const h = layerPtr(plan, l, 4);
+  if (word(plan, 0) == 2) lstmUpdate(plan, ptr(plan, 12), h, layerPtr(plan, l, 5), word(plan, 2), r0, r1, j0, j1);
+  else {
+    const H = word(plan, 2);
+    for (let b = r0; b < r1; b++) tanhInto(h + <usize>(b * H) * 4, ptr(plan, 12) + <usize>(b * H) * 4, j0, j1);
+  }
+}
+
+/** The GRU candidate's product: R ⊙ H times its W_hh, columns [c0, c1) of H. */
+function gruCandidate(plan: usize, l: i32, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  const H = word(plan, 2);
+  const gates = ptr(plan, 12) + <usize>(2 * H) * 4;
+  productColumns(ptr(plan, 13), H, layerPtr(plan, l, 2), H, gates, 3 * H, r0, r1, c0, c1);
+}
+
+/** Logits [c0, c1) of rows [r0, r1): the head's bias plus the top layer's h times its W. */
+function headLogits(plan: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  const H = word(plan, 2);
+  const V = word(plan, 3);
+  const top = layerPtr(plan, word(plan, 1) - 1, 4);
   const logits = ptr(plan, 11);
-  for (let b = r0; b < r1; b++) copyVector(logits + <usize>(b * V) * 4, ptr(plan, 10), V);
-  product(top, H, ptr(plan, 9), H, V, logits, V, r0, r1);
+  const bias = ptr(plan, 10) + (<usize>c0 << 2);
+  for (let b = r0; b < r1; b++) copyVector(logits + <usize>(b * V + c0) * 4, bias, c1 - c0);
+  productColumns(top, H, ptr(plan, 9), H, logits, V, r0, r1, c0, c1);
 }
 
 function addVectors(dst: usize, a: usize, b: usize, n: i32): void {
@@ -84,21 +226,23 @@ function copyVector(dst: usize, src: usize, n: i32): void {
   memory.copy(dst, src, <usize>n * 4);
 }
 
-/** h = tanh(g) for one row. */
-function tanhInto(h: usize, g: usize, H: i32): void {
-  let j = 0;
-  for (; j + 4 <= H; j += 4) {
+/** h = tanh(g) for one row's units [j0, j1). */
+function tanhInto(h: usize, g: usize, j0: i32, j1: i32): void {
+  let j = j0;
+  for (; j + 4 <= j1; j += 4) {
     const o = <usize>j << 2;
     v128.store(h + o, tanhv(v128.load(g + o)));
   }
-  for (; j < H; j++) {
+  for (; j < j1; j++) {
     const o = <usize>j << 2;
     store<f32>(h + o, tanhs(load<f32>(g + o)));
   }
 }
 
-/** c = f ⊙ c + i ⊙ c~, h = o ⊙ tanh(c), as lstmForward computes them. */
-function lstmUpdate(plan: usize, gates: usize, hbuf: usize, cbuf: usize, H: i32, r0: i32, r1: i32): void {
+/** c = f ⊙ c + i ⊙ c~, h = o ⊙ tanh(c) for units [j0, j1), as lstmForward computes them. */
+function lstmUpdate(
+  plan: usize, gates: usize, hbuf: usize, cbuf: usize, H: i32, r0: i32, r1: i32, j0: i32, j1: i32,
+): void {
   const G = 4 * H;
   const iO = <usize>(word(plan, 4) * H) * 4, fO = <usize>(word(plan, 5) * H) * 4;
   const oO = <usize>(word(plan, 6) * H) * 4, gO = <usize>(word(plan, 7) * H) * 4;
@@ -106,8 +250,8 @@ function lstmUpdate(plan: usize, gates: usize, hbuf: usize, cbuf: usize, H: i32,
     const g = gates + <usize>(b * G) * 4;
     const h = hbuf + <usize>(b * H) * 4;
     const c = cbuf + <usize>(b * H) * 4;
-    let j = 0;
-    for (; j + 4 <= H; j += 4) {
+    let j = j0;
+    for (; j + 4 <= j1; j += 4) {
       const o4 = <usize>j << 2;
       const iv = sigmoidv(v128.load(g + iO + o4));
       const fv = sigmoidv(v128.load(g + fO + o4));
@@ -117,7 +261,7 @@ function lstmUpdate(plan: usize, gates: usize, hbuf: usize, cbuf: usize, H: i32,
       v128.store(c + o4, cv);
       v128.store(h + o4, f32x4.mul(ov, tanhv(cv)));
     }
-    for (; j < H; j++) {
+    for (; j < j1; j++) {
       const o4 = <usize>j << 2;
       const iv = sigmoids(load<f32>(g + iO + o4));
       const fv = sigmoids(load<f32>(g + fO + o4));
@@ -130,22 +274,23 @@ function lstmUpdate(plan: usize, gates: usize, hbuf: usize, cbuf: usize, H: i32,
   }
 }
 
-/** Z and R through the sigmoid (in place), and R ⊙ H into rh. */
-function gruReset(gates: usize, hbuf: usize, rhbuf: usize, H: i32, r0: i32, r1: i32): void {
+/** Z and R of units [j0, j1) through the sigmoid (in place), and R ⊙ H into the plan's rh. */
+function gruReset(plan: usize, l: i32, r0: i32, r1: i32, j0: i32, j1: i32): void {
+  const H = word(plan, 2);
   const G = 3 * H;
+  const rO = <usize>H * 4;
   for (let b = r0; b < r1; b++) {
-    const g = gates + <usize>(b * G) * 4;
-    const h = hbuf + <usize>(b * H) * 4;
-    const rh = rhbuf + <usize>(b * H) * 4;
-    const rO = <usize>H * 4;
-    let j = 0;
-    for (; j + 4 <= H; j += 4) {
+    const g = ptr(plan, 12) + <usize>(b * G) * 4;
+    const h = layerPtr(plan, l, 4) + <usize>(b * H) * 4;
+    const rh = ptr(plan, 13) + <usize>(b * H) * 4;
+    let j = j0;
+    for (; j + 4 <= j1; j += 4) {
       const o4 = <usize>j << 2;
       v128.store(g + o4, sigmoidv(v128.load(g + o4)));
       const rv = sigmoidv(v128.load(g + rO + o4));
       v128.store(rh + o4, f32x4.mul(rv, v128.load(h + o4)));
     }
-    for (; j < H; j++) {
+    for (; j < j1; j++) {
       const o4 = <usize>j << 2;
       store<f32>(g + o4, sigmoids(load<f32>(g + o4)));
       store<f32>(rh + o4, sigmoids(load<f32>(g + rO + o4)) * load<f32>(h + o4));
@@ -153,21 +298,22 @@ function gruReset(gates: usize, hbuf: usize, rhbuf: usize, H: i32, r0: i32, r1: 
   }
 }
 
-/** H~ = tanh(candidate), H = H~ + Z ⊙ (H − H~), as gruForward computes it. */
-function gruUpdate(gates: usize, hbuf: usize, H: i32, r0: i32, r1: i32): void {
+/** H~ = tanh(candidate), H = H~ + Z ⊙ (H − H~) for units [j0, j1), as gruForward computes it. */
+function gruUpdate(plan: usize, l: i32, r0: i32, r1: i32, j0: i32, j1: i32): void {
+  const H = word(plan, 2);
   const G = 3 * H;
+  const hO = <usize>(2 * H) * 4;
   for (let b = r0; b < r1; b++) {
-    const g = gates + <usize>(b * G) * 4;
-    const h = hbuf + <usize>(b * H) * 4;
-    const hO = <usize>(2 * H) * 4;
-    let j = 0;
-    for (; j + 4 <= H; j += 4) {
+    const g = ptr(plan, 12) + <usize>(b * G) * 4;
+    const h = layerPtr(plan, l, 4) + <usize>(b * H) * 4;
+    let j = j0;
+    for (; j + 4 <= j1; j += 4) {
       const o4 = <usize>j << 2;
       const cv = tanhv(v128.load(g + hO + o4));
       const zv = v128.load(g + o4);
       v128.store(h + o4, f32x4.add(cv, f32x4.mul(zv, f32x4.sub(v128.load(h + o4), cv))));
     }
-    for (; j < H; j++) {
+    for (; j < j1; j++) {
       const o4 = <usize>j << 2;
       const cv = tanhs(load<f32>(g + hO + o4));
       const zv = load<f32>(g + o4);

@@ -41,6 +41,7 @@ export const JOB_PARAMETERS = {
   crossEntropyRows: ['logits', 'labels', 'N', 'V', 'grad', 'loss'],
   simdPeak: ['iterations', 'fused', 'out'],
   stackStep: ['plan', 'ids', 'B'],
+  stackStepColumns: ['plan', 'ids', 'B', 'sync'],
   sumSquares: ['x', 'N', 'out'],
   sgdUpdate: ['w', 'g', 'N', 'rule'],
   adamUpdate: ['w', 'g', 'm', 'v', 'N', 'rule'],

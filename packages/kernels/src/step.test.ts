@@ -132,27 +132,34 @@ describe('StepModel', () => {
   describe('on a threaded runtime', () => {
     const runtimes = startRuntimes();
 
+    // H = 302: a step is work enough for both threads to share it (by columns, even the RNN's: 57k
+    // multiply-adds a phase), and 302 is off every grouping: columns past the last group of 32 (LSTM
+    // 1208, RNN 302, the GRU's z and r 604 within its 906), units past the last 4; V = 37 likewise.
     for (const cell of CELL_KINDS) {
-      it(`${cell}, 2 layers, batch 9: the threads' logits and states are the own instance's, bit for bit`, () => {
-        // Batch 9: groups of 4, 4 and 1, so both threads take rows and one takes an edge group.
-        const w = weights(cell, 12, 37, 2, 7);
-        const own = StepModel.create(w, 9, { runtime: null });
-        const shared = StepModel.create(w, 9, { runtime: runtimes.threaded });
-        expect(own.threads).toBe(1);
-        expect(shared.threads).toBe(2);
-        const r = uniform(13);
-        for (let step = 0; step < 5; step++) {
-          const ids = Array.from({ length: 9 }, () => Math.floor((r(1) + 1) * 18.4));
-          expect(maxDiff(shared.step(ids), own.step(ids).slice())).toBe(0);
-          for (const [i, s] of own.state().entries()) expect(maxDiff(shared.state()[i]!, s)).toBe(0);
-        }
-        // Operations in between reset the runtime's scratch memory, never the held weights and state,
-        // and may grow it (16 MiB here).
-        const a = runtimes.threaded.begin();
-        a.allocFrom(new Float32Array(1 << 22).fill(7), 1 << 22);
-        expect(maxDiff(shared.step(new Array(9).fill(5)), own.step(new Array(9).fill(5)).slice())).toBe(0);
-        shared.dispose();
-      });
+      for (const B of [1, 2, 3, 4, 9]) {
+        const how = B > 4 ? 'rows' : 'columns';
+        it(`${cell}, 2 layers, batch ${B} (by ${how}): the threads' logits and states are the own instance's, bit for bit`, () => {
+          // Batch 9: groups of 4, 4 and 1, so both threads take rows and one takes an edge group.
+          const w = weights(cell, 302, 37, 2, 7);
+          const own = StepModel.create(w, B, { runtime: null });
+          const shared = StepModel.create(w, B, { runtime: runtimes.threaded });
+          expect(own.threads).toBe(1);
+          expect(shared.threads).toBe(2);
+          const r = uniform(13);
+          for (let step = 0; step < 4; step++) {
+            const ids = Array.from({ length: B }, () => Math.floor((r(1) + 1) * 18.4));
+            expect(maxDiff(shared.step(ids), own.step(ids).slice())).toBe(0);
+            for (const [i, s] of own.state().entries()) expect(maxDiff(shared.state()[i]!, s)).toBe(0);
+          }
+          // Operations in between reset the runtime's scratch memory, never the held weights and
+          // state, and may grow it (16 MiB here).
+          const a = runtimes.threaded.begin();
+          a.allocFrom(new Float32Array(1 << 22).fill(7), 1 << 22);
+          const five = new Array(B).fill(5);
+          expect(maxDiff(shared.step(five), own.step(five).slice())).toBe(0);
+          shared.dispose();
+        });
+      }
     }
 
     it('on a runtime of one thread too, whose memory (not shared) a later operation grows', () => {
@@ -181,15 +188,25 @@ describe('StepModel', () => {
     });
   });
 
-  it('by default shares a batch of more than 4 sequences with the running threads, not fewer', async () => {
+  it('by default runs on the running runtime when it has threads, else on an instance of its own', async () => {
     const w = weights('gru', 8, 5, 1, 2);
     expect(StepModel.create(w, 8).threads).toBe(1); // no runtime running yet
     await startKernels({ threads: 2 });
     try {
-      expect(StepModel.create(w, 4).threads).toBe(1);
-      const wide = StepModel.create(w, 5);
-      expect(wide.threads).toBe(2);
-      wide.dispose();
+      // A batch of 5 shares rows; a batch of 1 of a step this small would gain nothing from columns.
+      expect(StepModel.create(w, 1).threads).toBe(1);
+      const rows = StepModel.create(w, 5);
+      expect(rows.threads).toBe(2);
+      rows.dispose();
+      const columns = StepModel.create(weights('lstm', 256, 28, 1, 2), 1);
+      expect(columns.threads).toBe(2);
+      columns.dispose();
+    } finally {
+      stopKernels();
+    }
+    await startKernels({ threads: 1 });
+    try {
+      expect(StepModel.create(w, 5).threads).toBe(1);
     } finally {
       stopKernels();
     }

@@ -4,9 +4,10 @@
  * logits. Nothing goes through tfjs, so a token costs the matrix products alone.
  *
  * The weights must stay put between tokens, while every operation of the shared runtime resets its
- * scratch memory: a `StepModel` keeps them in an instance of its own (one thread), or, for a batch of
- * more than one group of 4 sequences when the kernels run on threads, in a held block of the running
- * runtime's memory, whose threads then share each step's sequences (`dispose` gives the block back).
+ * scratch memory: a `StepModel` keeps them in an instance of its own (one thread), or, when the
+ * kernels run on threads, in a held block of the running runtime's memory, whose threads then share
+ * each step (`dispose` gives the block back): a batch of more than 4 sequences by groups of 4 rows,
+ * a smaller one by columns (assembly/step.ts).
  */
 import { kernelBinary } from './binary.js';
 import { type CellKind, gatesPerCell, type LstmGateOrder } from './cells.js';
@@ -45,16 +46,42 @@ export interface StepModelWeights {
 /** Where a `StepModel` runs. */
 export interface StepModelOptions {
   /**
-   * A runtime whose memory holds the weights and whose threads share each step's sequences, in groups
-   * of 4; null: an instance of the model's own, on one thread. Default: the running runtime (see
-   * `startKernels`) when it has threads and the batch more than 4 sequences, else an instance of its own.
+   * A runtime whose memory holds the weights and whose threads share each step: a batch of more than 4
+   * sequences by groups of 4 rows, a smaller one by columns where each phase is work enough (see
+   * COLUMN_PHASE_MIN), else it runs on the calling thread; null: an instance of the model's own, on one
+   * thread. Default: the running runtime (see `startKernels`) when it has threads and they would share
+   * the step, else an instance of its own.
    */
   runtime?: KernelRuntime | null;
 }
 
 const CELL_CODES: Record<CellKind, number> = { rnn: 0, gru: 1, lstm: 2 };
-/** Sequences a thread takes at a time (assembly/threads.ts: rowRange). */
+/** Sequences a thread takes at a time (assembly/threads.ts: rowRange); a batch of at most this many shares columns. */
 const ROW_GROUP = 4;
+/**
+ * Multiply-adds a phase of the column step needs for a second thread to pay: each phase ends with a
+ * wait for all threads, which with the hand-over measured about 1.2 µs on the 2-core machine. Batch 1,
+ * hidden 256, own instance against two threads: the LSTM's step 19.5 -> 14.6 µs (90k a phase), two
+ * layers' 62 -> 38 (159k), the 2-layer GRU's 44 -> 37 (66k); the GRU's 14.2 -> 15.1 (41k), the
+ * 2-layer RNN's 13.5 -> 13.0 (41k) and the RNN's (24k) no faster or slower.
+ */
+const COLUMN_PHASE_MIN = 50_000;
+
+/** How a threaded runtime shares a step of `batch` sequences: by rows, by columns, or not at all. */
+type Sharing = 'rows' | 'columns' | 'none';
+
+function sharing(weights: StepModelWeights, batch: number): Sharing {
+  if (batch > ROW_GROUP) return 'rows';
+  // The phases of assembly/step.ts's stackStepColumns.
+  const phases = weights.layers.length * (weights.cell === 'gru' ? 4 : 2) + 1;
+  return stepWork(weights, batch) / phases >= COLUMN_PHASE_MIN ? 'columns' : 'none';
+}
+
+/** Multiply-adds of a step: each layer's products (layer 0's input is a table row) and the head's. */
+function stepWork({ cell, hidden: H, vocabSize: V, layers }: StepModelWeights, batch: number): number {
+  const G = gatesPerCell(cell) * H;
+  return batch * ((2 * layers.length - 1) * H * G + H * V);
+}
 const PLAN_WORDS = 16;
 const LAYER_WORDS = 8;
 
@@ -87,10 +114,11 @@ interface Home {
   /** Runs a job on this memory (on the runtime's threads, or the own instance's one). */
   run<F extends JobFunction>(fn: F, args: JobArgs<F>, work: number): void;
   /**
-   * One token step: `run`'s 'stackStep' without its by-name arguments, which (put in order and spread
-   * into the call) cost a batch-1 step of the default LSTM 12% on one thread.
+   * One token step, shared as `how` says, without `run`'s by-name arguments where it runs on one
+   * thread (put in order and spread into the call, they cost a batch-1 step of the default LSTM 12%).
+   * sync: the counters of `stackStepColumns`, zeroed here when it runs.
    */
-  stackStep(plan: number, ids: number, B: number, work: number): void;
+  step(plan: number, ids: number, B: number, sync: Int32Array, work: number, how: Sharing): void;
   /** Floats of W [K, N] packed into panels. */
   packedFloats(K: number, N: number): number;
   /** The runtime whose memory this is, when it is not an instance of the model's own. */
@@ -108,7 +136,7 @@ function ownInstance(): Home {
   return {
     arena,
     run: (fn, args) => exports[fn](...positional(fn, args), 0, 1),
-    stackStep: (plan, ids, B) => exports.stackStep(plan, ids, B, 0, 1),
+    step: (plan, ids, B) => exports.stackStep(plan, ids, B, 0, 1),
     packedFloats: (K, N) => exports.packedBytes(K, N) / 4,
     runtime: null,
   };
@@ -118,7 +146,12 @@ function onRuntime(runtime: KernelRuntime): Home {
   return {
     arena: runtime.arena,
     run: (fn, args, work) => runtime.run(fn, args, work),
-    stackStep: (plan, ids, B, work) => runtime.run('stackStep', { plan, ids, B }, work),
+    step: (plan, ids, B, sync, work, how) => {
+      if (how === 'columns') {
+        sync.fill(0);
+        runtime.run('stackStepColumns', { plan, ids, B, sync: sync.byteOffset }, Number.MAX_SAFE_INTEGER);
+      } else runtime.run('stackStep', { plan, ids, B }, how === 'rows' ? work : 0);
+    },
     packedFloats: (K, N) => runtime.packedBytes(K, N) / 4,
     runtime,
   };
@@ -152,10 +185,17 @@ export class StepModel {
   readonly #plan: number;
   /** Multiply-adds of one step (the runtime runs small ones on the calling thread). */
   readonly #work: number;
-  /** The ids [batch] and logits [batch, V]: byte addresses, and views made again when memory grows. */
+  /** How the runtime's threads share a step (an own instance: 'none'). */
+  readonly #sharing: Sharing;
+  /**
+   * The ids [batch], logits [batch, V] and the column step's counters: byte addresses, and views made
+   * again when memory grows.
+   */
   readonly #ids: number;
   readonly #logits: number;
-  #views: { buffer: ArrayBufferLike; ids: Int32Array; logits: Float32Array } | null = null;
+  readonly #sync: number;
+  readonly #syncInts: number;
+  #views: { buffer: ArrayBufferLike; ids: Int32Array; logits: Float32Array; sync: Int32Array } | null = null;
   /** h (and c for LSTM) of each layer, bottom first: byte addresses of [batch, hidden]. */
   readonly #states: number[] = [];
   #disposed = false;
@@ -163,7 +203,8 @@ export class StepModel {
   private constructor(home: Home, weights: StepModelWeights, batch: number) {
     this.#home = home;
     this.batch = batch;
-    this.threads = home.runtime?.threads ?? 1;
+    this.#sharing = home.runtime && home.runtime.threads > 1 ? sharing(weights, batch) : 'none';
+    this.threads = this.#sharing === 'none' ? 1 : home.runtime!.threads;
     const { cell, hidden: H, vocabSize: V, layers } = weights;
     this.vocabSize = V;
     this.hidden = H;
@@ -185,6 +226,8 @@ export class StepModel {
       lined(G) +
       lined(batch * H) * (cell === 'lstm' ? 2 : 1);
     const words = PLAN_WORDS + LAYER_WORDS * layers.length;
+    // stackStepColumns' counters: two a phase, at most 4 phases a layer and the head's.
+    this.#syncInts = 2 * (4 * layers.length + 1);
     const total =
       lined(words) +
       lined(weights.table.length) +
@@ -194,7 +237,8 @@ export class StepModel {
       lined(batch * G) +
       lined(batch * H) +
       layers.reduce((sum, _, l) => sum + perLayer(l), 0) +
-      lined(batch);
+      lined(batch) +
+      lined(this.#syncInts);
     const a = home.runtime ? home.runtime.begin() : home.arena;
     this.#block = a.hold(total);
     this.#bytes = total * 4;
@@ -243,10 +287,10 @@ export class StepModel {
       }
     }
     this.#ids = take(batch);
+    this.#sync = take(this.#syncInts);
     new Int32Array(a.memory.buffer, this.#plan, words).set(plan);
     this.#logits = plan[11]!;
-    // Multiply-adds a step: each layer's input and recurrent products, and the head.
-    this.#work = batch * (layers.length * 2 * H * G + H * V);
+    this.#work = stepWork(weights, batch);
     a.reset(); // the row-major copies
     if (home.runtime) collected?.register(this, { arena: a, ptr: this.#block }, this);
     this.reset();
@@ -262,7 +306,7 @@ export class StepModel {
     let runtime = options.runtime;
     if (runtime === undefined) {
       const running = runningRuntime();
-      runtime = running && running.threads > 1 && batch > ROW_GROUP ? running : null;
+      runtime = running && running.threads > 1 && sharing(weights, batch) !== 'none' ? running : null;
     }
     if (runtime) return new StepModel(onRuntime(runtime), weights, batch);
     const why = stepModelsUnavailable();
@@ -298,7 +342,7 @@ export class StepModel {
       }
       view[b] = id;
     }
-    this.#home.stackStep(this.#plan, this.#ids, batch, this.#work);
+    this.#home.step(this.#plan, this.#ids, batch, views.sync, this.#work, this.#sharing);
     return views.logits;
   }
 
@@ -310,6 +354,7 @@ export class StepModel {
         buffer,
         ids: new Int32Array(buffer, this.#ids, this.batch),
         logits: new Float32Array(buffer, this.#logits, this.batch * this.vocabSize),
+        sync: new Int32Array(buffer, this.#sync, this.#syncInts),
       };
     }
     return this.#views;

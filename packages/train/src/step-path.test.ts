@@ -132,7 +132,7 @@ describe('the token step', () => {
     m.dispose();
   });
 
-  it('shares a batch between the kernels threads, with the same samples, and gives their memory back', async () => {
+  it('shares steps between the kernels threads, with the same samples, and gives their memory back', async () => {
     await startKernels({ threads: 2 });
     try {
       const m = model({ cell: 'lstm' });
@@ -153,6 +153,12 @@ describe('the token step', () => {
       run.return(undefined as never);
       expect(arena.heldBlocks).toBe(held);
       m.dispose();
+      // A single sequence of a 256-unit LSTM shares each step's columns: the same tokens as on one thread.
+      const wide = model({ cell: 'lstm', hidden: 256, layers: 1 });
+      const shared = generate(wide, vocab, 'the ', 30, options);
+      stopKernels();
+      expect(generate(wide, vocab, 'the ', 30, options).generated).toEqual(shared.generated);
+      wide.dispose();
     } finally {
       stopKernels();
     }
