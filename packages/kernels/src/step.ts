@@ -56,7 +56,10 @@ export interface StepModelOptions {
 }
 
 const CELL_CODES: Record<CellKind, number> = { rnn: 0, gru: 1, lstm: 2 };
-/** Sequences a thread takes at a time (assembly/threads.ts: rowRange); a batch of at most this many shares columns. */
+/**
+ * Sequences a thread takes at a time (assembly/threads.ts: rowRange); a batch of at most this many
+ * has one group of rows, and shares columns instead.
+ */
 const ROW_GROUP = 4;
 /**
  * Multiply-adds a phase of the column step needs for a second thread to pay: each phase ends with a
@@ -157,6 +160,14 @@ function onRuntime(runtime: KernelRuntime): Home {
   };
 }
 
+/** Byte addresses in a `StepModel`'s block of what each step reads or writes besides the weights. */
+interface Placed {
+  plan: number;
+  ids: number;
+  sync: number;
+  logits: number;
+}
+
 /** Held blocks of a runtime's memory given back when their `StepModel` is collected undisposed. */
 const collected =
   typeof FinalizationRegistry === 'function'
@@ -216,7 +227,7 @@ export class StepModel {
       check(layer.W.length === H * G && layer.b.length === G, `layer ${l}'s weights must be [${H}, ${G}]`);
       if (l > 0) check(layer.Wx?.length === H * G, `layer ${l}'s input weight must be [${H}, ${G}]`);
     }
-    // Everything in one held block, laid out in the order below; the weights' row-major copies that
+    // Everything in one held block, laid out by #fill; the weights' row-major copies that
     // packing reads go to the scratch space above it.
     const packed = (K: number, N: number) => home.packedFloats(K, N);
     const recurrent = cell === 'gru' ? packed(H, 2 * H) + packed(H, H) : packed(H, G);
@@ -242,6 +253,30 @@ export class StepModel {
     const a = home.runtime ? home.runtime.begin() : home.arena;
     this.#block = a.hold(total);
     this.#bytes = total * 4;
+    let placed: Placed;
+    try {
+      placed = this.#fill(a, weights, batch, words);
+    } catch (error) {
+      // No memory for the row-major copies: nobody else could give the block back.
+      a.release(this.#block);
+      throw error;
+    }
+    this.#plan = placed.plan;
+    this.#ids = placed.ids;
+    this.#sync = placed.sync;
+    this.#logits = placed.logits;
+    this.#work = stepWork(weights, batch);
+    a.reset(); // the row-major copies
+    if (home.runtime) collected?.register(this, { arena: a, ptr: this.#block }, this);
+    this.reset();
+  }
+
+  /** Lays out and fills the block: the plan, the weights (packed), the state, ids and logits. */
+  #fill(a: Arena, weights: StepModelWeights, batch: number, words: number): Placed {
+    const home = this.#home;
+    const { cell, hidden: H, vocabSize: V, layers } = weights;
+    const G = gatesPerCell(cell) * H;
+    const packed = (K: number, N: number) => home.packedFloats(K, N);
     let at = this.#block;
     const take = (floats: number) => {
       const ptr = at;
@@ -261,7 +296,7 @@ export class StepModel {
       return dst;
     };
     const plan: number[] = new Array(words).fill(0);
-    this.#plan = take(words);
+    const planAt = take(words);
     const { gi, gf, go, gg } = lstmGates(weights.gateOrder);
     Object.assign(plan, [CELL_CODES[cell], layers.length, H, V, gi, gf, go, gg]);
     plan[8] = put(weights.table);
@@ -286,14 +321,10 @@ export class StepModel {
         this.#states.push(plan[w + 5]!);
       }
     }
-    this.#ids = take(batch);
-    this.#sync = take(this.#syncInts);
-    new Int32Array(a.memory.buffer, this.#plan, words).set(plan);
-    this.#logits = plan[11]!;
-    this.#work = stepWork(weights, batch);
-    a.reset(); // the row-major copies
-    if (home.runtime) collected?.register(this, { arena: a, ptr: this.#block }, this);
-    this.reset();
+    const ids = take(batch);
+    const sync = take(this.#syncInts);
+    new Int32Array(a.memory.buffer, planAt, words).set(plan);
+    return { plan: planAt, ids, sync, logits: plan[11]! };
   }
 
   /**
