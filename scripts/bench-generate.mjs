@@ -7,8 +7,9 @@
 //
 // For each cell, implementation and depth it measures rnnlm's generation (the default path: the kernels'
 // token step) at batch 1 and with --num-samples sequences at once (the kernels started on --threads
-// threads, default as the CLI: the machine's cores, at most 8; a batch of more than 4 shares them, batch
-// 1 runs on one; one OpenBLAS thread is the reference's fastest here), then bench/torch_reference.py
+// threads, default as the CLI: the machine's cores, at most 8, which share a batch of more than 4 by
+// rows and a smaller one by columns where its step is work enough; one OpenBLAS thread is the
+// reference's fastest here), then bench/torch_reference.py
 // --generate on the same shape (<cell>-scratch for scratch, torch.nn <cell> for layers, eager, one
 // OpenBLAS thread), the two alternating --repeat times (each one's fastest run kept: the machine may be
 // shared). One JSON line per configuration with both sides in the reference's fields and the ratios; a
