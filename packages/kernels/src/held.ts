@@ -6,7 +6,7 @@
  * (`Arena.hold`), released by the backward pass that reads it or by its owner when no backward comes.
  */
 import { type CellKind, gatesPerCell } from './cells.js';
-import type { Arena } from './memory.js';
+import { type Arena, lineFloats } from './memory.js';
 import type { KernelRuntime } from './runtime.js';
 
 /** Byte addresses in the held block (0: not held, for this cell or input). */
@@ -85,16 +85,15 @@ export class HeldActivations {
 /** Region sizes in floats, in block order, each rounded up to a cache line (16 floats). */
 function sizes({ cell, T, B, H, D, V }: HeldKey): Record<keyof HeldRegions, number> {
   const G = gatesPerCell(cell) * H;
-  const round = (floats: number) => (floats + 15) & ~15;
   const slot = B * H;
   return {
-    x: round(T * B * G),
-    hbuf: round((T + 1) * slot),
-    second: round(cell === 'lstm' ? (T + 1) * slot : cell === 'gru' ? T * slot : 0),
-    w: round(H * G),
-    input: round(T * B * D),
-    wx: round(D * G),
-    wq: round(H * V),
+    x: lineFloats(T * B * G),
+    hbuf: lineFloats((T + 1) * slot),
+    second: lineFloats(cell === 'lstm' ? (T + 1) * slot : cell === 'gru' ? T * slot : 0),
+    w: lineFloats(H * G),
+    input: lineFloats(T * B * D),
+    wx: lineFloats(D * G),
+    wq: lineFloats(H * V),
   };
 }
 

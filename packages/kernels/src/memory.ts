@@ -3,6 +3,14 @@ export class KernelMemoryError extends Error {
   override name = 'KernelMemoryError';
 }
 
+/**
+ * Floats rounded up to whole cache lines (16): the size of a region of a held block laid out so that
+ * each of its buffers starts on a line, as `alloc` starts each allocation.
+ */
+export function lineFloats(floats: number): number {
+  return (floats + 15) & ~15;
+}
+
 /** A held block: its byte address and size in bytes. */
 interface Block {
   readonly ptr: number;

@@ -13,7 +13,7 @@ import { kernelBinary } from './binary.js';
 import { type CellKind, gatesPerCell, type LstmGateOrder } from './cells.js';
 import { type JobArgs, type JobFunction, type KernelExports, positional } from './exports.js';
 import { mayCompileSync, runningRuntime } from './instance.js';
-import { Arena } from './memory.js';
+import { Arena, lineFloats } from './memory.js';
 import { SPLIT_TABLE_BYTES } from './pool.js';
 import type { KernelRuntime } from './runtime.js';
 import { lstmGates } from './sequence.js';
@@ -232,24 +232,24 @@ export class StepModel {
     const packed = (K: number, N: number) => home.packedFloats(K, N);
     const recurrent = cell === 'gru' ? packed(H, 2 * H) + packed(H, H) : packed(H, G);
     const perLayer = (l: number) =>
-      (l > 0 ? lined(packed(H, G)) : 0) +
-      lined(recurrent) +
-      lined(G) +
-      lined(batch * H) * (cell === 'lstm' ? 2 : 1);
+      (l > 0 ? lineFloats(packed(H, G)) : 0) +
+      lineFloats(recurrent) +
+      lineFloats(G) +
+      lineFloats(batch * H) * (cell === 'lstm' ? 2 : 1);
     const words = PLAN_WORDS + LAYER_WORDS * layers.length;
     // stackStepColumns' counters: two a phase, at most 4 phases a layer and the head's.
     this.#syncInts = 2 * (4 * layers.length + 1);
     const total =
-      lined(words) +
-      lined(weights.table.length) +
-      lined(packed(H, V)) +
-      lined(V) +
-      lined(batch * V) +
-      lined(batch * G) +
-      lined(batch * H) +
+      lineFloats(words) +
+      lineFloats(weights.table.length) +
+      lineFloats(packed(H, V)) +
+      lineFloats(V) +
+      lineFloats(batch * V) +
+      lineFloats(batch * G) +
+      lineFloats(batch * H) +
       layers.reduce((sum, _, l) => sum + perLayer(l), 0) +
-      lined(batch) +
-      lined(this.#syncInts);
+      lineFloats(batch) +
+      lineFloats(this.#syncInts);
     const a = home.runtime ? home.runtime.begin() : home.arena;
     this.#block = a.hold(total);
     this.#bytes = total * 4;
@@ -280,7 +280,7 @@ export class StepModel {
     let at = this.#block;
     const take = (floats: number) => {
       const ptr = at;
-      at += lined(floats) * 4;
+      at += lineFloats(floats) * 4;
       return ptr;
     };
     const put = (values: Float32Array) => {
@@ -413,11 +413,6 @@ export class StepModel {
   #live(): void {
     if (this.#disposed) throw new Error('rnnlm kernels: this StepModel has been disposed');
   }
-}
-
-/** Floats rounded up to a cache line (16), as each buffer of the block starts on one. */
-function lined(floats: number): number {
-  return (floats + 15) & ~15;
 }
 
 function check(ok: boolean, message: string): void {
