@@ -7,6 +7,11 @@
 // `runKernel` for this process only, and cost a few microseconds a call. Prints one JSON line: the
 // mean milliseconds a batch over the measured rounds (the first warms up), wall and process CPU time,
 // and how much of the wall time no kernel call accounts for (tfjs, the glue, copies, waits between).
+// That time is also given as `gaps`: each stretch between two timed events (a kernel call's start or
+// end, an outermost op's start or end, the forward pass's start, the update's start and end, a batch's
+// end) under the pair of events around it, the largest first, so that what tfjs and the glue cost shows
+// where it is spent (the time inside an op before its first kernel call, between the forward op and the
+// loss, between the last gradient and the norm).
 //   node packages/train/bench/step-profile.mjs [--model rnn-scratch] [--hidden 256] [--layers 1]
 //     [--batches 30] [--rounds 3] [--threads 2]
 // On a shared machine give it a quiet moment: a worker thread that loses its core stalls every call.
@@ -67,11 +72,24 @@ let phaseStart = now();
 const phases = {};
 const ops = {};
 const jobs = {};
+const gaps = {};
+let lastEvent = null;
+let lastEventEnd = 0;
+/** Ends the stretch since the last event at t (a start), or just moves the mark (an end, or the first). */
+const event = (label, t, start = true) => {
+  if (counting && start && lastEvent !== null) {
+    const key = `${lastEvent} -> ${label}`;
+    gaps[key] = (gaps[key] ?? 0) + (t - lastEventEnd);
+  }
+  lastEvent = label;
+  lastEventEnd = t;
+};
 const enter = (next) => {
   const t = now();
   if (counting) phases[phase] = (phases[phase] ?? 0) + (t - phaseStart);
   phase = next;
   phaseStart = t;
+  event(next, t);
 };
 const add = (table, key, ms) => {
   if (!counting) return;
@@ -84,21 +102,29 @@ const rt = kernelRuntime();
 const run0 = rt.run.bind(rt);
 rt.run = (fn, args, work) => {
   const t = now();
+  const label = `${fn}${fn === 'gemm' ? `[${args.M}x${args.K}x${args.N}]` : ''}`;
+  event(label, t);
   run0(fn, args, work);
-  const sizes = fn === 'gemm' ? `[${args.M}x${args.K}x${args.N}]` : '';
-  add(jobs, `${phase}: ${fn}${sizes}${work < 1 << 18 || rt.threads === 1 ? ' (1t)' : ''}`, now() - t);
+  const end = now();
+  add(jobs, `${phase}: ${label}${work < 1 << 18 || rt.threads === 1 ? ' (1t)' : ''}`, end - t);
+  event(label, end, false);
 };
 const engine = tf.engine();
 const runKernel0 = engine.runKernel.bind(engine);
 let depth = 0;
 engine.runKernel = (name, inputs, attrs) => {
   const t = now();
+  if (depth === 0) event(`op ${name}`, t);
   depth++;
   try {
     return runKernel0(name, inputs, attrs);
   } finally {
     depth--;
-    if (depth === 0) add(ops, `${phase}: ${name}`, now() - t);
+    if (depth === 0) {
+      const end = now();
+      add(ops, `${phase}: ${name}`, end - t);
+      event(`op ${name} end`, end);
+    }
   }
 };
 const forward0 = model.forward.bind(model);
@@ -113,6 +139,8 @@ trainer.optimizer.apply = (...args) => {
   enter('update');
   apply0(...args);
   enter('after the update');
+  // The update's end as an event, so that its kernel call and the time after it are apart.
+  event('update end', now(), false);
 };
 
 let wall = 0;
@@ -154,6 +182,12 @@ console.log(
     phases: Object.fromEntries(Object.entries(phases).map(([key, ms]) => [key, perBatch(ms)])),
     tfjs_ops: table(ops),
     kernel_calls: table(jobs),
+    gaps: Object.fromEntries(
+      Object.entries(gaps)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 16)
+        .map(([key, ms]) => [key, perBatch(ms)]),
+    ),
   }),
 );
 run.dispose();
