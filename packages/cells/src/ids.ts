@@ -58,3 +58,31 @@ export function assertIdsTensor(ids: tf.Tensor): asserts ids is tf.Tensor2D {
     throw new Error('ids has been disposed; pass a live tensor');
   }
 }
+
+/**
+ * Checks a training minibatch for `LanguageModel.lossAndGradients`: positive sizes, ids and labels of
+ * batchSize * numSteps integers each, in [0, vocabSize).
+ */
+export function assertLabelledBatch(
+  batch: { ids: ArrayLike<number>; labels: ArrayLike<number>; batchSize: number; numSteps: number },
+  vocabSize: number,
+): void {
+  const { batchSize, numSteps } = batch;
+  for (const [name, n] of [
+    ['batchSize', batchSize],
+    ['numSteps', numSteps],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`lossAndGradients: ${name} must be a positive integer, got ${n}`);
+  }
+  for (const name of ['ids', 'labels'] as const) {
+    const values = batch[name];
+    if (values?.length !== batchSize * numSteps) {
+      throw new Error(
+        `lossAndGradients: ${name} must hold batchSize x numSteps = ${batchSize * numSteps} token ids ` +
+          `(row-major [batch, steps]), got ${values?.length ?? typeof values}`,
+      );
+    }
+    assertIdsInRange(values, vocabSize, numSteps);
+  }
+}

@@ -31,10 +31,11 @@ export {
   overwriteFloats,
   type Recurrence,
   readFloats,
+  stackLossAndGradients,
   useFused,
   writeFloats,
 } from './fused/index.js';
-export { assertIdsInRange, assertIdsTensor } from './ids.js';
+export { assertIdsInRange, assertIdsTensor, assertLabelledBatch } from './ids.js';
 export { type InitialWeight, initialWeights, NORMAL_INIT_STDDEV, type WeightKind } from './init.js';
 export * from './model.js';
 export { createScratchModel, type ScratchModelOptions } from './scratch-model.js';

@@ -77,6 +77,26 @@ export interface ForwardResult {
   state: State;
 }
 
+/** A training minibatch: `labels[b*T + t]` is the token that follows `ids[b*T + t]`. */
+export interface LabelledBatch {
+  /** [B, T] token ids, row-major. */
+  ids: Int32Array;
+  /** [B, T] the next tokens, row-major. */
+  labels: Int32Array;
+  batchSize: number;
+  numSteps: number;
+}
+
+/** What `LanguageModel.lossAndGradients` returns: new tensors, which the caller disposes. */
+export interface LossAndGradients {
+  /** The mean cross-entropy per token, as float32 (what the loss tensor of the tape's path holds). */
+  loss: number;
+  /** The gradient of each of `variables`, in their order. */
+  grads: tf.Tensor[];
+  /** The state after the last step, in the layout of the state passed in. */
+  state: State;
+}
+
 /**
  * The one interface between models and everything that trains, generates, saves or benchmarks them.
  *
@@ -89,6 +109,14 @@ export interface LanguageModel {
   beginState(batchSize: number): State;
   /** `ids` is [B, T] int32 token ids; `mode` says training or evaluation (default evaluation). */
   forward(ids: tf.Tensor2D, state: State, mode?: ForwardMode): ForwardResult;
+  /**
+   * Training's loss and gradients of one minibatch in one call, where the model computes them without
+   * tfjs's tape (its layers in the kernels, on a backend whose tensors live in CPU memory: see
+   * `stackLossAndGradients`): the values `forward` under `tf.variableGrads` with the mean cross-entropy
+   * gives, bit for bit, at less cost a batch. Null where it cannot (dropout, for one); the caller then
+   * takes the tape. Optional: a model without it always trains through the tape.
+   */
+  lossAndGradients?(batch: LabelledBatch, state: State, mode: ForwardMode): LossAndGradients | null;
   /** Trainable weights, in a stable order. */
   readonly variables: tf.Variable[];
   /**

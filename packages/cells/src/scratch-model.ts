@@ -1,10 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkModelArguments, statesPerCell } from './config.js';
 import { dropoutMasksFor } from './dropout.js';
-import { type FusedMode, useFused } from './fused/index.js';
-import { assertIdsInRange, assertIdsTensor } from './ids.js';
+import { type FusedMode, stackLossAndGradients, useFused } from './fused/index.js';
+import { assertIdsInRange, assertIdsTensor, assertLabelledBatch } from './ids.js';
 import { initialWeights } from './init.js';
-import type { ForwardMode, ForwardResult, LanguageModel, ModelConfig, State } from './model.js';
+import type {
+  ForwardMode,
+  ForwardResult,
+  LabelledBatch,
+  LanguageModel,
+  LossAndGradients,
+  ModelConfig,
+  State,
+} from './model.js';
 import { forwardStack, type StackWeights } from './stack.js';
 
 /** Options of `createScratchModel`. */
@@ -121,6 +129,15 @@ class ScratchLanguageModel implements LanguageModel {
     // Before any op touches the ids, so that host-made ids are read where they are (see checkIds).
     if (this.#checkIds) assertIdsInRange(ids.dataSync(), this.config.vocabSize, steps);
     return forwardStack(this.#stack, ids, state, useFused(this.#recurrence), masks);
+  }
+
+  lossAndGradients(batch: LabelledBatch, state: State, mode: ForwardMode): LossAndGradients | null {
+    this.#assertLive();
+    if (dropoutMasksFor(this.config, mode) !== null || !useFused(this.#recurrence)) return null;
+    // The ids are checked whatever checkIds says: they are host data here, and the kernels index by them.
+    assertLabelledBatch(batch, this.config.vocabSize);
+    this.#assertState(state, batch.batchSize);
+    return stackLossAndGradients(this.#stack, this.variables, batch, state);
   }
 
   dispose(): void {

@@ -2,6 +2,7 @@ import {
   applyDropout,
   assertIdsInRange,
   assertIdsTensor,
+  assertLabelledBatch,
   checkModelArguments,
   DROPOUT_INPUT_SITE,
   dropoutMasksFor,
@@ -10,12 +11,15 @@ import {
   type FusedMode,
   firstLayerInputSize,
   forwardStack,
+  type LabelledBatch,
   type LanguageModel,
+  type LossAndGradients,
   layerOutputSite,
   type ModelConfig,
   NORMAL_INIT_STDDEV,
   type StackWeights,
   type State,
+  stackLossAndGradients,
   statesPerCell,
   useFused,
 } from '@rnnlm/cells';
@@ -252,6 +256,15 @@ class TfjsLayersLanguageModel implements LanguageModel {
     });
   }
 
+  lossAndGradients(batch: LabelledBatch, state: State, mode: ForwardMode): LossAndGradients | null {
+    this.#assertLive();
+    if (dropoutMasksFor(this.config, mode) !== null || !useFused(this.#recurrence)) return null;
+    assertLabelledBatch(batch, this.config.vocabSize);
+    this.#checkState(state, batch.batchSize, 'lossAndGradients');
+    this.#stack ??= this.#stackWeights();
+    return stackLossAndGradients(this.#stack, this.variables, batch, state);
+  }
+
   /**
    * Layer 0's input [B, T, D]: the tokens' embeddings (D = E), or the notebooks' one-hot vectors
    * (D = V). The one place this path looks tokens up.
@@ -312,17 +325,27 @@ class TfjsLayersLanguageModel implements LanguageModel {
     }
     assertIdsTensor(ids);
     const [batchSize, numSteps] = ids.shape;
+    this.#checkState(state, batchSize);
+    // One-hot turns an id outside [0, V) into a row of zeros on every backend: silently wrong, so
+    // refuse it here. Ids made from host data (the usual case) are still on the host when read here,
+    // so this costs no device read-back.
+    assertIdsInRange(ids.dataSync(), this.config.vocabSize);
+    return [batchSize, numSteps];
+  }
+
+  /** `fn`: the method whose argument it is, for the messages. */
+  #checkState(state: State, batchSize: number, fn = 'forward'): void {
     const expected = this.#units.length * this.#statesPerUnit;
     if (!Array.isArray(state) || state.length !== expected) {
       throw new Error(
-        `forward: state must hold ${expected} tensors (${this.#stateLayout()}), got ` +
+        `${fn}: state must hold ${expected} tensors (${this.#stateLayout()}), got ` +
           `${Array.isArray(state) ? state.length : typeof state}; start from beginState(batchSize)`,
       );
     }
     for (const [i, s] of state.entries()) {
       if (s instanceof tf.Tensor && s.isDisposed) {
         throw new Error(
-          `forward: state[${i}] has been disposed; keep the state returned by forward (tf.keep) or begin a new one`,
+          `${fn}: state[${i}] has been disposed; keep the state returned by forward (tf.keep) or begin a new one`,
         );
       }
       if (
@@ -332,16 +355,11 @@ class TfjsLayersLanguageModel implements LanguageModel {
         s.shape[1] !== this.config.hidden
       ) {
         throw new Error(
-          `forward: state[${i}] must be [${batchSize}, ${this.config.hidden}] (batch of ids, hidden), ` +
+          `${fn}: state[${i}] must be [${batchSize}, ${this.config.hidden}] (batch of ids, hidden), ` +
             `got ${describe(s)}; start from beginState(${batchSize})`,
         );
       }
     }
-    // One-hot turns an id outside [0, V) into a row of zeros on every backend: silently wrong, so
-    // refuse it here. Ids made from host data (the usual case) are still on the host when read here,
-    // so this costs no device read-back.
-    assertIdsInRange(ids.dataSync(), this.config.vocabSize);
-    return [batchSize, numSteps];
   }
 
   #stateLayout(): string {

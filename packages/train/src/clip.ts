@@ -69,3 +69,16 @@ export async function lossAndNorm(loss: tf.Scalar, grads: tf.Tensor[]): Promise<
   tf.dispose([both, loss, norm]);
   return [lossValue!, normValue!];
 }
+
+/**
+ * The gradients' global norm alone, read back as `lossAndNorm` reads it (float32): for a step whose loss
+ * is already a number (a model's `lossAndGradients`).
+ */
+export async function gradientNorm(grads: tf.Tensor[]): Promise<number> {
+  const hostNorm = hostGlobalNorm(grads);
+  if (hostNorm !== null) return Math.fround(hostNorm);
+  const norm = globalNorm(grads);
+  const [value] = (await norm.data()) as Float32Array;
+  norm.dispose();
+  return value!;
+}

@@ -1,10 +1,10 @@
 // Over 400 lines for a reason: the trainer, its state and the perplexity it reports belong together;
 // the schedule and early stopping it applies live in schedule.ts, the divergence it refuses in
 // divergence.ts.
-import { assertIdsInRange, type LanguageModel, mixSeed, type State } from '@rnnlm/cells';
+import { assertIdsInRange, type ForwardMode, type LanguageModel, mixSeed, type State } from '@rnnlm/cells';
 import type { Batch, SeqDataLoader, SeqDataLoaderState } from '@rnnlm/data';
 import * as tf from '@tensorflow/tfjs-core';
-import { clipScale, lossAndNorm } from './clip.js';
+import { clipScale, gradientNorm, lossAndNorm } from './clip.js';
 import { DIVERGENCE_MARGIN, DivergenceError } from './divergence.js';
 import { evaluatePerplexity } from './evaluate.js';
 import { yieldToEventLoop } from './event-loop.js';
@@ -304,23 +304,21 @@ export class Trainer {
     const sequential = this.loader.sampling === 'sequential';
     const fresh = !(sequential && this.#carried) ? this.model.beginState(batchSize) : null;
     const state = fresh ?? this.#carried!;
-    let nextState: State = [];
-    const { loss, grads } = tf.tidy(() => {
-      const ids = tf.tensor2d(X, [batchSize, numSteps], 'int32');
-      const labels = tf.tensor1d(timeMajor(Y, batchSize, numSteps), 'int32');
-      // Training: dropout on, with this update's masks (the step count is saved, so a resume draws the same).
-      const mode = { training: true, maskSeed: mixSeed(this.#seed, this.optimizer.step) } as const;
-      const { value, grads: byName } = tf.variableGrads(() => {
-        const out = this.model.forward(ids, state, mode);
-        nextState = out.state.map((s) => tf.keep(s));
-        return crossEntropy(out.logits, labels);
-      }, this.model.variables);
-      const grads = this.model.variables.map((v) => byName[v.name]!);
-      return { loss: value, grads };
-    });
+    // Training: dropout on, with this update's masks (the step count is saved, so a resume draws the same).
+    const mode = { training: true, maskSeed: mixSeed(this.#seed, this.optimizer.step) } as const;
+    // The model's own loss and gradients where it has them (the kernels without the tape: the same
+    // values), else the tape's.
+    const direct =
+      this.model.lossAndGradients?.({ ids: X, labels: Y, batchSize, numSteps }, state, mode) ?? null;
+    const { nextState, grads, lossValue, normValue } = direct
+      ? {
+          nextState: direct.state,
+          grads: direct.grads,
+          lossValue: direct.loss,
+          normValue: await gradientNorm(direct.grads),
+        }
+      : await this.#tapeStep(batch, state, mode);
     if (fresh) tf.dispose(fresh);
-    // Clipping scales the gradients inside the update, by this norm.
-    const [lossValue, normValue] = await lossAndNorm(loss, grads);
     if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
       tf.dispose([...grads, ...nextState]);
       throw new DivergenceError(
@@ -361,6 +359,26 @@ export class Trainer {
       tf.dispose(nextState);
     }
     return lossValue;
+  }
+
+  /** Loss, gradients (new tensors) and next state of one minibatch through `tf.variableGrads`. */
+  async #tapeStep(batch: Batch, state: State, mode: ForwardMode) {
+    const { X, Y, batchSize, numSteps } = batch;
+    let nextState: State = [];
+    const { loss, grads } = tf.tidy(() => {
+      const ids = tf.tensor2d(X, [batchSize, numSteps], 'int32');
+      const labels = tf.tensor1d(timeMajor(Y, batchSize, numSteps), 'int32');
+      const { value, grads: byName } = tf.variableGrads(() => {
+        const out = this.model.forward(ids, state, mode);
+        nextState = out.state.map((s) => tf.keep(s));
+        return crossEntropy(out.logits, labels);
+      }, this.model.variables);
+      const grads = this.model.variables.map((v) => byName[v.name]!);
+      return { loss: value, grads };
+    });
+    // Clipping scales the gradients inside the update, by this norm.
+    const [lossValue, normValue] = await lossAndNorm(loss, grads);
+    return { nextState, grads, lossValue, normValue };
   }
 
   /** The JSON part of the state; `tensors()` gives the rest. */

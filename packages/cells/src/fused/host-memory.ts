@@ -63,6 +63,17 @@ export function writeFloats(backend: unknown, shape: number[], data: ArrayLike<n
 }
 
 /**
+ * A new float32 tensor of the backend whose values are written afterwards, through `readFloats` (its
+ * own memory: on wasm a view of the heap, valid until the backend next allocates). Its values until
+ * then are unspecified on wasm.
+ */
+export function newFloats(backend: unknown, shape: number[]): tf.TensorInfo {
+  if (isWasm(backend)) return backend.makeOutput(shape, 'float32');
+  const size = shape.reduce((n, d) => n * d, 1);
+  return (backend as CpuLikeBackend).makeTensorInfo(shape, 'float32', new Float32Array(size));
+}
+
+/**
  * Writes `data` over a float32 tensor's own values on the wasm backend, where they lie, and says true;
  * for a variable that only the variable holds, this replaces making a tensor, assigning it and freeing
  * the old values. Says false and writes nothing when anything else shares those values (a clone, a

@@ -17,6 +17,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { runSequenceOp, type SequenceAttrs } from './sequence-op.js';
 
 export { fusedCrossEntropy } from './cross-entropy-op.js';
+export { stackLossAndGradients } from './direct-step.js';
 export { fusedEmbeddingLookup } from './embedding-op.js';
 export { HOST_BACKENDS, overwriteFloats, readFloats, writeFloats } from './host-memory.js';
 export {

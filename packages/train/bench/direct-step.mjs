@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// What the tape costs a training step: the same model trained through its `lossAndGradients` (the
+// kernels back to back, no tape: @rnnlm/cells' fused/direct-step.ts) and through tf.variableGrads (the
+// same model with that method hidden), in alternating blocks of batches (A/B in the same minutes), on
+// random ids of 28 characters, with the trainer's settings as `rnnlm bench` has them (sequential
+// batches of 32 x 35, SGD, clip 1). Prints one JSON line per path: the median over its batches of the
+// wall and process CPU time a batch took, in ms, and the ratio of each to the tape's (medians: on a
+// shared machine a few batches stall on other work).
+//   node packages/train/bench/direct-step.mjs [--model rnn-scratch] [--hidden 256] [--layers 1]
+//     [--batches 5] [--rounds 20] [--threads N]
+import { enableRelaxedSimdInNode } from '@rnnlm/kernels/relaxed-simd';
+
+// As the CLI does first thing: the kernels' fused multiply-add build on Node 20.
+enableRelaxedSimdInNode();
+const { availableParallelism } = await import('node:os');
+const { parseArgs } = await import('node:util');
+const { startKernels } = await import('@rnnlm/kernels');
+await import('@tensorflow/tfjs-backend-wasm');
+const tf = await import('@tensorflow/tfjs-core');
+const { assembleRun } = await import('../dist/index.js');
+const { randomIds } = await import('../dist/training-speed.js');
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'rnn-scratch' },
+    hidden: { type: 'string', default: '256' },
+    layers: { type: 'string', default: '1' },
+    batches: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '20' },
+    threads: { type: 'string' },
+  },
+});
+if (!(await tf.setBackend('wasm'))) {
+  console.error('direct-step bench: the wasm backend could not start');
+  process.exit(1);
+}
+console.error(
+  (await startKernels({ threads: Number(values.threads ?? Math.min(8, availableParallelism())) })).message,
+);
+const [vocabSize, batchSize, numSteps] = [28, 32, 35];
+const batches = Number(values.batches);
+const rounds = Number(values.rounds);
+
+const paths = ['direct', 'tape'];
+const runs = paths.map((path) => {
+  const run = assembleRun({
+    ids: randomIds((rounds + 1) * (batches + 1) * batchSize * numSteps + batchSize + 1, vocabSize),
+    token: 'char',
+    batchSize,
+    numSteps,
+    sampling: 'sequential',
+    model: {
+      impl: values.model.endsWith('-scratch') ? 'scratch' : 'layers',
+      cell: values.model.replace(/-scratch$/, ''),
+      vocabSize,
+      hidden: Number(values.hidden),
+      layers: Number(values.layers),
+      bidirectional: false,
+    },
+    optimizer: { name: 'sgd', lr: 1 },
+    clip: 1,
+  });
+  // The tape's run: the trainer finds no lossAndGradients and takes tf.variableGrads.
+  if (path === 'tape') run.model.lossAndGradients = undefined;
+  return run;
+});
+const timings = paths.map(() => ({ cpu: [], wall: [] }));
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+for (let round = 0; round <= rounds; round++) {
+  for (const [i, run] of runs.entries()) {
+    const done = new AbortController();
+    let n = 0;
+    let cpu0 = process.cpuUsage();
+    let wall0 = performance.now();
+    await run.trainer.fit({
+      epochs: 1,
+      signal: done.signal,
+      onBatchEnd: () => {
+        const cpu = process.cpuUsage(cpu0);
+        const wall = performance.now() - wall0;
+        // Round 0 warms up.
+        if (round > 0) {
+          timings[i].cpu.push((cpu.user + cpu.system) / 1000);
+          timings[i].wall.push(wall);
+        }
+        if (++n >= batches) done.abort();
+        cpu0 = process.cpuUsage();
+        wall0 = performance.now();
+      },
+    });
+  }
+}
+const tape = { cpu: median(timings[1].cpu), wall: median(timings[1].wall) };
+for (const [i, t] of timings.entries()) {
+  const cpu = median(t.cpu);
+  const wall = median(t.wall);
+  console.log(
+    JSON.stringify({
+      bench: 'direct-step',
+      model: values.model,
+      hidden: Number(values.hidden),
+      layers: Number(values.layers),
+      path: paths[i],
+      wall_ms_per_batch: Math.round(wall * 100) / 100,
+      cpu_ms_per_batch: Math.round(cpu * 100) / 100,
+      wall_ratio: Math.round((wall / tape.wall) * 1000) / 1000,
+      cpu_ratio: Math.round((cpu / tape.cpu) * 1000) / 1000,
+      batches: t.cpu.length,
+    }),
+  );
+}
+for (const run of runs) run.dispose();
+process.exit(0);
