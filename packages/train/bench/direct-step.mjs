@@ -2,12 +2,12 @@
 // What the tape costs a training step: the same model trained through its `lossAndGradients` (the
 // kernels back to back, no tape: @rnnlm/cells' fused/direct-step.ts) and through tf.variableGrads (the
 // same model with that method hidden), in alternating blocks of batches (A/B in the same minutes), on
-// random ids of 28 characters, with the trainer's settings as `rnnlm bench` has them (sequential
-// batches of 32 x 35, SGD, clip 1). Prints one JSON line per path: the median over its batches of the
-// wall and process CPU time a batch took, in ms, and the ratio of each to the tape's (medians: on a
-// shared machine a few batches stall on other work).
+// random ids (28 characters by default; `--vocab` for a word-sized vocabulary), with the trainer's
+// settings as `rnnlm bench` has them (sequential batches of 32 x 35, SGD, clip 1). Prints one JSON
+// line per path: the median over its batches of the wall and process CPU time a batch took, in ms,
+// and the ratio of each to the tape's (medians: on a shared machine a few batches stall on other work).
 //   node packages/train/bench/direct-step.mjs [--model rnn-scratch] [--hidden 256] [--layers 1]
-//     [--batches 5] [--rounds 20] [--threads N]
+//     [--vocab 28] [--batches 5] [--rounds 20] [--threads N]
 import { enableRelaxedSimdInNode } from '@rnnlm/kernels/relaxed-simd';
 
 // As the CLI does first thing: the kernels' fused multiply-add build on Node 20.
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'rnn-scratch' },
     hidden: { type: 'string', default: '256' },
     layers: { type: 'string', default: '1' },
+    vocab: { type: 'string', default: '28' },
     batches: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '20' },
     threads: { type: 'string' },
@@ -37,7 +38,7 @@ if (!(await tf.setBackend('wasm'))) {
 console.error(
   (await startKernels({ threads: Number(values.threads ?? Math.min(8, availableParallelism())) })).message,
 );
-const [vocabSize, batchSize, numSteps] = [28, 32, 35];
+const [vocabSize, batchSize, numSteps] = [Number(values.vocab), 32, 35];
 const batches = Number(values.batches);
 const rounds = Number(values.rounds);
 
@@ -104,6 +105,7 @@ for (const [i, t] of timings.entries()) {
       model: values.model,
       hidden: Number(values.hidden),
       layers: Number(values.layers),
+      vocab: vocabSize,
       path: paths[i],
       wall_ms_per_batch: Math.round(wall * 100) / 100,
       cpu_ms_per_batch: Math.round(cpu * 100) / 100,

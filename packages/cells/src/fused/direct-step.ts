@@ -33,10 +33,30 @@ import type { StackWeights } from '../stack.js';
 import { HOST_BACKENDS, newFloats, readFloats } from './host-memory.js';
 import { releaseFinished } from './stash.js';
 
-/** A copy of a view of kernel memory, which the next kernel call overwrites. */
-function copy(view: Float32Array): Float32Array {
+/**
+ * Per stack, the arrays its steps copy kernel results into, by role, reused from one step to the next
+ * (a step keeps none of them): a word-level model's logits and their gradient are tens of megabytes a
+ * batch, which fresh arrays would leave for the garbage collector every time.
+ */
+const scratch = new WeakMap<StackWeights, Map<string, Float32Array>>();
+
+/**
+ * A copy of a view of kernel memory (which the next kernel call overwrites) in the stack's array for
+ * `role`, valid until the next copy for the same role.
+ */
+function copy(stack: StackWeights, role: string, view: Float32Array): Float32Array {
+  let arrays = scratch.get(stack);
+  if (!arrays) {
+    arrays = new Map();
+    scratch.set(stack, arrays);
+  }
+  let array = arrays.get(role);
+  if (!array || array.length < view.length) {
+    array = new Float32Array(view.length);
+    arrays.set(role, array);
+  }
+  const out = array.subarray(0, view.length);
   // set() rather than slice(): slice() of a shared-memory view copies slowly.
-  const out = new Float32Array(view.length);
   out.set(view);
   return out;
 }
@@ -101,6 +121,8 @@ export function stackLossAndGradients(
     const shapes = [];
     let x = stack.embedding
       ? copy(
+          stack,
+          'x0',
           embeddingLookup(
             rt,
             values(stack.embedding),
@@ -131,14 +153,14 @@ export function stackLossAndGradients(
       held.push(r.held);
       stateViews[s]!.set(r.h);
       if (r.c) stateViews[s + 1]!.set(r.c);
-      if (l === top) logits = copy(r.logits!);
-      else x = copy(r.outputs);
+      if (l === top) logits = copy(stack, 'logits', r.logits!);
+      else x = copy(stack, `x${l + 1}`, r.outputs);
       layerInputs.push(inputs);
       shapes.push(shape);
     }
     const loss = crossEntropyWithGrad(rt, logits!, labels, N, V);
     const lossValue = Math.fround(loss.loss);
-    let dOutputs = copy(loss.grad);
+    let dOutputs = copy(stack, 'dLogits', loss.grad);
 
     // Down: each layer's backward pass releases its held activations.
     for (let l = top; l >= 0; l--) {
@@ -159,7 +181,7 @@ export function stackLossAndGradients(
         gradOf(headW).set(g.dWq!);
         gradOf(stack.head.b).set(g.dbq!);
       }
-      if (l > 0 || stack.embedding) dOutputs = copy(g.dx!);
+      if (l > 0 || stack.embedding) dOutputs = copy(stack, 'dx', g.dx!);
     }
     if (stack.embedding) {
       const [rows, E] = stack.embedding.shape;
