@@ -216,7 +216,9 @@ async function runBenchmark(
       lr: config.lr,
       // The process's peak so far: under --suite it includes the configurations before this one.
       peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
-      peak_tensor_mb: round(tensorBytes.peak() / 2 ** 20, 1),
+      // tfjs's tensors only, to a thousandth (a small model's are a few KiB): where training runs in
+      // the kernels, its activations live in their memory, which peak_rss_mb counts.
+      peak_tensor_mb: round(tensorBytes.peak() / 2 ** 20, 3),
       sample,
       ...(printEvery ? { ppl_history: history } : {}),
     };
