@@ -19,6 +19,7 @@ await import('@tensorflow/tfjs-backend-wasm');
 const tf = await import('@tensorflow/tfjs-core');
 const { assembleRun } = await import('../dist/index.js');
 const { randomIds } = await import('../dist/training-speed.js');
+const { alternateRuns, median } = await import('./alternate.mjs');
 
 const { values } = parseArgs({
   options: {
@@ -65,36 +66,7 @@ const runs = paths.map((path) => {
   if (path === 'tape') run.model.lossAndGradients = undefined;
   return run;
 });
-const timings = paths.map(() => ({ cpu: [], wall: [] }));
-const median = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-for (let round = 0; round <= rounds; round++) {
-  for (const [i, run] of runs.entries()) {
-    const done = new AbortController();
-    let n = 0;
-    let cpu0 = process.cpuUsage();
-    let wall0 = performance.now();
-    await run.trainer.fit({
-      epochs: 1,
-      signal: done.signal,
-      onBatchEnd: () => {
-        const cpu = process.cpuUsage(cpu0);
-        const wall = performance.now() - wall0;
-        // Round 0 warms up.
-        if (round > 0) {
-          timings[i].cpu.push((cpu.user + cpu.system) / 1000);
-          timings[i].wall.push(wall);
-        }
-        if (++n >= batches) done.abort();
-        cpu0 = process.cpuUsage();
-        wall0 = performance.now();
-      },
-    });
-  }
-}
+const timings = await alternateRuns(runs, { batches, rounds });
 const tape = { cpu: median(timings[1].cpu), wall: median(timings[1].wall) };
 for (const [i, t] of timings.entries()) {
   const cpu = median(t.cpu);
