@@ -107,7 +107,9 @@ export function stackLossAndGradients(
   releaseFinished();
   // The tensors it returns are made first, and written in place: views of the tensors' memory stay
   // valid while no tensor is made, so none is made after the views are taken.
-  const stateShapes = stack.layers.flatMap(([w]) => Array<number[]>(perCell).fill([B, w!.W.shape[0]]));
+  const stateShapes = stack.layers.flatMap(([w]) =>
+    Array.from({ length: perCell }, () => [B, w!.W.shape[0]]),
+  );
   const made = [...variables.map((v) => v.shape), ...stateShapes].map((shape) =>
     tf.engine().makeTensorFromTensorInfo(newFloats(backend, shape)),
   );
