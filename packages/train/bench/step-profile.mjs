@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Where a training batch's time goes: the trainer's own steps (sequential batches, SGD, clip 1, as
-// `rnnlm bench`) on random ids of 28 characters, timed by phase (forward, loss + backward + norm, the
-// update, between batches), by tfjs op (the outermost ops: the fused layer, its gradient, the loss)
+// `rnnlm bench`) on random ids of 28 characters, timed by phase (the model's loss and gradients
+// without the tape and then the norm, or with `--tape` forward and then loss + backward + norm through
+// tfjs's tape; the update; between batches), by tfjs op (the outermost ops: with --tape the fused
+// layer, its gradient, the loss)
 // and by kernel call (each `KernelRuntime.run`, with a product's sizes M x K x N and (1t) when it
 // ran on the calling thread alone). The timers wrap the runtime's `run` and the engine's
 // `runKernel` for this process only, and cost a few microseconds a call. Prints one JSON line: the
@@ -13,7 +15,7 @@
 // where it is spent (the time inside an op before its first kernel call, between the forward op and the
 // loss, between the last gradient and the norm).
 //   node packages/train/bench/step-profile.mjs [--model rnn-scratch] [--hidden 256] [--layers 1]
-//     [--batches 30] [--rounds 3] [--threads 2]
+//     [--batches 30] [--rounds 3] [--threads 2] [--tape]
 // On a shared machine give it a quiet moment: a worker thread that loses its core stalls every call.
 import { enableRelaxedSimdInNode } from '@rnnlm/kernels/relaxed-simd';
 
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '30' },
     rounds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
+    tape: { type: 'boolean', default: false },
   },
 });
 if (!(await tf.setBackend('wasm'))) {
@@ -127,6 +130,18 @@ engine.runKernel = (name, inputs, attrs) => {
     }
   }
 };
+if (values.tape) {
+  // The trainer then finds no lossAndGradients and takes tf.variableGrads.
+  model.lossAndGradients = undefined;
+} else if (model.lossAndGradients) {
+  const direct0 = model.lossAndGradients.bind(model);
+  model.lossAndGradients = (...args) => {
+    enter('loss and gradients');
+    const out = direct0(...args);
+    enter(out ? 'norm' : 'loss and gradients fell back to the tape');
+    return out;
+  };
+}
 const forward0 = model.forward.bind(model);
 model.forward = (...args) => {
   enter('forward');
@@ -170,6 +185,7 @@ console.log(
   JSON.stringify({
     bench: 'step-profile',
     model: values.model,
+    path: values.tape ? 'tape' : 'direct',
     hidden: Number(values.hidden),
     layers: Number(values.layers),
     threads: rt.threads,
