@@ -17,7 +17,7 @@ const { parseArgs } = await import('node:util');
 const { startKernels } = await import('@rnnlm/kernels');
 await import('@tensorflow/tfjs-backend-wasm');
 const tf = await import('@tensorflow/tfjs-core');
-const { assembleRun } = await import('../dist/index.js');
+const { BATCH_SIZE, NUM_STEPS, benchRun } = await import('./bench-run.mjs');
 const { randomIds } = await import('../dist/training-speed.js');
 const { alternateRuns, median } = await import('./alternate.mjs');
 
@@ -39,29 +39,17 @@ if (!(await tf.setBackend('wasm'))) {
 console.error(
   (await startKernels({ threads: Number(values.threads ?? Math.min(8, availableParallelism())) })).message,
 );
-const [vocabSize, batchSize, numSteps] = [Number(values.vocab), 32, 35];
+const vocabSize = Number(values.vocab);
 const batches = Number(values.batches);
 const rounds = Number(values.rounds);
 
 const paths = ['direct', 'tape'];
 const runs = paths.map((path) => {
-  const run = assembleRun({
-    ids: randomIds((rounds + 1) * (batches + 1) * batchSize * numSteps + batchSize + 1, vocabSize),
-    token: 'char',
-    batchSize,
-    numSteps,
-    sampling: 'sequential',
-    model: {
-      impl: values.model.endsWith('-scratch') ? 'scratch' : 'layers',
-      cell: values.model.replace(/-scratch$/, ''),
-      vocabSize,
-      hidden: Number(values.hidden),
-      layers: Number(values.layers),
-      bidirectional: false,
-    },
-    optimizer: { name: 'sgd', lr: 1 },
-    clip: 1,
-  });
+  const run = benchRun(
+    randomIds((rounds + 1) * (batches + 1) * BATCH_SIZE * NUM_STEPS + BATCH_SIZE + 1, vocabSize),
+    vocabSize,
+    values,
+  );
   // The tape's run: the trainer finds no lossAndGradients and takes tf.variableGrads.
   if (path === 'tape') run.model.lossAndGradients = undefined;
   return run;

@@ -25,7 +25,7 @@ const { parseArgs } = await import('node:util');
 const { kernelRuntime, startKernels } = await import('@rnnlm/kernels');
 await import('@tensorflow/tfjs-backend-wasm');
 const tf = await import('@tensorflow/tfjs-core');
-const { assembleRun } = await import('../dist/index.js');
+const { BATCH_SIZE, NUM_STEPS, benchRun } = await import('./bench-run.mjs');
 const { randomIds } = await import('../dist/training-speed.js');
 
 const { values } = parseArgs({
@@ -45,27 +45,15 @@ if (!(await tf.setBackend('wasm'))) {
 }
 const status = await startKernels({ threads: Number(values.threads) });
 console.error(status.message);
-const [vocabSize, batchSize, numSteps] = [28, 32, 35];
+const vocabSize = 28;
+const [batchSize, numSteps] = [BATCH_SIZE, NUM_STEPS];
 const batches = Number(values.batches);
 const rounds = Number(values.rounds);
-const ids = randomIds((batches + 2) * batchSize * numSteps + batchSize + 1, vocabSize);
-const run = assembleRun({
-  ids,
-  token: 'char',
-  batchSize,
-  numSteps,
-  sampling: 'sequential',
-  model: {
-    impl: values.model.endsWith('-scratch') ? 'scratch' : 'layers',
-    cell: values.model.replace(/-scratch$/, ''),
-    vocabSize,
-    hidden: Number(values.hidden),
-    layers: Number(values.layers),
-    bidirectional: false,
-  },
-  optimizer: { name: 'sgd', lr: 1 },
-  clip: 1,
-});
+const run = benchRun(
+  randomIds((batches + 2) * batchSize * numSteps + batchSize + 1, vocabSize),
+  vocabSize,
+  values,
+);
 const { model, trainer } = run;
 const now = () => performance.now();
 
