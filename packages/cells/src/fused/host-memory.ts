@@ -49,19 +49,6 @@ export function readInt(backend: unknown, info: tf.TensorInfo): number {
   return readInts(backend, info)[0]!;
 }
 
-/** A new float32 tensor of the backend holding a copy of `values` (views of kernel memory, typically). */
-export function writeFloats(backend: unknown, shape: number[], data: ArrayLike<number>): tf.TensorInfo {
-  if (isWasm(backend)) {
-    const info = backend.makeOutput(shape, 'float32');
-    (backend.typedArrayFromHeap(info) as Float32Array).set(data);
-    return info;
-  }
-  // A fresh array (tfjs keeps it), filled with set(): slice() of a shared-memory view copies slowly.
-  const copy = new Float32Array(data.length);
-  copy.set(data);
-  return (backend as CpuLikeBackend).makeTensorInfo(shape, 'float32', copy);
-}
-
 /**
  * A new float32 tensor of the backend whose values are written afterwards, through `readFloats` (its
  * own memory: on wasm a view of the heap, valid until the backend next allocates). Its values until
@@ -69,8 +56,17 @@ export function writeFloats(backend: unknown, shape: number[], data: ArrayLike<n
  */
 export function newFloats(backend: unknown, shape: number[]): tf.TensorInfo {
   if (isWasm(backend)) return backend.makeOutput(shape, 'float32');
+  // A fresh array, which tfjs keeps as the tensor's own.
   const size = shape.reduce((n, d) => n * d, 1);
   return (backend as CpuLikeBackend).makeTensorInfo(shape, 'float32', new Float32Array(size));
+}
+
+/** A new float32 tensor of the backend holding a copy of `values` (views of kernel memory, typically). */
+export function writeFloats(backend: unknown, shape: number[], data: ArrayLike<number>): tf.TensorInfo {
+  const info = newFloats(backend, shape);
+  // set(), not a copy made by slice(): slice() of a shared-memory view copies slowly.
+  readFloats(backend, info).set(data);
+  return info;
 }
 
 /**
