@@ -86,3 +86,15 @@ export function assertLabelledBatch(
     assertIdsInRange(values, vocabSize, numSteps);
   }
 }
+
+/**
+ * Token ids (or labels) in the order of the models' time-major rows: d2l's `Y.T.reshape(-1)`. `ids` is
+ * row-major [batchSize, numSteps]; row t*B + b of the result is step t of sequence b.
+ */
+export function timeMajor(ids: ArrayLike<number>, batchSize: number, numSteps: number): Int32Array {
+  const out = new Int32Array(batchSize * numSteps);
+  for (let b = 0; b < batchSize; b++) {
+    for (let t = 0; t < numSteps; t++) out[t * batchSize + b] = ids[b * numSteps + t]!;
+  }
+  return out;
+}

@@ -35,7 +35,7 @@ export {
   useFused,
   writeFloats,
 } from './fused/index.js';
-export { assertIdsInRange, assertIdsTensor, assertLabelledBatch } from './ids.js';
+export { assertIdsInRange, assertIdsTensor, assertLabelledBatch, timeMajor } from './ids.js';
 export { type InitialWeight, initialWeights, NORMAL_INIT_STDDEV, type WeightKind } from './init.js';
 export * from './model.js';
 export { createScratchModel, type ScratchModelOptions } from './scratch-model.js';

@@ -1,17 +1,8 @@
 import { fusedCrossEntropy, useFused } from '@rnnlm/cells';
 import * as tf from '@tensorflow/tfjs-core';
 
-/**
- * Labels in the order of the models' time-major logits: d2l's `Y.T.reshape(-1)`. `Y` is row-major
- * [batchSize, numSteps]; row t*B + b of the result is step t of sequence b.
- */
-export function timeMajor(Y: Int32Array, batchSize: number, numSteps: number): Int32Array {
-  const out = new Int32Array(batchSize * numSteps);
-  for (let b = 0; b < batchSize; b++) {
-    for (let t = 0; t < numSteps; t++) out[t * batchSize + b] = Y[b * numSteps + t]!;
-  }
-  return out;
-}
+/** Labels in the order of the models' time-major logits (d2l's `Y.T.reshape(-1)`): one definition, in cells. */
+export { timeMajor } from '@rnnlm/cells';
 
 /**
  * Mean cross-entropy per token of logits [N, V] against labels [N], with its gradient in closed form:

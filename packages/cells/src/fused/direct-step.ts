@@ -28,6 +28,7 @@ import {
 } from '@rnnlm/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { statesPerCell } from '../config.js';
+import { timeMajor } from '../ids.js';
 import type { LabelledBatch, LossAndGradients, State } from '../model.js';
 import type { StackWeights } from '../stack.js';
 import { HOST_BACKENDS, newFloats, readFloats } from './host-memory.js';
@@ -58,13 +59,6 @@ function copy(stack: StackWeights, role: string, view: Float32Array): Float32Arr
   const out = array.subarray(0, view.length);
   // set() rather than slice(): slice() of a shared-memory view copies slowly.
   out.set(view);
-  return out;
-}
-
-/** Row t*B + b of the result is row b, column t of the row-major [B, T] `ids`. */
-function timeMajor(ids: ArrayLike<number>, B: number, T: number): Int32Array {
-  const out = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) out[t * B + b] = ids[b * T + t]!;
   return out;
 }
 
