@@ -19,7 +19,7 @@
 // again and their results are dropped; columns past the edge multiply the panel's zero padding.
 
 import { madd, tanhs, tanhv } from './math';
-import { splitRange } from './threads';
+import { nextPiece, pieceLow, pieceStep, pieceTop, splitRange } from './threads';
 
 // @ts-expect-error: decorator
 @inline export const NR: i32 = 8;
@@ -335,31 +335,42 @@ export function gemmRowsThen(
   }
 }
 
+/** Rows of C a piece of `gemm` takes when the threads share rows: 4 tiles, so that a piece is worth its claim. */
+// @ts-expect-error: decorator
+@inline const PIECE_ROWS: i32 = 16;
+
+/**
+ * The pieces `gemm` shares out: groups of PIECE_ROWS rows of C (splitRows), else its column panels (the
+ * JavaScript side's runGemm sizes the schedule the same way).
+ */
+// @ts-ignore: decorator
+@inline function gemmUnits(M: i32, N: i32, splitRows: bool): i32 {
+  return splitRows ? (M + PIECE_ROWS - 1) / PIECE_ROWS : (N + NR - 1) / NR;
+}
+
 /**
  * C (+)= A x B, A(i, k) at a + (i/4)*aGroup + (i%4)*aRow + k*aK (bytes): a row-major A (aGroup =
  * 4*lda*4, aRow = lda*4, aK = 4) or one packed by `packA` (K*16, 4, 16); B packed by `packB`, C
  * row-major [M x N] with ldc floats, in passes of KC over K (a block of A stays in L2, a panel of B in
- * L1). splitRows: the threads share the rows of C, else its column panels.
+ * L1). splitRows: the threads share the rows of C (16 a piece: 4 tiles), else its column panels (one a
+ * piece), each pass a piece at a time (threads.ts's nextPiece: a thread done with its own pieces takes
+ * another's last ones). sched: the schedule of `gemmUnits` pieces.
  */
 export function gemm(
   a: usize, aGroup: usize, aRow: usize, aK: usize, bp: usize, K: i32, M: i32, N: i32, c: usize, ldc: i32,
-  accumulate: bool, splitRows: bool, tid: i32, nt: i32,
+  accumulate: bool, splitRows: bool, sched: usize, tid: i32, nt: i32,
 ): void {
   const panels = (N + NR - 1) / NR;
-  let p0 = 0, p1 = panels, i0 = 0, i1 = M;
-  if (splitRows) {
-    const groups = (M + MR - 1) / MR;
-    i0 = splitRange(groups, tid, nt, 0) * MR;
-    i1 = min(M, splitRange(groups, tid, nt, 1) * MR);
-  } else {
-    p0 = splitRange(panels, tid, nt, 0);
-    p1 = splitRange(panels, tid, nt, 1);
-  }
-  if (i0 >= i1 || p0 >= p1) return;
+  const passes = (K + KC - 1) / KC;
   const cStride = <usize>ldc * 4;
-  for (let k0 = 0; k0 < K; k0 += KC) {
+  const units = gemmUnits(M, N, splitRows);
+  for (let w = nextPiece(sched, units, passes, false, tid, nt); w >= 0; w = nextPiece(sched, units, passes, false, tid, nt)) {
+    const k0 = pieceStep(w) * KC;
     const kc = min(KC, K - k0);
     const mode = accumulate || k0 > 0 ? ADD : STORE;
+    const u0 = pieceLow(w), u1 = pieceTop(w);
+    const p0 = splitRows ? 0 : u0, p1 = splitRows ? panels : u1;
+    const i0 = splitRows ? u0 * PIECE_ROWS : 0, i1 = splitRows ? min(M, u1 * PIECE_ROWS) : M;
     for (let p = p0; p < p1; p++) {
       const cols = min(NR, N - p * NR);
       const bp_ = bp + (<usize>p * <usize>K + <usize>k0) * 32;

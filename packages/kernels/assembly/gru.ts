@@ -9,20 +9,18 @@
 import { gemmRows } from './gemm';
 import { addRows } from './lstm';
 import { sigmoids, sigmoidv, tanhs, tanhv } from './math';
-import { rowRange } from './threads';
+import { nextRowSteps, pieceRow0, pieceRow1, pieceStep } from './threads';
 
 
 export function gruForward(
   xg: usize, hbuf: usize, rh: usize, wzr: usize, whh: usize, T: i32, B: i32, H: i32, reverse: bool,
-  tid: i32, nt: i32,
+  sched: usize, tid: i32, nt: i32,
 ): void {
-  const r0 = rowRange(B, tid, nt, 0);
-  const r1 = rowRange(B, tid, nt, 1);
-  if (r0 >= r1) return;
   const G = 3 * H;
   const slot = <usize>B * <usize>H * 4;
   const zO: usize = 0, rO = <usize>H * 4, hO = <usize>(2 * H) * 4;
-  for (let s = 0; s < T; s++) {
+  for (let w = nextRowSteps(sched, B, T, tid, nt); w >= 0; w = nextRowSteps(sched, B, T, tid, nt)) {
+    const s = pieceStep(w), r0 = pieceRow0(w), r1 = pieceRow1(w, B);
     const t = reverse ? T - 1 - s : s;
     const prev = reverse ? t + 1 : t;
     const out = reverse ? t : t + 1;
@@ -81,17 +79,15 @@ export function gruForward(
  */
 export function gruBackward(
   xg: usize, hbuf: usize, dbuf: usize, dhT: usize, wzrT: usize, whhT: usize, drh: usize, dh0: usize,
-  T: i32, B: i32, H: i32, reverse: bool, tid: i32, nt: i32,
+  T: i32, B: i32, H: i32, reverse: bool, sched: usize, tid: i32, nt: i32,
 ): void {
-  const r0 = rowRange(B, tid, nt, 0);
-  const r1 = rowRange(B, tid, nt, 1);
-  if (r0 >= r1) return;
   const G = 3 * H;
   const slot = <usize>B * <usize>H * 4;
   const zO: usize = 0, rO = <usize>H * 4, hO = <usize>(2 * H) * 4;
   const one = f32x4.splat(1);
-  addRows(dbuf + <usize>(reverse ? 0 : T - 1) * slot, dhT, H, r0, r1);
-  for (let s = 0; s < T; s++) {
+  for (let w = nextRowSteps(sched, B, T, tid, nt); w >= 0; w = nextRowSteps(sched, B, T, tid, nt)) {
+    const s = pieceStep(w), r0 = pieceRow0(w), r1 = pieceRow1(w, B);
+    if (s == 0) addRows(dbuf + <usize>(reverse ? 0 : T - 1) * slot, dhT, H, r0, r1);
     const t = reverse ? s : T - 1 - s;
     const prev = reverse ? t + 1 : t;
     const x = xg + <usize>t * <usize>B * <usize>G * 4;

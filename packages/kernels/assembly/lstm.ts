@@ -15,20 +15,18 @@
 
 import { gemmRows } from './gemm';
 import { sigmoids, sigmoidv, tanhs, tanhv } from './math';
-import { rowRange } from './threads';
+import { nextRowSteps, pieceRow0, pieceRow1, pieceStep } from './threads';
 
 
 export function lstmForward(
   xg: usize, hbuf: usize, cbuf: usize, wp: usize, T: i32, B: i32, H: i32, reverse: bool,
-  gi: i32, gf: i32, go: i32, gg: i32, tid: i32, nt: i32,
+  gi: i32, gf: i32, go: i32, gg: i32, sched: usize, tid: i32, nt: i32,
 ): void {
-  const r0 = rowRange(B, tid, nt, 0);
-  const r1 = rowRange(B, tid, nt, 1);
-  if (r0 >= r1) return;
   const G = 4 * H;
   const slot = <usize>B * <usize>H * 4;
   const iO = <usize>(gi * H) * 4, fO = <usize>(gf * H) * 4, oO = <usize>(go * H) * 4, gO = <usize>(gg * H) * 4;
-  for (let s = 0; s < T; s++) {
+  for (let w = nextRowSteps(sched, B, T, tid, nt); w >= 0; w = nextRowSteps(sched, B, T, tid, nt)) {
+    const s = pieceStep(w), r0 = pieceRow0(w), r1 = pieceRow1(w, B);
     const t = reverse ? T - 1 - s : s;
     const prev = reverse ? t + 1 : t;
     const out = reverse ? t : t + 1;
@@ -85,18 +83,16 @@ export function lstmForward(
  */
 export function lstmBackward(
   xg: usize, hbuf: usize, cbuf: usize, dbuf: usize, dhT: usize, dc: usize, wtp: usize, dh0: usize,
-  T: i32, B: i32, H: i32, reverse: bool, gi: i32, gf: i32, go: i32, gg: i32, tid: i32, nt: i32,
+  T: i32, B: i32, H: i32, reverse: bool, gi: i32, gf: i32, go: i32, gg: i32, sched: usize, tid: i32, nt: i32,
 ): void {
-  const r0 = rowRange(B, tid, nt, 0);
-  const r1 = rowRange(B, tid, nt, 1);
-  if (r0 >= r1) return;
   const G = 4 * H;
   const slot = <usize>B * <usize>H * 4;
   const iO = <usize>(gi * H) * 4, fO = <usize>(gf * H) * 4, oO = <usize>(go * H) * 4, gO = <usize>(gg * H) * 4;
   const one = f32x4.splat(1);
-  // The final state's gradient joins the output gradient of the step processed last in the forward pass.
-  addRows(dbuf + <usize>(reverse ? 0 : T - 1) * slot, dhT, H, r0, r1);
-  for (let s = 0; s < T; s++) {
+  for (let w = nextRowSteps(sched, B, T, tid, nt); w >= 0; w = nextRowSteps(sched, B, T, tid, nt)) {
+    const s = pieceStep(w), r0 = pieceRow0(w), r1 = pieceRow1(w, B);
+    // The final state's gradient joins the output gradient of the step processed last in the forward pass.
+    if (s == 0) addRows(dbuf + <usize>(reverse ? 0 : T - 1) * slot, dhT, H, r0, r1);
     const t = reverse ? s : T - 1 - s;
     const prev = reverse ? t + 1 : t;
     const out = reverse ? t : t + 1;

@@ -6,19 +6,21 @@
 
 import { gemmRows, gemmRowsThen, TANH, TANH_GRAD } from './gemm';
 import { addRows } from './lstm';
-import { rowRange } from './threads';
+import { nextRowSteps, pieceRow0, pieceRow1, pieceStep } from './threads';
 
 
-/** scratch: 128 bytes per thread (the edge tiles' products), at scratch + tid * 128. */
+/**
+ * scratch: 128 bytes per thread (the edge tiles' products), at scratch + tid * 128; sched: the steps'
+ * schedule (threads.ts's nextRowSteps).
+ */
 export function rnnForward(
-  xp: usize, hbuf: usize, wp: usize, T: i32, B: i32, H: i32, reverse: bool, scratch: usize, tid: i32, nt: i32,
+  xp: usize, hbuf: usize, wp: usize, T: i32, B: i32, H: i32, reverse: bool, scratch: usize, sched: usize,
+  tid: i32, nt: i32,
 ): void {
-  const r0 = rowRange(B, tid, nt, 0);
-  const r1 = rowRange(B, tid, nt, 1);
-  if (r0 >= r1) return;
   const slot = <usize>B * <usize>H * 4;
   const own = scratch + <usize>tid * 128;
-  for (let s = 0; s < T; s++) {
+  for (let w = nextRowSteps(sched, B, T, tid, nt); w >= 0; w = nextRowSteps(sched, B, T, tid, nt)) {
+    const s = pieceStep(w), r0 = pieceRow0(w), r1 = pieceRow1(w, B);
     const t = reverse ? T - 1 - s : s;
     const prev = reverse ? t + 1 : t;
     const out = reverse ? t : t + 1;
@@ -30,39 +32,37 @@ export function rnnForward(
 /** As lstmBackward, without the memory cell. wtp: W_hh^T [H, H] packed. */
 export function rnnBackward(
   xp: usize, hbuf: usize, dbuf: usize, dhT: usize, wtp: usize, dh0: usize,
-  T: i32, B: i32, H: i32, reverse: bool, scratch: usize, tid: i32, nt: i32,
+  T: i32, B: i32, H: i32, reverse: bool, scratch: usize, sched: usize, tid: i32, nt: i32,
 ): void {
-  const r0 = rowRange(B, tid, nt, 0);
-  const r1 = rowRange(B, tid, nt, 1);
-  if (r0 >= r1) return;
   const slot = <usize>B * <usize>H * 4;
   const own = scratch + <usize>tid * 128;
   const one = f32x4.splat(1);
   const first = reverse ? 0 : T - 1;
-  addRows(dbuf + <usize>first * slot, dhT, H, r0, r1);
-  // The first step's pre-activation gradient: dH (1 - H^2). Every later one leaves the product below.
-  {
-    const x = xp + <usize>first * slot;
-    const d = dbuf + <usize>first * slot;
-    const h = hbuf + <usize>(reverse ? first : first + 1) * slot;
-    const start = <usize>(r0 * H) * 4;
-    const end = <usize>(r1 * H) * 4;
-    let o = start;
-    for (; o + 16 <= end; o += 16) {
-      const hv = v128.load(h + o);
-      v128.store(x + o, f32x4.mul(v128.load(d + o), f32x4.sub(one, f32x4.mul(hv, hv))));
+  for (let w = nextRowSteps(sched, B, T, tid, nt); w >= 0; w = nextRowSteps(sched, B, T, tid, nt)) {
+    const s = pieceStep(w), r0 = pieceRow0(w), r1 = pieceRow1(w, B);
+    if (s == 0) {
+      addRows(dbuf + <usize>first * slot, dhT, H, r0, r1);
+      // The first step's pre-activation gradient: dH (1 - H^2). Every later one leaves the product below.
+      const x = xp + <usize>first * slot;
+      const d = dbuf + <usize>first * slot;
+      const h = hbuf + <usize>(reverse ? first : first + 1) * slot;
+      const start = <usize>(r0 * H) * 4;
+      const end = <usize>(r1 * H) * 4;
+      let o = start;
+      for (; o + 16 <= end; o += 16) {
+        const hv = v128.load(h + o);
+        v128.store(x + o, f32x4.mul(v128.load(d + o), f32x4.sub(one, f32x4.mul(hv, hv))));
+      }
+      for (; o < end; o += 4) {
+        const hv = load<f32>(h + o);
+        store<f32>(x + o, load<f32>(d + o) * (1 - hv * hv));
+      }
     }
-    for (; o < end; o += 4) {
-      const hv = load<f32>(h + o);
-      store<f32>(x + o, load<f32>(d + o) * (1 - hv * hv));
-    }
-  }
-  for (let s = 0; s < T; s++) {
     const t = reverse ? s : T - 1 - s;
     const x = xp + <usize>t * slot;
     if (s == T - 1) {
       gemmRows(x, H, wtp, H, H, dh0, H, r0, r1, false);
-      break;
+      continue;
     }
     // The step read before: dpre_p = (dH_p + dpre_t W^T) (1 - H_p^2), with H_p the state after step p.
     const p = reverse ? t + 1 : t - 1;
@@ -70,4 +70,3 @@ export function rnnBackward(
     gemmRowsThen(x, H, wtp, H, H, dbuf + <usize>p * slot, H, r0, r1, TANH_GRAD, hp, xp + <usize>p * slot, own);
   }
 }
-

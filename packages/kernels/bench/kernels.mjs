@@ -3,8 +3,10 @@
 // included) and of matMul, on 1 and 2 threads, in each build of the kernels asked for (relaxed SIMD's
 // fused multiply-add, plain SIMD): the builds' repetitions alternate, so that a busy neighbour slows
 // both alike. Prints one JSON line per case and build, with GFLOP/s of wall time and of CPU time.
+// `--taking on,off` also runs each build with threads that never take each other's pieces of a call
+// (KernelRuntime.allowTaking), alternating with those that do on the same runtime.
 //   node packages/kernels/bench/kernels.mjs [--hidden 256] [--batch 32] [--steps 35] [--reps 20]
-//                                           [--threads 1,2] [--simd relaxed,plain]
+//                                           [--threads 1,2] [--simd relaxed,plain] [--taking on,off]
 import { parseArgs } from 'node:util';
 // A benchmark owns its process: relaxed SIMD on where Node 20 has it behind a flag, before any compiling.
 import { enableRelaxedSimdInNode } from '../dist/relaxed-simd.js';
@@ -20,6 +22,7 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '20' },
     threads: { type: 'string', default: '1,2' },
     simd: { type: 'string', default: 'relaxed,plain' },
+    taking: { type: 'string', default: 'on' },
   },
 });
 const H = Number(values.hidden);
@@ -29,12 +32,16 @@ const reps = Number(values.reps);
 const flavours = values.simd.split(',');
 const rand = (n, scale) => Float32Array.from({ length: n }, () => (Math.random() - 0.5) * scale);
 
-/** Runs `once` on each runtime in turn, 3 + reps times, and returns each one's mean wall and CPU ms. */
-function alternate(runtimes, once, warmup = 3) {
-  const wall = runtimes.map(() => 0);
-  const cpu = runtimes.map(() => 0);
+/**
+ * Runs `once` on each variant's runtime in turn (its taking set first), 3 + reps times, and returns
+ * each one's mean wall and CPU ms.
+ */
+function alternate(variants, once, warmup = 3) {
+  const wall = variants.map(() => 0);
+  const cpu = variants.map(() => 0);
   for (let r = -warmup; r < reps; r++) {
-    for (const [i, rt] of runtimes.entries()) {
+    for (const [i, { rt, taking }] of variants.entries()) {
+      rt.allowTaking(taking === 'on');
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       once(rt);
@@ -46,12 +53,18 @@ function alternate(runtimes, once, warmup = 3) {
       }
     }
   }
-  return runtimes.map((_, i) => ({ wallMs: wall[i] / reps, cpuMs: cpu[i] / reps }));
+  return variants.map((_, i) => ({ wallMs: wall[i] / reps, cpuMs: cpu[i] / reps }));
 }
 
 for (const threads of values.threads.split(',').map(Number)) {
+  // A build's variants share its runtime (its workers).
   const runtimes = [];
-  for (const simd of flavours) runtimes.push(await KernelRuntime.create(threads, simd));
+  const variants = [];
+  for (const simd of flavours) {
+    const rt = await KernelRuntime.create(threads, simd);
+    runtimes.push(rt);
+    for (const taking of values.taking.split(',')) variants.push({ rt, taking });
+  }
   for (const cell of ['rnn', 'gru', 'lstm']) {
     const G = (cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1) * H;
     // The layer's input as token ids (vocabulary 28), projected in the kernel, as @rnnlm/cells runs layer 0.
@@ -68,7 +81,7 @@ for (const threads of values.threads.split(',').map(Number)) {
     // Copies of what the backward pass takes back, into arrays made once (as @rnnlm/cells does).
     const outputs = new Float32Array(T * B * H);
     const saved = cell === 'rnn' ? [] : [new Float32Array(T * B * G), new Float32Array(T * B * H)];
-    const times = alternate(runtimes, (rt) => {
+    const times = alternate(variants, (rt) => {
       const f = sequenceForward(rt, shape, inputs);
       outputs.set(f.outputs);
       for (const [i, s] of f.saved.entries()) saved[i].set(s);
@@ -79,7 +92,8 @@ for (const threads of values.threads.split(',').map(Number)) {
       console.log(
         JSON.stringify({
           kernel: cell,
-          simd: runtimes[i].simd,
+          simd: variants[i].rt.simd,
+          taking: variants[i].taking,
           threads,
           hidden: H,
           batch: B,
@@ -100,12 +114,13 @@ for (const threads of values.threads.split(',').map(Number)) {
   ]) {
     const a = rand(M * K, 1);
     const b = rand(K * N, 1);
-    const times = alternate(runtimes, (rt) => matMul(rt, { a, b, M, N, K }), 2);
+    const times = alternate(variants, (rt) => matMul(rt, { a, b, M, N, K }), 2);
     for (const [i, { wallMs, cpuMs }] of times.entries()) {
       console.log(
         JSON.stringify({
           kernel: 'matMul',
-          simd: runtimes[i].simd,
+          simd: variants[i].rt.simd,
+          taking: variants[i].taking,
           threads,
           M,
           K,

@@ -69,19 +69,50 @@ const bwdW =
 // The gate gradients' packed copies for the weight gradient.
 const dPacked = a.alloc(rt.packedBytes(T * B, G) / 4);
 let activations = null;
+// The threads' schedule (assembly/threads.ts's nextPiece), zeroed before every call: enough lines for
+// the batch's groups of rows and the product's column panels, and one a thread.
+const scheduleFloats = (Math.max((B + 3) >> 2, Math.ceil(G / 8)) + rt.threads) * 16;
+const scheduleAt = a.alloc(scheduleFloats);
+const sched = () => {
+  a.write(scheduleAt, null, scheduleFloats);
+  return scheduleAt;
+};
 
 const forward = () =>
   cell === 'lstm'
-    ? rt.run('lstmForward', { xg, hbuf, cbuf: second, ...fwdW, T, B, H, reverse: false, ...lstmGates }, work)
-    : rt.run('gruForward', { xg, hbuf, rh: second, ...fwdW, T, B, H, reverse: false }, work);
+    ? rt.run(
+        'lstmForward',
+        { xg, hbuf, cbuf: second, ...fwdW, T, B, H, reverse: false, ...lstmGates, sched: sched() },
+        work,
+      )
+    : rt.run('gruForward', { xg, hbuf, rh: second, ...fwdW, T, B, H, reverse: false, sched: sched() }, work);
 const backward = () =>
   cell === 'lstm'
     ? rt.run(
         'lstmBackward',
-        { xg, hbuf, cbuf: second, dbuf, dhT, dc, ...bwdW, dh0, T, B, H, reverse: false, ...lstmGates },
+        {
+          xg,
+          hbuf,
+          cbuf: second,
+          dbuf,
+          dhT,
+          dc,
+          ...bwdW,
+          dh0,
+          T,
+          B,
+          H,
+          reverse: false,
+          ...lstmGates,
+          sched: sched(),
+        },
         2 * work,
       )
-    : rt.run('gruBackward', { xg, hbuf, dbuf, dhT, ...bwdW, drh, dh0, T, B, H, reverse: false }, 2 * work);
+    : rt.run(
+        'gruBackward',
+        { xg, hbuf, dbuf, dhT, ...bwdW, drh, dh0, T, B, H, reverse: false, sched: sched() },
+        2 * work,
+      );
 const N = T * B;
 const packD = () =>
   rt.run('packB', { src: xg, rowStride: G * 4, colStride: 4, K: N, N: G, dst: dPacked }, N * G * 2);
@@ -92,7 +123,18 @@ const packH = () => rt.run('packA', { src: hbuf, ld: H, K: N, M: H, dst: hPacked
 const gemmD = (states) => () =>
   rt.run(
     'gemm',
-    { ...states, bp: dPacked, K: N, M: H, N: G, c: dW, ldc: G, accumulate: false, splitRows: false },
+    {
+      ...states,
+      bp: dPacked,
+      K: N,
+      M: H,
+      N: G,
+      c: dW,
+      ldc: G,
+      accumulate: false,
+      splitRows: false,
+      sched: sched(),
+    },
     N * H * G,
   );
 const inPlace = { a: hbuf, aGroup: 16, aRow: 4, aK: H * 4 };

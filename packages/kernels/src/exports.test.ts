@@ -48,8 +48,8 @@ describe('the WebAssembly exports', () => {
 describe('positional', () => {
   it('puts named arguments in the order of the signature, flags as 0 and 1', () => {
     const args = { a: 64, aGroup: 64, aRow: 16, aK: 4, bp: 128, K: 4, M: 5, N: 6, c: 256, ldc: 6 };
-    expect(positional('gemm', { ...args, accumulate: true, splitRows: false })).toEqual([
-      64, 64, 16, 4, 128, 4, 5, 6, 256, 6, 1, 0,
+    expect(positional('gemm', { ...args, accumulate: true, splitRows: false, sched: 512 })).toEqual([
+      64, 64, 16, 4, 128, 4, 5, 6, 256, 6, 1, 0, 512,
     ]);
     expect(positional('fillRows', { xg: 4, N: 3, G: 2, b: 1 })).toEqual([1, 2, 3, 4]);
   });
@@ -65,7 +65,7 @@ describe('positional', () => {
       // @ts-expect-error one argument too many
       positional('fillRows', { b: 1, G: 2, N: 3, xg: 4, tid: 0 }),
       // @ts-expect-error a flag is a boolean, not a number
-      positional('rnnForward', { xp: 0, hbuf: 0, wp: 0, T: 1, B: 1, H: 1, reverse: 1, scratch: 0 }),
+      positional('rnnForward', { xp: 0, hbuf: 0, wp: 0, T: 1, B: 1, H: 1, reverse: 1, scratch: 0, sched: 0 }),
     ];
     // At run time a missing argument becomes NaN: the reason the names are checked before.
     expect(typeChecks()[0]).toEqual([1, Number.NaN, 3, 4]);

@@ -36,9 +36,11 @@ export const CONTROL_INTS = ARGS + MAX_ARGS;
 export const CONTROL_BYTES = 256;
 /**
  * Bytes at the start of the heap for the share boundaries and the shares taken (see
- * assembly/threads.ts): 16 threads at most.
+ * assembly/threads.ts), 16 threads at most, then a flag that stops threads taking each other's pieces.
  */
-export const SPLIT_TABLE_BYTES = 128;
+export const SPLIT_TABLE_BYTES = 192;
+/** Where the flag lies, from the heap's start (assembly/threads.ts's NO_TAKING). */
+const NO_TAKING_BYTE = 128;
 const MAX_THREADS = 16;
 
 /** What a worker gets in its first message. */
@@ -154,6 +156,7 @@ export class ThreadPool {
   readonly #shares: Float32Array;
   /** Share boundaries, read by the kernels' splitRange: boundary t at index t (0 and nt implied). */
   readonly #split: Float32Array;
+  readonly #noTaking: Int32Array;
   /** Each thread's speed (share of a job per millisecond), averaged over recent jobs. */
   readonly #speed: Float64Array;
   readonly #workers: WorkerHandle[];
@@ -173,6 +176,7 @@ export class ThreadPool {
     this.#times = new Float32Array(memory.buffer, control + 128, MAX_THREADS);
     this.#split = new Float32Array(memory.buffer, splitTable, MAX_THREADS);
     this.#shares = new Float32Array(memory.buffer, splitTable + 64, MAX_THREADS);
+    this.#noTaking = new Int32Array(memory.buffer, splitTable + NO_TAKING_BYTE, 1);
     this.#workers = workers;
     this.#errors = errors;
     this.#speed = new Float64Array(workers.length + 1);
@@ -315,6 +319,14 @@ export class ThreadPool {
     this.#fixed = boundaries !== null;
     this.#speed.fill(0);
     for (let t = 1; t < nt; t++) this.#split[t] = boundaries ? boundaries[t - 1]! : 0;
+  }
+
+  /**
+   * Lets the threads take each other's pieces of a call (the default), or not: for measurements.
+   * Results do not depend on it.
+   */
+  allowTaking(allowed: boolean): void {
+    this.#noTaking[0] = allowed ? 0 : 1;
   }
 
   /**

@@ -2,7 +2,25 @@
  * Matrix products on packed panels (assembly/gemm.ts): packing, the weight gradient of a layer, and a
  * general product for tfjs's matmul. Results are views of kernel memory, as in sequence.ts.
  */
+import type { JobArgs } from './exports.js';
 import type { KernelRuntime } from './runtime.js';
+
+/**
+ * The schedule by which a job's threads share `groups` groups of its work (assembly/threads.ts's
+ * nextPiece), zeroed: a cache line a group and one a thread. Returns its byte address.
+ */
+export function schedule(rt: KernelRuntime, groups: number): number {
+  return rt.arena.allocFrom(null, (groups + rt.threads) * 16);
+}
+
+/**
+ * Runs `gemm` with its schedule: pieces of 16 rows of C when the threads share rows, else of one
+ * column panel (assembly/gemm.ts's gemmUnits).
+ */
+export function runGemm(rt: KernelRuntime, args: Omit<JobArgs<'gemm'>, 'sched'>, work: number): void {
+  const groups = args.splitRows ? Math.ceil(args.M / 16) : Math.ceil(args.N / 8);
+  rt.run('gemm', { ...args, sched: schedule(rt, groups) }, work);
+}
 
 /** Packs W [K, N] (row-major, at ptr) into panels; transposed: packs W^T ([N, K] source, [K', N'] = [N, K]). */
 export function pack(
@@ -65,11 +83,7 @@ export function weightGrad(
 ): void {
   const dp = pack(rt, D, ldd, rows, N, false);
   const at = transposedA(rt, A, lda, rows, M, N);
-  rt.run(
-    'gemm',
-    { ...at, bp: dp, K: rows, M, N, c: C, ldc, accumulate: false, splitRows: false },
-    rows * M * N,
-  );
+  runGemm(rt, { ...at, bp: dp, K: rows, M, N, c: C, ldc, accumulate: false, splitRows: false }, rows * M * N);
 }
 
 /**
@@ -87,8 +101,8 @@ export function timesTransposed(
   const a = rt.arena;
   const wT = pack(rt, typeof W === 'number' ? W : a.allocFrom(W, D * K), K, K, D, true);
   const C = a.alloc(N * D);
-  rt.run(
-    'gemm',
+  runGemm(
+    rt,
     { ...rowMajorA(A, K), bp: wT, K, M: N, N: D, c: C, ldc: D, accumulate: false, splitRows: true },
     N * D * K,
   );
@@ -122,10 +136,6 @@ export function matMul(rt: KernelRuntime, m: MatMulInputs): Float32Array {
   const at = m.transposeA ? transposedA(rt, A, M, K, M, N) : rowMajorA(A, K);
   // Narrow products share out rows, wide ones column panels.
   const splitRows = N < 64 * rt.threads;
-  rt.run(
-    'gemm',
-    { ...at, bp, K, M, N, c: C, ldc: N, accumulate: m.bias !== undefined, splitRows },
-    M * N * K,
-  );
+  runGemm(rt, { ...at, bp, K, M, N, c: C, ldc: N, accumulate: m.bias !== undefined, splitRows }, M * N * K);
   return a.f32(C, M * N);
 }

@@ -7,7 +7,7 @@ import { checkHeadMask, maskedCopy, maskInPlace } from './head-mask.js';
 import type { HeldRegions } from './held.js';
 import { checkIds } from './ids.js';
 import type { Arena } from './memory.js';
-import { pack, rowMajorA, timesTransposed, weightGrad } from './products.js';
+import { pack, rowMajorA, runGemm, timesTransposed, weightGrad } from './products.js';
 import type { KernelRuntime } from './runtime.js';
 import type { LayerInput, OutputHead } from './sequence.js';
 
@@ -80,8 +80,8 @@ export function project(
   const X = place(a, r?.input ?? 0, input.x, N * D);
   const wxp = pack(rt, place(a, r?.wx ?? 0, input.Wx, D * G), G, D, G, false);
   rt.run('fillRows', { b, G, N, xg: x }, N * G);
-  rt.run(
-    'gemm',
+  runGemm(
+    rt,
     { ...rowMajorA(X, D), bp: wxp, K: D, M: N, N: G, c: x, ldc: G, accumulate: true, splitRows: true },
     N * D * G,
   );

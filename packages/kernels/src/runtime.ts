@@ -123,6 +123,14 @@ export class KernelRuntime {
     this.#pool?.fixShares(boundaries);
   }
 
+  /**
+   * Lets the threads take each other's pieces of a call (the default), or not (assembly/threads.ts's
+   * nextPiece): for measurements, as fixShares. Results do not depend on it.
+   */
+  allowTaking(allowed: boolean): void {
+    this.#pool?.allowTaking(allowed);
+  }
+
   /** Stops the workers (the runtime then runs on one thread). */
   dispose(): void {
     this.#pool?.stop();

@@ -11,7 +11,7 @@
 import { type CellKind, gatesPerCell, type LstmGateOrder } from './cells.js';
 import { checkHeadMask, type HeadMask, maskedCopy } from './head-mask.js';
 import { HeldActivations, type HeldKey, type HeldRegions, holdRegions } from './held.js';
-import { pack, rowMajorA, weightGrad } from './products.js';
+import { pack, rowMajorA, runGemm, schedule, weightGrad } from './products.js';
 import { headGrads, place, project, projectionGrads } from './projection.js';
 import type { KernelRuntime } from './runtime.js';
 
@@ -211,8 +211,8 @@ function runForward(
     const z = a.alloc(N * V);
     rt.run('fillRows', { b: a.allocFrom(inputs.head.b, V), G: V, N, xg: z }, N * V);
     const splitRows = V < 64 * rt.threads;
-    rt.run(
-      'gemm',
+    runGemm(
+      rt,
       {
         ...rowMajorA(read, H),
         bp: wq,
@@ -239,6 +239,11 @@ function runForward(
   };
 }
 
+/** A recurrence's schedule: its steps over B rows in groups of 4 (assembly/threads.ts's nextRowSteps). */
+function rowSteps(rt: KernelRuntime, B: number): number {
+  return schedule(rt, (B + 3) >> 2);
+}
+
 /** The recurrence, its buffers in the held regions `r` when given, else in scratch memory. */
 function recurrenceForward(
   rt: KernelRuntime,
@@ -263,7 +268,11 @@ function recurrenceForward(
     const cbuf = r?.second || a.alloc((T + 1) * slot);
     a.write(cbuf + initial * slot * 4, inputs.c0 ?? null, slot);
     const wp = pack(rt, w, G, H, G, false);
-    rt.run('lstmForward', { xg: x, hbuf, cbuf, wp, T, B, H, reverse, ...lstmGates(shape.gateOrder) }, work);
+    rt.run(
+      'lstmForward',
+      { xg: x, hbuf, cbuf, wp, T, B, H, reverse, ...lstmGates(shape.gateOrder), sched: rowSteps(rt, B) },
+      work,
+    );
     const cs = states(cbuf);
     return { outputs: hs.outputs, h: hs.final, c: cs.final, saved: [[x, T * B * G], cs.outputs] };
   }
@@ -271,7 +280,7 @@ function recurrenceForward(
     const rh = r?.second || a.alloc(T * slot);
     const wzr = pack(rt, w, G, H, 2 * H, false);
     const whh = pack(rt, w + 2 * H * 4, G, H, H, false);
-    rt.run('gruForward', { xg: x, hbuf, rh, wzr, whh, T, B, H, reverse }, work);
+    rt.run('gruForward', { xg: x, hbuf, rh, wzr, whh, T, B, H, reverse, sched: rowSteps(rt, B) }, work);
     return {
       outputs: hs.outputs,
       h: hs.final,
@@ -283,7 +292,7 @@ function recurrenceForward(
   }
   const wp = pack(rt, w, H, H, H, false);
   const scratch = a.alloc(32 * rt.threads);
-  rt.run('rnnForward', { xp: x, hbuf, wp, T, B, H, reverse, scratch }, work);
+  rt.run('rnnForward', { xp: x, hbuf, wp, T, B, H, reverse, scratch, sched: rowSteps(rt, B) }, work);
   return { outputs: hs.outputs, h: hs.final, saved: [] };
 }
 
@@ -356,7 +365,10 @@ function backward(
     const wtp = pack(rt, w, G, G, H, true);
     rt.run(
       'lstmBackward',
-      { xg: x, hbuf, cbuf, dbuf, dhT, dc, wtp, dh0, T, B, H, reverse, ...lstmGates(shape.gateOrder) },
+      {
+        ...{ xg: x, hbuf, cbuf, dbuf, dhT, dc, wtp, dh0, T, B, H, reverse, ...lstmGates(shape.gateOrder) },
+        sched: rowSteps(rt, B),
+      },
       2 * work,
     );
     weightGrad(rt, hPrev, H, x, G, T * B, H, G, dW, G);
@@ -367,7 +379,11 @@ function backward(
     const drh = a.alloc(slot);
     const wzrT = pack(rt, w, G, 2 * H, H, true);
     const whhT = pack(rt, w + 2 * H * 4, G, H, H, true);
-    rt.run('gruBackward', { xg: x, hbuf, dbuf, dhT, wzrT, whhT, drh, dh0, T, B, H, reverse }, 2 * work);
+    rt.run(
+      'gruBackward',
+      { xg: x, hbuf, dbuf, dhT, wzrT, whhT, drh, dh0, T, B, H, reverse, sched: rowSteps(rt, B) },
+      2 * work,
+    );
     weightGrad(rt, hPrev, H, x, G, T * B, H, 2 * H, dW, G);
     weightGrad(rt, rh, H, x + 2 * H * 4, G, T * B, H, H, dW + 2 * H * 4, G);
   } else {
@@ -375,7 +391,11 @@ function backward(
     x = r?.x || a.alloc(T * B * G);
     const wtp = pack(rt, w, H, H, H, true);
     const scratch = a.alloc(32 * rt.threads);
-    rt.run('rnnBackward', { xp: x, hbuf, dbuf, dhT, wtp, dh0, T, B, H, reverse, scratch }, 2 * work);
+    rt.run(
+      'rnnBackward',
+      { xp: x, hbuf, dbuf, dhT, wtp, dh0, T, B, H, reverse, scratch, sched: rowSteps(rt, B) },
+      2 * work,
+    );
     weightGrad(rt, hPrev, H, x, G, T * B, H, H, dW, G);
   }
   const grads = projectionGrads(rt, inputs.input, x, T * B, G, r);

@@ -1,0 +1,144 @@
+// How the threads share a call's pieces (assembly/threads.ts's nextPiece): a thread done with its own
+// pieces takes the other's last ones. Here the two threads' shares run one after the other on one
+// instance, so what is taken is known: the first thread runs its own groups, then takes every group of
+// the second's but its first; the second then finds only that one left. The results must equal one
+// thread's, bit for bit, and each share noted for the balancing must be the part it actually ran.
+import { describe, expect, it } from 'vitest';
+import { kernelBinary } from './binary.js';
+import { type JobArgs, type JobFunction, type KernelExports, positional } from './exports.js';
+import { uniform } from './test-utils/helpers.js';
+
+/** A bare instance with a bump allocator from its heap base, and a call of a job as thread tid of nt. */
+function instance() {
+  const memory = new WebAssembly.Memory({ initial: 64 });
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(kernelBinary('simd')), {
+    env: { memory },
+  }).exports as unknown as KernelExports;
+  const base = exports.heapBase();
+  let top = base + 256; // the split table and the shares noted
+  const alloc = (floats: number, values?: ArrayLike<number>) => {
+    const ptr = (top + 63) & ~63;
+    top = ptr + floats * 4;
+    const view = new Float32Array(memory.buffer, ptr, floats);
+    view.fill(0);
+    if (values) view.set(values);
+    return ptr;
+  };
+  const call = <F extends JobFunction>(fn: F, args: JobArgs<F>, tid: number, nt: number) => {
+    exports[fn](...positional(fn, args), tid, nt);
+  };
+  const read = (ptr: number, floats: number) => new Float32Array(memory.buffer, ptr, floats).slice();
+  /** The shares the threads noted (f32 at heap base + 64 + 4 tid). */
+  const shares = () => Array.from(new Float32Array(memory.buffer, base + 64, 2));
+  /** Sets the flag that stops threads taking each other's pieces (what KernelRuntime.allowTaking sets). */
+  const forbidTaking = () => {
+    new Int32Array(memory.buffer, base + 128, 1)[0] = 1;
+  };
+  return { alloc, call, read, shares, forbidTaking };
+}
+
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+describe('pieces taken from another thread', () => {
+  const T = 7;
+  const B = 30; // 8 groups of rows, the last of 2
+  const H = 12;
+
+  /** An RNN's forward pass of T steps, its shares run as `order` says ([tid, nt] each), on a fresh instance. */
+  function rnnForward(order: [number, number][], taking = true) {
+    const k = instance();
+    if (!taking) k.forbidTaking();
+    const rand = uniform(7);
+    const slot = B * H;
+    const xp = k.alloc(
+      T * slot,
+      Array.from({ length: T * slot }, () => rand(1)),
+    );
+    const hbuf = k.alloc(
+      (T + 1) * slot,
+      Array.from({ length: slot }, () => rand(1)),
+    );
+    const w = k.alloc(
+      H * H,
+      Array.from({ length: H * H }, () => rand(0.5)),
+    );
+    const wp = k.alloc(Math.ceil(H / 8) * 8 * H);
+    k.call('packB', { src: w, rowStride: H * 4, colStride: 4, K: H, N: H, dst: wp }, 0, 1);
+    const scratch = k.alloc(32 * 2);
+    const sched = k.alloc((Math.ceil(B / 4) + 2) * 16);
+    for (const [tid, nt] of order) {
+      k.call('rnnForward', { xp, hbuf, wp, T, B, H, reverse: false, scratch, sched }, tid, nt);
+    }
+    return { states: k.read(hbuf, (T + 1) * slot), shares: k.shares() };
+  }
+
+  it('a recurrence: every step of every row, as one thread computes them', () => {
+    const one = rnnForward([[0, 1]]);
+    const two = rnnForward([
+      [0, 2],
+      [1, 2],
+    ]);
+    expect(bits(two.states)).toEqual(bits(one.states));
+    // Groups 4..7 were the second thread's: the first took 7, 6 and 5 from their first step.
+    expect(two.shares[0]).toBeCloseTo(7 / 8, 6);
+    expect(two.shares[1]).toBeCloseTo(1 / 8, 6);
+    // Mutation check: a schedule that ran nothing of the second share's would leave its rows' states
+    // at zero.
+    const firstOnly = rnnForward([[0, 2]]);
+    expect(bits(firstOnly.states)).not.toEqual(bits(one.states));
+  });
+
+  it('takes nothing when told not to: each thread runs its own share', () => {
+    const one = rnnForward([[0, 1]]);
+    const two = rnnForward(
+      [
+        [0, 2],
+        [1, 2],
+      ],
+      false,
+    );
+    expect(bits(two.states)).toEqual(bits(one.states));
+    expect(two.shares).toEqual([0.5, 0.5]);
+  });
+
+  /** [M x K] x [K x N] by gemm, passes of 256 over K, its shares run as `order` says. */
+  function product(order: [number, number][], splitRows: boolean) {
+    const k = instance();
+    const rand = uniform(11);
+    const [M, K, N] = [37, 600, 45]; // 3 passes over K; 6 column panels, or 3 pieces of 16 rows
+    const a = k.alloc(
+      M * K,
+      Array.from({ length: M * K }, () => rand(1)),
+    );
+    const b = k.alloc(
+      K * N,
+      Array.from({ length: K * N }, () => rand(1)),
+    );
+    const bp = k.alloc(Math.ceil(N / 8) * 8 * K);
+    k.call('packB', { src: b, rowStride: N * 4, colStride: 4, K, N, dst: bp }, 0, 1);
+    const c = k.alloc(M * N);
+    const units = splitRows ? Math.ceil(M / 16) : Math.ceil(N / 8);
+    const sched = k.alloc((units + 2) * 16);
+    const args = { a, aGroup: K * 16, aRow: K * 4, aK: 4, bp, K, M, N, c, ldc: N, accumulate: false };
+    for (const [tid, nt] of order) k.call('gemm', { ...args, splitRows, sched }, tid, nt);
+    return { c: k.read(c, M * N), shares: k.shares() };
+  }
+
+  for (const splitRows of [false, true]) {
+    it(`a product shared by ${splitRows ? 'rows' : 'column panels'}: every pass of every piece`, () => {
+      const one = product([[0, 1]], splitRows);
+      const two = product(
+        [
+          [0, 2],
+          [1, 2],
+        ],
+        splitRows,
+      );
+      expect(bits(two.c)).toEqual(bits(one.c));
+      // Panels 3..5 (or row pieces 1..2) were the second thread's; it kept only its first.
+      const units = splitRows ? 3 : 6;
+      expect(two.shares[0]).toBeCloseTo((units - 1) / units, 6);
+      expect(two.shares[1]).toBeCloseTo(1 / units, 6);
+    });
+  }
+});
