@@ -164,6 +164,7 @@ export class ThreadPool {
   #errors: string[] = [];
   #fixed = false;
   #taken = 0;
+  #lastThreadMs: number[] | null = null;
 
   private constructor(
     memory: WebAssembly.Memory,
@@ -190,6 +191,14 @@ export class ThreadPool {
   /** Workers' shares the caller ran because no worker had started them (see CLAIMED), since the start. */
   get sharesTaken(): number {
     return this.#taken;
+  }
+
+  /**
+   * Each thread's milliseconds in its share of the last call (the caller's first), or null when the
+   * caller ran a worker's share itself. Against the call's wall time, what one thread waited for another.
+   */
+  get lastThreadMs(): number[] | null {
+    return this.#lastThreadMs;
   }
 
   /** Starts `threads - 1` workers on `module` and `memory` (shared); resolves once all are ready. */
@@ -270,6 +279,7 @@ export class ThreadPool {
       if (this.#canBlock && spin > 20_000_000) Atomics.wait(ctrl, DONE, done, 1);
       done = Atomics.load(ctrl, DONE);
     }
+    this.#lastThreadMs = taken === 0 ? [localTime, ...this.#times.subarray(1, workers + 1)] : null;
     // A share run here says nothing of its thread's speed.
     if (taken === 0) this.#balance(localTime);
     if (localError !== undefined) throw localError;

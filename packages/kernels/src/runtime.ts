@@ -12,6 +12,7 @@ const PARALLEL_MIN_WORK = 1 << 18;
  */
 export class KernelRuntime {
   readonly #exports: KernelExports;
+  #lastOnThreads = false;
   readonly arena: Arena;
   readonly #pool: ThreadPool | null;
   /** The build that runs: relaxed SIMD (fused multiply-add) or plain SIMD (see binary.ts). */
@@ -90,11 +91,13 @@ export class KernelRuntime {
   run<F extends JobFunction>(fn: F, args: JobArgs<F>, work: number): void {
     const local = this.#exports[fn];
     const values = positional(fn, args);
+    this.#lastOnThreads = false;
     if (this.#pool === null || work < PARALLEL_MIN_WORK) {
       local(...values, 0, 1);
       return;
     }
     this.#pool.run(JOB_FUNCTIONS.indexOf(fn), values, local);
+    this.#lastOnThreads = true;
   }
 
   /**
@@ -103,6 +106,15 @@ export class KernelRuntime {
    */
   get sharesTaken(): number {
     return this.#pool?.sharesTaken ?? 0;
+  }
+
+  /**
+   * Each thread's milliseconds in its share of the last call run on the threads (this thread's first),
+   * or null when that call ran on this thread alone or this thread ran a worker's share: for
+   * measurements (packages/train/bench/step-profile.mjs sets them against each call's wall time).
+   */
+  get lastThreadMs(): number[] | null {
+    return this.#lastOnThreads ? (this.#pool?.lastThreadMs ?? null) : null;
   }
 
   /** Bytes that W [K, N] takes once packed into panels (by the packB job). */

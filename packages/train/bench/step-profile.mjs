@@ -13,9 +13,12 @@
 // end, an outermost op's start or end, the forward pass's start, the update's start and end, a batch's
 // end) under the pair of events around it, the largest first, so that what tfjs and the glue cost shows
 // where it is spent (the time inside an op before its first kernel call, between the forward op and the
-// loss, between the last gradient and the norm).
+// loss, between the last gradient and the norm). `waits`: for the calls that ran on the threads, each
+// call's wall time less the mean of its threads' times in their shares (KernelRuntime.lastThreadMs),
+// by kernel: what the threads waited for one another at a call's end, and the hand-off at its start;
+// `--taking off` stops threads taking each other's pieces (KernelRuntime.allowTaking), to compare.
 //   node packages/train/bench/step-profile.mjs [--model rnn-scratch] [--hidden 256] [--layers 1]
-//     [--batches 30] [--rounds 3] [--threads 2] [--tape]
+//     [--batches 30] [--rounds 3] [--threads 2] [--tape] [--taking on|off]
 // On a shared machine give it a quiet moment: a worker thread that loses its core stalls every call.
 import { enableRelaxedSimdInNode } from '@rnnlm/kernels/relaxed-simd';
 
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
     tape: { type: 'boolean', default: false },
+    taking: { type: 'string', default: 'on' },
   },
 });
 if (!(await tf.setBackend('wasm'))) {
@@ -90,6 +94,8 @@ const add = (table, key, ms) => {
   entry.calls++;
 };
 const rt = kernelRuntime();
+rt.allowTaking(values.taking !== 'off');
+const waits = {};
 const run0 = rt.run.bind(rt);
 rt.run = (fn, args, work) => {
   const t = now();
@@ -98,6 +104,8 @@ rt.run = (fn, args, work) => {
   run0(fn, args, work);
   const end = now();
   add(jobs, `${phase}: ${label}${work < 1 << 18 || rt.threads === 1 ? ' (1t)' : ''}`, end - t);
+  const threadMs = rt.lastThreadMs;
+  if (threadMs) add(waits, fn, end - t - threadMs.reduce((sum, ms) => sum + ms, 0) / threadMs.length);
   event(label, end, false);
 };
 const engine = tf.engine();
@@ -169,11 +177,13 @@ const table = (entries) =>
       .map(([key, e]) => [key, { ms: perBatch(e.ms), calls: Math.round((e.calls / measured) * 10) / 10 }]),
   );
 const jobMs = Object.values(jobs).reduce((sum, e) => sum + e.ms, 0);
+const waitMs = Object.values(waits).reduce((sum, e) => sum + e.ms, 0);
 console.log(
   JSON.stringify({
     bench: 'step-profile',
     model: values.model,
     path: values.tape ? 'tape' : 'direct',
+    taking: values.taking !== 'off',
     hidden: Number(values.hidden),
     layers: Number(values.layers),
     threads: rt.threads,
@@ -183,9 +193,11 @@ console.log(
     cpu_ms_per_batch: perBatch(cpu),
     kernel_calls_ms_per_batch: perBatch(jobMs),
     outside_kernel_calls_ms_per_batch: perBatch(wall - jobMs),
+    waits_ms_per_batch: perBatch(waitMs),
     phases: Object.fromEntries(Object.entries(phases).map(([key, ms]) => [key, perBatch(ms)])),
     tfjs_ops: table(ops),
     kernel_calls: table(jobs),
+    waits: table(waits),
     gaps: Object.fromEntries(
       Object.entries(gaps)
         .sort((a, b) => b[1] - a[1])
