@@ -45,9 +45,10 @@ function boundary(n: i32, t: i32, nt: i32): i32 {
 // the end; the owner stops short of it. Every value is computed by the same code on the same inputs
 // whichever thread runs it, so results do not depend on who took what.
 //
-// The schedule's memory (`piecesBytes`, zeroed by the caller): a 64-byte line per group, [claim, done]
-// (the owner claims step s of a group by moving claim from s to s + 1; a taker sets TAKEN and keeps the
-// step it starts from; done counts the group's steps finished), then a line per thread for its place.
+// The schedule's memory (zeroed by the caller, src/products.ts's `schedule`): a 64-byte line per group,
+// [claim, done] (the owner claims step s of a group by moving claim from s to s + 1; a taker sets TAKEN
+// and keeps the step it starts from; done counts the group's steps finished), then a line per thread
+// for its place.
 
 // @ts-ignore: decorator
 @inline const TAKEN: i32 = 1 << 30;
@@ -56,11 +57,6 @@ function boundary(n: i32, t: i32, nt: i32): i32 {
 @inline const NO_TAKING: usize = 128;
 // @ts-ignore: decorator
 @inline const LINE: usize = 64;
-
-/** Bytes of a schedule of `groups` groups on nt threads. */
-export function piecesBytes(groups: i32, nt: i32): usize {
-  return <usize>(groups + nt) * LINE;
-}
 
 // @ts-ignore: decorator
 @inline function loadShared(p: usize): i32 {

@@ -44,53 +44,71 @@ describe('pieces taken from another thread', () => {
   const B = 30; // 8 groups of rows, the last of 2
   const H = 12;
 
-  /** An RNN's forward pass of T steps, its shares run as `order` says ([tid, nt] each), on a fresh instance. */
-  function rnnForward(order: [number, number][], taking = true) {
+  /**
+   * An RNN's forward pass of T steps and then its backward pass, each call's shares run as `order`
+   * says ([tid, nt] each), on a fresh instance.
+   */
+  function rnn(order: [number, number][], taking = true) {
     const k = instance();
     if (!taking) k.forbidTaking();
     const rand = uniform(7);
     const slot = B * H;
-    const xp = k.alloc(
-      T * slot,
-      Array.from({ length: T * slot }, () => rand(1)),
-    );
-    const hbuf = k.alloc(
-      (T + 1) * slot,
-      Array.from({ length: slot }, () => rand(1)),
-    );
-    const w = k.alloc(
-      H * H,
-      Array.from({ length: H * H }, () => rand(0.5)),
-    );
+    const values = (n: number, scale: number) => Array.from({ length: n }, () => rand(scale));
+    const xp = k.alloc(T * slot, values(T * slot, 1));
+    const hbuf = k.alloc((T + 1) * slot, values(slot, 1));
+    const w = k.alloc(H * H, values(H * H, 0.5));
     const wp = k.alloc(Math.ceil(H / 8) * 8 * H);
     k.call('packB', { src: w, rowStride: H * 4, colStride: 4, K: H, N: H, dst: wp }, 0, 1);
+    const wtp = k.alloc(Math.ceil(H / 8) * 8 * H);
+    k.call('packB', { src: w, rowStride: 4, colStride: H * 4, K: H, N: H, dst: wtp }, 0, 1);
     const scratch = k.alloc(32 * 2);
-    const sched = k.alloc((Math.ceil(B / 4) + 2) * 16);
+    const scheduleFloats = (Math.ceil(B / 4) + 2) * 16;
+    let sched = k.alloc(scheduleFloats);
     for (const [tid, nt] of order) {
       k.call('rnnForward', { xp, hbuf, wp, T, B, H, reverse: false, scratch, sched }, tid, nt);
     }
-    return { states: k.read(hbuf, (T + 1) * slot), shares: k.shares() };
+    const states = k.read(hbuf, (T + 1) * slot);
+    const forwardShares = k.shares();
+    // Backward: the gradients of the outputs and of the final state in, those of the pre-activations
+    // (over xp), of the outputs with the recurrence's added (dbuf) and of the initial state out.
+    const dbuf = k.alloc(T * slot, values(T * slot, 1));
+    const dhT = k.alloc(slot, values(slot, 1));
+    const dh0 = k.alloc(slot);
+    sched = k.alloc(scheduleFloats);
+    for (const [tid, nt] of order) {
+      k.call(
+        'rnnBackward',
+        { xp, hbuf, dbuf, dhT, wtp, dh0, T, B, H, reverse: false, scratch, sched },
+        tid,
+        nt,
+      );
+    }
+    const grads = [k.read(xp, T * slot), k.read(dbuf, T * slot), k.read(dh0, slot)];
+    return { states, grads, forwardShares, backwardShares: k.shares() };
   }
 
   it('a recurrence: every step of every row, as one thread computes them', () => {
-    const one = rnnForward([[0, 1]]);
-    const two = rnnForward([
+    const one = rnn([[0, 1]]);
+    const two = rnn([
       [0, 2],
       [1, 2],
     ]);
     expect(bits(two.states)).toEqual(bits(one.states));
-    // Groups 4..7 were the second thread's: the first took 7, 6 and 5 from their first step.
-    expect(two.shares[0]).toBeCloseTo(7 / 8, 6);
-    expect(two.shares[1]).toBeCloseTo(1 / 8, 6);
+    for (const [i, g] of two.grads.entries()) expect(bits(g), `gradient ${i}`).toEqual(bits(one.grads[i]!));
+    // Groups 4..7 were the second thread's: the first took 7, 6 and 5 from their first step, both ways.
+    for (const shares of [two.forwardShares, two.backwardShares]) {
+      expect(shares[0]).toBeCloseTo(7 / 8, 6);
+      expect(shares[1]).toBeCloseTo(1 / 8, 6);
+    }
     // Mutation check: a schedule that ran nothing of the second share's would leave its rows' states
     // at zero.
-    const firstOnly = rnnForward([[0, 2]]);
+    const firstOnly = rnn([[0, 2]]);
     expect(bits(firstOnly.states)).not.toEqual(bits(one.states));
   });
 
   it('takes nothing when told not to: each thread runs its own share', () => {
-    const one = rnnForward([[0, 1]]);
-    const two = rnnForward(
+    const one = rnn([[0, 1]]);
+    const two = rnn(
       [
         [0, 2],
         [1, 2],
@@ -98,7 +116,8 @@ describe('pieces taken from another thread', () => {
       false,
     );
     expect(bits(two.states)).toEqual(bits(one.states));
-    expect(two.shares).toEqual([0.5, 0.5]);
+    expect(two.forwardShares).toEqual([0.5, 0.5]);
+    expect(two.backwardShares).toEqual([0.5, 0.5]);
   });
 
   /** [M x K] x [K x N] by gemm, passes of 256 over K, its shares run as `order` says. */
