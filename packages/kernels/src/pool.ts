@@ -164,7 +164,8 @@ export class ThreadPool {
   #errors: string[] = [];
   #fixed = false;
   #taken = 0;
-  #lastThreadMs: number[] | null = null;
+  /** The caller's time in its share of the last call, or -1 when it also ran a worker's. */
+  #lastLocalMs = -1;
 
   private constructor(
     memory: WebAssembly.Memory,
@@ -198,7 +199,9 @@ export class ThreadPool {
    * caller ran a worker's share itself. Against the call's wall time, what one thread waited for another.
    */
   get lastThreadMs(): number[] | null {
-    return this.#lastThreadMs;
+    // Made when asked: a training step makes a dozen calls a batch, which need none of it.
+    if (this.#lastLocalMs < 0) return null;
+    return [this.#lastLocalMs, ...this.#times.subarray(1, this.#workers.length + 1)];
   }
 
   /** Starts `threads - 1` workers on `module` and `memory` (shared); resolves once all are ready. */
@@ -279,7 +282,7 @@ export class ThreadPool {
       if (this.#canBlock && spin > 20_000_000) Atomics.wait(ctrl, DONE, done, 1);
       done = Atomics.load(ctrl, DONE);
     }
-    this.#lastThreadMs = taken === 0 ? [localTime, ...this.#times.subarray(1, workers + 1)] : null;
+    this.#lastLocalMs = taken === 0 ? localTime : -1;
     // A share run here says nothing of its thread's speed.
     if (taken === 0) this.#balance(localTime);
     if (localError !== undefined) throw localError;
