@@ -6,33 +6,33 @@
 import { describe, expect, it } from 'vitest';
 import { kernelBinary } from './binary.js';
 import { type JobArgs, type JobFunction, type KernelExports, positional } from './exports.js';
+import { Arena } from './memory.js';
+import { NO_TAKING_BYTE, SPLIT_TABLE_BYTES } from './pool.js';
 import { uniform } from './test-utils/helpers.js';
 
-/** A bare instance with a bump allocator from its heap base, and a call of a job as thread tid of nt. */
+/** A bare instance with an arena after its split table, and a call of a job as thread tid of nt. */
 function instance() {
   const memory = new WebAssembly.Memory({ initial: 64 });
   const exports = new WebAssembly.Instance(new WebAssembly.Module(kernelBinary('simd')), {
     env: { memory },
   }).exports as unknown as KernelExports;
   const base = exports.heapBase();
-  let top = base + 256; // the split table and the shares noted
+  const arena = new Arena(memory, base + SPLIT_TABLE_BYTES);
+  /** `floats` zeros, the first of them `values` where given. */
   const alloc = (floats: number, values?: ArrayLike<number>) => {
-    const ptr = (top + 63) & ~63;
-    top = ptr + floats * 4;
-    const view = new Float32Array(memory.buffer, ptr, floats);
-    view.fill(0);
-    if (values) view.set(values);
+    const ptr = arena.allocFrom(null, floats);
+    if (values) arena.f32(ptr, values.length).set(values);
     return ptr;
   };
   const call = <F extends JobFunction>(fn: F, args: JobArgs<F>, tid: number, nt: number) => {
     exports[fn](...positional(fn, args), tid, nt);
   };
-  const read = (ptr: number, floats: number) => new Float32Array(memory.buffer, ptr, floats).slice();
+  const read = (ptr: number, floats: number) => arena.f32(ptr, floats).slice();
   /** The shares the threads noted (f32 at heap base + 64 + 4 tid). */
   const shares = () => Array.from(new Float32Array(memory.buffer, base + 64, 2));
   /** Sets the flag that stops threads taking each other's pieces (what KernelRuntime.allowTaking sets). */
   const forbidTaking = () => {
-    new Int32Array(memory.buffer, base + 128, 1)[0] = 1;
+    new Int32Array(memory.buffer, base + NO_TAKING_BYTE, 1)[0] = 1;
   };
   return { alloc, call, read, shares, forbidTaking };
 }

@@ -40,7 +40,7 @@ export const CONTROL_BYTES = 256;
  */
 export const SPLIT_TABLE_BYTES = 192;
 /** Where the flag lies, from the heap's start (assembly/threads.ts's NO_TAKING). */
-const NO_TAKING_BYTE = 128;
+export const NO_TAKING_BYTE = 128;
 const MAX_THREADS = 16;
 
 /** What a worker gets in its first message. */
