@@ -7,7 +7,7 @@ export { gruBackward, gruForward } from './gru';
 export { crossEntropyRows } from './loss';
 export { simdPeak } from './peak';
 export { lstmBackward, lstmForward } from './lstm';
-export { fillRows, gatherRows, projectionGrad } from './project';
+export { fillRows, gatherRows, projectionGrad, projectionPartsSum } from './project';
 export { rnnBackward, rnnForward } from './rnn';
 export { stackStep, stackStepColumns } from './step';
 export { adamUpdate, sgdUpdate, sumSquares } from './update';

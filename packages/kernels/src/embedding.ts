@@ -5,6 +5,7 @@
  * gradient). tfjs's own gather has a gradient (UnsortedSegmentSum) that tfjs's wasm backend lacks.
  */
 import { checkIds } from './ids.js';
+import { sumRows } from './projection.js';
 import type { KernelRuntime } from './runtime.js';
 
 /** The rows of `table` [V, E] at `ids` [N] (each in [0, V)): [N, E], a view of kernel memory (copy it out). */
@@ -46,6 +47,6 @@ export function embeddingGrad(
   const dTable = a.alloc(V * E);
   // The kernel also sums the columns (a projection's bias gradient), unused here.
   const columnSums = a.alloc(E);
-  rt.run('projectionGrad', { ids: idsAt, dg: dyAt, G: E, N, V, dwx: dTable, db: columnSums }, N * E + V * E);
+  sumRows(rt, idsAt, dyAt, N, E, V, dTable, columnSums);
   return a.f32(dTable, V * E);
 }

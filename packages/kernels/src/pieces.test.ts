@@ -28,13 +28,14 @@ function instance() {
     exports[fn](...positional(fn, args), tid, nt);
   };
   const read = (ptr: number, floats: number) => arena.f32(ptr, floats).slice();
+  const allocInts = (values: ArrayLike<number>) => arena.allocInts(values);
   /** The shares the threads noted (f32 at heap base + 64 + 4 tid). */
   const shares = () => Array.from(new Float32Array(memory.buffer, base + 64, 2));
   /** Sets the flag that stops threads taking each other's pieces (what KernelRuntime.allowTaking sets). */
   const forbidTaking = () => {
     new Int32Array(memory.buffer, base + NO_TAKING_BYTE, 1)[0] = 1;
   };
-  return { alloc, call, read, shares, forbidTaking };
+  return { alloc, allocInts, call, read, shares, forbidTaking };
 }
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -160,4 +161,61 @@ describe('pieces taken from another thread', () => {
       expect(two.shares[1]).toBeCloseTo(1 / units, 6);
     });
   }
+
+  /**
+   * dG [N, G]'s rows summed by id into dW_x [V, G] and by column into db by projectionGrad, in `parts`
+   * parts of rows (1: by columns), its shares run as `order` says, then (parts > 1) the parts added
+   * together unless `addParts` is false. Every accumulator starts with stale values, to be overwritten.
+   */
+  function rowSums(order: [number, number][], parts: number, addParts = true) {
+    const k = instance();
+    const rand = uniform(13);
+    const [N, G, V] = [43, 22, 5];
+    // Row n's id; id V - 1 never comes, so its row of dW_x must end as zeros.
+    const idOf = (n: number) => (n * 3 + (n >> 2)) % (V - 1);
+    const ids = k.allocInts(Array.from({ length: N }, (_, n) => idOf(n)));
+    const values = Array.from({ length: N * G }, () => rand(1));
+    const dg = k.alloc(N * G, values);
+    const stale = (n: number) => Array.from({ length: n }, () => 9);
+    const dwx = k.alloc(V * G, stale(V * G));
+    const db = k.alloc(G, stale(G));
+    const partFloats = Math.max(0, parts - 1) * (V + 1) * G;
+    const partials = k.alloc(partFloats, stale(partFloats));
+    const sched = k.alloc((parts + 2) * 16);
+    for (const [tid, nt] of order) {
+      k.call('projectionGrad', { ids, dg, G, N, V, dwx, db, parts, partials, sched }, tid, nt);
+    }
+    const shares = k.shares();
+    if (parts > 1 && addParts) k.call('projectionPartsSum', { dwx, db, G, V, parts, partials }, 0, 1);
+    const sums = new Float64Array((V + 1) * G);
+    for (let n = 0; n < N; n++) {
+      for (let j = 0; j < G; j++) {
+        sums[idOf(n) * G + j]! += values[n * G + j]!;
+        sums[V * G + j]! += values[n * G + j]!;
+      }
+    }
+    return { got: [...k.read(dwx, V * G), ...k.read(db, G)], shares, sums, V, G };
+  }
+  const twoThreads: [number, number][] = [
+    [0, 2],
+    [1, 2],
+  ];
+
+  it('row sums by id in parts: every part, as one thread sums them', () => {
+    const one = rowSums([[0, 1]], 4);
+    const two = rowSums(twoThreads, 4);
+    expect(bits(Float32Array.from(two.got))).toEqual(bits(Float32Array.from(one.got)));
+    // Parts 2 and 3 were the second thread's: the first took 3.
+    expect(two.shares).toEqual([0.75, 0.25]);
+    // The sums themselves, against float64 ones: the id that never came has a row of zeros.
+    const { V, G } = one;
+    for (const [i, sum] of one.sums.entries()) expect(one.got[i]).toBeCloseTo(sum, 5);
+    expect(one.got.slice((V - 1) * G, V * G).every((g) => g === 0)).toBe(true);
+    // By columns, the same sums.
+    const columns = rowSums(twoThreads, 1);
+    for (const [i, sum] of one.sums.entries()) expect(columns.got[i]).toBeCloseTo(sum, 5);
+    // Mutation check: without the parts added together, the sums are part 0's alone.
+    const partZero = rowSums(twoThreads, 4, false);
+    expect(Math.abs(partZero.got[V * G]! - one.sums[V * G]!)).toBeGreaterThan(1e-3);
+  });
 });

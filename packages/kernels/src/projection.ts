@@ -7,9 +7,37 @@ import { checkHeadMask, maskedCopy, maskInPlace } from './head-mask.js';
 import type { HeldRegions } from './held.js';
 import { checkIds } from './ids.js';
 import type { Arena } from './memory.js';
-import { pack, rowMajorA, runGemm, timesTransposed, weightGrad } from './products.js';
+import { pack, rowMajorA, runGemm, schedule, timesTransposed, weightGrad } from './products.js';
 import type { KernelRuntime } from './runtime.js';
 import type { LayerInput, OutputHead } from './sequence.js';
+
+/** Parts of rows `sumRows` sums apart (assembly/project.ts): enough for two threads to take turns. */
+const ROW_PARTS = 4;
+
+/**
+ * The rows of dG [N, G] (at dg) summed by id into dW_x [V, G] (at dwx; ids: the ids' address, or 0 for
+ * no dW_x) and by column into db [G], by assembly/project.ts's `projectionGrad`: in ROW_PARTS fixed parts
+ * of rows, one accumulator each, where the parts' copies are small beside dG (at most a quarter of its
+ * size: a character vocabulary), else by columns (a word-level one). The choice depends on the sizes
+ * only, so the sums do not depend on the number of threads.
+ */
+export function sumRows(
+  rt: KernelRuntime,
+  ids: number,
+  dg: number,
+  N: number,
+  G: number,
+  V: number,
+  dwx: number,
+  db: number,
+): void {
+  const rows = ids === 0 ? 0 : V;
+  const parts = (ROW_PARTS - 1) * (rows + 1) * 4 <= N ? ROW_PARTS : 1;
+  const partials = parts > 1 ? rt.arena.alloc((parts - 1) * (rows + 1) * G) : 0;
+  const sched = schedule(rt, parts);
+  rt.run('projectionGrad', { ids, dg, G, N, V: rows, dwx, db, parts, partials, sched }, N * G);
+  if (parts > 1) rt.run('projectionPartsSum', { dwx, db, G, V: rows, parts, partials }, 0);
+}
 
 /** `values` at `at` (a held region) when given, else in new scratch memory; returns the address. */
 export function place(a: Arena, at: number, values: ArrayLike<number> | null, floats: number): number {
@@ -47,7 +75,7 @@ export function headGrads(
   const dWq = a.alloc(H * V);
   weightGrad(rt, read, H, dl, V, N, H, V, dWq, V);
   const dbq = a.alloc(V);
-  rt.run('projectionGrad', { ids: 0, dg: dl, G: V, N, V: 0, dwx: 0, db: dbq }, N * V);
+  sumRows(rt, 0, dl, N, V, 0, 0, dbq);
   return { dOutputs, dWq, dbq, V };
 }
 
@@ -104,10 +132,10 @@ export function projectionGrads(
   const db = a.alloc(G);
   if ('ids' in input) {
     const ids = a.allocInts(input.ids);
-    rt.run('projectionGrad', { ids, dg: x, G, N, V: D, dwx: dWx, db }, N * G);
+    sumRows(rt, ids, x, N, G, D, dWx, db);
     return { dWx: a.f32(dWx, D * G), db: a.f32(db, G) };
   }
-  rt.run('projectionGrad', { ids: 0, dg: x, G, N, V: D, dwx: 0, db }, N * G);
+  sumRows(rt, 0, x, N, G, 0, 0, db);
   const X = r?.input || a.allocFrom(input.x, N * D);
   weightGrad(rt, X, D, x, G, N, D, G, dWx, G);
   const dx = timesTransposed(rt, x, r?.wx || input.Wx, N, G, D);
