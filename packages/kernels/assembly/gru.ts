@@ -8,13 +8,15 @@
 
 import { gemmRows } from './gemm';
 import { addRows } from './lstm';
+import { gatherStep } from './project';
 import { sigmoids, sigmoidv, tanhs, tanhv } from './math';
 import { nextRowSteps, pieceRow0, pieceRow1, pieceStep } from './threads';
 
 
+/** ids, wx, bias: gathered inputs (see lstmForward), or ids = 0 where xg holds the projected inputs. */
 export function gruForward(
-  xg: usize, hbuf: usize, rh: usize, wzr: usize, whh: usize, T: i32, B: i32, H: i32, reverse: bool,
-  sched: usize, tid: i32, nt: i32,
+  xg: usize, ids: usize, wx: usize, bias: usize, hbuf: usize, rh: usize, wzr: usize, whh: usize, T: i32,
+  B: i32, H: i32, reverse: bool, sched: usize, tid: i32, nt: i32,
 ): void {
   const G = 3 * H;
   const slot = <usize>B * <usize>H * 4;
@@ -27,6 +29,7 @@ export function gruForward(
     const x = xg + <usize>t * <usize>B * <usize>G * 4;
     const hp = hbuf + <usize>prev * slot;
     const rht = rh + <usize>t * slot;
+    if (ids != 0) gatherStep(ids, wx, bias, G, B, t, r0, r1, xg);
     gemmRows(hp, H, wzr, H, 2 * H, x, G, r0, r1, true);
     for (let b = r0; b < r1; b++) {
       const g = x + <usize>(b * G) * 4;

@@ -7,7 +7,8 @@ import { nextPiece, pieceLow, rowRange, splitRange } from './threads';
 /**
  * xg[n] = W_x[ids[n]] + b for the N = T*B rows (time-major: row t*B + b); ids are checked by the
  * caller. The threads share the batch entries in groups of 4, as the recurrence does, so that each
- * writes the rows it will read next (they stay in its core's cache).
+ * writes the rows it will read next (they stay in its core's cache). A recurrence on gathered inputs
+ * does not call this: it gathers each step's rows itself (`gatherStep`), just before it reads them.
  */
 export function gatherRows(
   ids: usize,
@@ -22,17 +23,29 @@ export function gatherRows(
 ): void {
   const b0 = rowRange(B, tid, nt, 0);
   const b1 = rowRange(B, tid, nt, 1);
+  for (let t = 0; t < T; t++) gatherStep(ids, wx, b, G, B, t, b0, b1, xg);
+}
+
+/** Rows [r0, r1) of step t of xg [T, B, G]: W_x[ids[t*B + r]] + b. */
+export function gatherStep(
+  ids: usize,
+  wx: usize,
+  b: usize,
+  G: i32,
+  B: i32,
+  t: i32,
+  r0: i32,
+  r1: i32,
+  xg: usize,
+): void {
   const rowBytes = <usize>G * 4;
-  for (let t = 0; t < T; t++) {
-    for (let r = b0; r < b1; r++) {
-      const n = t * B + r;
-      const src = wx + <usize>load<i32>(ids + ((<usize>n) << 2)) * rowBytes;
-      const dst = xg + <usize>n * rowBytes;
-      let o: usize = 0;
-      for (; o + 16 <= rowBytes; o += 16)
-        v128.store(dst + o, f32x4.add(v128.load(src + o), v128.load(b + o)));
-      for (; o < rowBytes; o += 4) store<f32>(dst + o, load<f32>(src + o) + load<f32>(b + o));
-    }
+  for (let r = r0; r < r1; r++) {
+    const n = t * B + r;
+    const src = wx + <usize>load<i32>(ids + ((<usize>n) << 2)) * rowBytes;
+    const dst = xg + <usize>n * rowBytes;
+    let o: usize = 0;
+    for (; o + 16 <= rowBytes; o += 16) v128.store(dst + o, f32x4.add(v128.load(src + o), v128.load(b + o)));
+    for (; o < rowBytes; o += 4) store<f32>(dst + o, load<f32>(src + o) + load<f32>(b + o));
   }
 }
 

@@ -6,16 +6,18 @@
 
 import { gemmRows, gemmRowsThen, TANH, TANH_GRAD } from './gemm';
 import { addRows } from './lstm';
+import { gatherStep } from './project';
 import { nextRowSteps, pieceRow0, pieceRow1, pieceStep } from './threads';
 
 
 /**
+ * ids, wx, bias: gathered inputs (see lstmForward), or ids = 0 where xp holds the projected inputs.
  * scratch: 128 bytes per thread (the edge tiles' products), at scratch + tid * 128; sched: the steps'
  * schedule (threads.ts's nextRowSteps).
  */
 export function rnnForward(
-  xp: usize, hbuf: usize, wp: usize, T: i32, B: i32, H: i32, reverse: bool, scratch: usize, sched: usize,
-  tid: i32, nt: i32,
+  xp: usize, ids: usize, wx: usize, bias: usize, hbuf: usize, wp: usize, T: i32, B: i32, H: i32,
+  reverse: bool, scratch: usize, sched: usize, tid: i32, nt: i32,
 ): void {
   const slot = <usize>B * <usize>H * 4;
   const own = scratch + <usize>tid * 128;
@@ -24,6 +26,7 @@ export function rnnForward(
     const t = reverse ? T - 1 - s : s;
     const prev = reverse ? t + 1 : t;
     const out = reverse ? t : t + 1;
+    if (ids != 0) gatherStep(ids, wx, bias, H, B, t, r0, r1, xp);
     // H_t = tanh(xp_t + H_{t-1} W): the tiles read xp_t and write H_t.
     gemmRowsThen(hbuf + <usize>prev * slot, H, wp, H, H, xp + <usize>t * slot, H, r0, r1, TANH, hbuf + <usize>out * slot, 0, own);
   }

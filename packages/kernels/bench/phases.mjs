@@ -82,10 +82,28 @@ const forward = () =>
   cell === 'lstm'
     ? rt.run(
         'lstmForward',
-        { xg, hbuf, cbuf: second, ...fwdW, T, B, H, reverse: false, ...lstmGates, sched: sched() },
+        {
+          xg,
+          ids: 0,
+          wx: 0,
+          bias: 0,
+          hbuf,
+          cbuf: second,
+          ...fwdW,
+          T,
+          B,
+          H,
+          reverse: false,
+          ...lstmGates,
+          sched: sched(),
+        },
         work,
       )
-    : rt.run('gruForward', { xg, hbuf, rh: second, ...fwdW, T, B, H, reverse: false, sched: sched() }, work);
+    : rt.run(
+        'gruForward',
+        { xg, ids: 0, wx: 0, bias: 0, hbuf, rh: second, ...fwdW, T, B, H, reverse: false, sched: sched() },
+        work,
+      );
 const backward = () =>
   cell === 'lstm'
     ? rt.run(

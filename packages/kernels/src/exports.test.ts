@@ -65,7 +65,22 @@ describe('positional', () => {
       // @ts-expect-error one argument too many
       positional('fillRows', { b: 1, G: 2, N: 3, xg: 4, tid: 0 }),
       // @ts-expect-error a flag is a boolean, not a number
-      positional('rnnForward', { xp: 0, hbuf: 0, wp: 0, T: 1, B: 1, H: 1, reverse: 1, scratch: 0, sched: 0 }),
+      positional('rnnForward', {
+        ...{
+          xp: 0,
+          ids: 0,
+          wx: 0,
+          bias: 0,
+          hbuf: 0,
+          wp: 0,
+          T: 1,
+          B: 1,
+          H: 1,
+          reverse: 1,
+          scratch: 0,
+          sched: 0,
+        },
+      }),
     ];
     // At run time a missing argument becomes NaN: the reason the names are checked before.
     expect(typeChecks()[0]).toEqual([1, Number.NaN, 3, 4]);

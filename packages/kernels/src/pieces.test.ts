@@ -66,7 +66,12 @@ describe('pieces taken from another thread', () => {
     const scheduleFloats = (Math.ceil(B / 4) + 2) * 16;
     let sched = k.alloc(scheduleFloats);
     for (const [tid, nt] of order) {
-      k.call('rnnForward', { xp, hbuf, wp, T, B, H, reverse: false, scratch, sched }, tid, nt);
+      k.call(
+        'rnnForward',
+        { xp, ids: 0, wx: 0, bias: 0, hbuf, wp, T, B, H, reverse: false, scratch, sched },
+        tid,
+        nt,
+      );
     }
     const states = k.read(hbuf, (T + 1) * slot);
     const forwardShares = k.shares();

@@ -80,8 +80,20 @@ export function headGrads(
 }
 
 /**
+ * Where a layer's projected inputs [N, G] (bias included) are: at x; or, for token ids, what the
+ * recurrence gathers them from, step by step, into x (the kernels' `ids`, `wx`, `bias`; ids 0 else).
+ */
+export interface ProjectedInputs {
+  x: number;
+  ids: number;
+  wx: number;
+  bias: number;
+}
+
+/**
  * Writes the projected inputs of every step ([N, G], bias included) into new kernel memory, or into
- * the held regions `r` (with a dense input's values and weight, which the backward pass reads again).
+ * the held regions `r` (with a dense input's values and weight, which the backward pass reads again);
+ * for token ids, leaves the gathering of rows of W_x to the recurrence (see assembly/lstm.ts).
  */
 export function project(
   rt: KernelRuntime,
@@ -90,20 +102,18 @@ export function project(
   B: number,
   G: number,
   r: HeldRegions | null,
-): number {
+): ProjectedInputs {
   const N = T * B;
   const a = rt.arena;
-  if ('xProj' in input) return place(a, r?.x ?? 0, input.xProj, N * G);
+  const none = { ids: 0, wx: 0, bias: 0 };
+  if ('xProj' in input) return { x: place(a, r?.x ?? 0, input.xProj, N * G), ...none };
   const x = r?.x || a.alloc(N * G);
   const b = a.allocFrom(input.b, G);
   const D = input.inputSize;
   if ('ids' in input) {
     if (input.ids.length !== N) throw new Error(`rnnlm kernels: expected ${N} ids, got ${input.ids.length}`);
     checkIds(input.ids, D);
-    const ids = a.allocInts(input.ids);
-    const wx = a.allocFrom(input.Wx, D * G);
-    rt.run('gatherRows', { ids, wx, b, G, T, B, xg: x }, N * G);
-    return x;
+    return { x, ids: a.allocInts(input.ids), wx: a.allocFrom(input.Wx, D * G), bias: b };
   }
   const X = place(a, r?.input ?? 0, input.x, N * D);
   const wxp = pack(rt, place(a, r?.wx ?? 0, input.Wx, D * G), G, D, G, false);
@@ -113,7 +123,7 @@ export function project(
     { ...rowMajorA(X, D), bp: wxp, K: D, M: N, N: G, c: x, ldc: G, accumulate: true, splitRows: true },
     N * D * G,
   );
-  return x;
+  return { x, ...none };
 }
 
 /** From dG [N, G] at x: the gradient of xProj, or of Wx, b (and a dense input, read from `r` if held). */

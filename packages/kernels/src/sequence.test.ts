@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CELL_KINDS, type CellKind, gatesPerCell, sequenceBackward, sequenceForward } from './index.js';
+import {
+  CELL_KINDS,
+  type CellKind,
+  gatesPerCell,
+  type SequenceForwardInputs,
+  sequenceBackward,
+  sequenceForward,
+} from './index.js';
 import type { KernelRuntime } from './runtime.js';
 import { maxDiff, startRuntimes, uniform } from './test-utils/helpers.js';
 import { numericGrads, type RefInputs, refForward } from './test-utils/reference.js';
@@ -136,6 +143,34 @@ describe('sequence kernels', () => {
         expect(maxDiff(one[key], two[key]), key).toBe(0);
       }
       expect(maxDiff(one.outputs, refForward(p).outputs)).toBeLessThan(5e-6);
+    });
+
+    it(`${cell}: token ids gathered step by step give exactly the rows projected first, on 1 and 2 threads`, () => {
+      const [T, B, H, D] = [6, 32, 40, 11];
+      const G = gatesPerCell(cell) * H;
+      const r = uniform(3);
+      const Wx = Float32Array.from({ length: D * G }, () => r(0.5));
+      const b = Float32Array.from({ length: G }, () => r(0.5));
+      const ids = Int32Array.from({ length: T * B }, (_, n) => (n * 7 + (n >> 3)) % D);
+      // The rows the kernel adds up for each step: W_x[id] + b in float32.
+      const xProj = Float32Array.from({ length: T * B * G }, (_, i) => {
+        const [n, g] = [Math.floor(i / G), i % G];
+        return Math.fround(Wx[ids[n]! * G + g]! + b[g]!);
+      });
+      for (const reverse of [false, true]) {
+        const p = inputs(cell, T, B, H, reverse, 12);
+        const shape = { cell, T, B, H, reverse };
+        const base = { h0: p.h0, c0: p.c0, W: p.W };
+        const run = (rt: KernelRuntime, input: SequenceForwardInputs['input']) => {
+          const f = sequenceForward(rt, shape, { ...base, input });
+          return [f.outputs, f.h, ...(f.c ? [f.c] : []), ...f.saved].map((v) => v.slice());
+        };
+        const want = run(runtimes.single, { xProj });
+        for (const rt of [runtimes.single, runtimes.threaded]) {
+          const got = run(rt, { ids, inputSize: D, Wx, b });
+          for (const [i, v] of got.entries()) expect(maxDiff(v, want[i]!), `${reverse} ${i}`).toBe(0);
+        }
+      }
     });
   }
 });

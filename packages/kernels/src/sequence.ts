@@ -254,7 +254,7 @@ function recurrenceForward(
   const { cell, T, B, H } = shape;
   const { reverse, G, slot, initial, first, last } = layout(shape);
   const a = rt.arena;
-  const x = project(rt, inputs.input, T, B, G, r);
+  const { x, ...gathered } = project(rt, inputs.input, T, B, G, r);
   const hbuf = r?.hbuf || a.alloc((T + 1) * slot);
   a.write(hbuf + initial * slot * 4, inputs.h0, slot);
   const w = place(a, r?.w ?? 0, inputs.W, H * G);
@@ -270,7 +270,19 @@ function recurrenceForward(
     const wp = pack(rt, w, G, H, G, false);
     rt.run(
       'lstmForward',
-      { xg: x, hbuf, cbuf, wp, T, B, H, reverse, ...lstmGates(shape.gateOrder), sched: rowSteps(rt, B) },
+      {
+        xg: x,
+        ...gathered,
+        hbuf,
+        cbuf,
+        wp,
+        T,
+        B,
+        H,
+        reverse,
+        ...lstmGates(shape.gateOrder),
+        sched: rowSteps(rt, B),
+      },
       work,
     );
     const cs = states(cbuf);
@@ -280,7 +292,11 @@ function recurrenceForward(
     const rh = r?.second || a.alloc(T * slot);
     const wzr = pack(rt, w, G, H, 2 * H, false);
     const whh = pack(rt, w + 2 * H * 4, G, H, H, false);
-    rt.run('gruForward', { xg: x, hbuf, rh, wzr, whh, T, B, H, reverse, sched: rowSteps(rt, B) }, work);
+    rt.run(
+      'gruForward',
+      { xg: x, ...gathered, hbuf, rh, wzr, whh, T, B, H, reverse, sched: rowSteps(rt, B) },
+      work,
+    );
     return {
       outputs: hs.outputs,
       h: hs.final,
@@ -292,7 +308,11 @@ function recurrenceForward(
   }
   const wp = pack(rt, w, H, H, H, false);
   const scratch = a.alloc(32 * rt.threads);
-  rt.run('rnnForward', { xp: x, hbuf, wp, T, B, H, reverse, scratch, sched: rowSteps(rt, B) }, work);
+  rt.run(
+    'rnnForward',
+    { xp: x, ...gathered, hbuf, wp, T, B, H, reverse, scratch, sched: rowSteps(rt, B) },
+    work,
+  );
   return { outputs: hs.outputs, h: hs.final, saved: [] };
 }
 
