@@ -37,52 +37,71 @@ export function packedBytes(K: i32, N: i32): usize {
 /** Rows of B a block of `packB` reads before moving on to the next (see packB). */
 // @ts-expect-error: decorator
 @inline const PACK_ROWS: i32 = 16;
+/** Rows of a row-major B in one piece of `packB`'s work (see packB). */
+// @ts-expect-error: decorator
+@inline const PACK_PIECE_ROWS: i32 = 64;
 
 /**
  * Packs B (B(k, n) at src + k*rowStride + n*colStride, bytes) into panels of 8 columns at dst.
- * The panels are shared out between the threads.
  *
- * A row-major B is read in blocks of 16 rows, all of the thread's panels from each block: panel by
- * panel over all K, a wide B (a weight gradient's gate gradients, [T*B, 4H], rows 4 KiB apart) was
- * read 32 bytes a row at a 4 KiB stride, each cache line twice and a page a read; a block of rows stays
- * in cache while its panels' pieces are copied out, each 16 rows x 32 bytes of one panel, contiguous.
- * Packing [1120 x 1024] took 0.9 ms on one thread before, 0.6 after (bench/phases.mjs, A/B in turn).
+ * A row-major B is read in blocks of 16 rows, all panels from each block: panel by panel over all K,
+ * a wide B (a weight gradient's gate gradients, [T*B, 4H], rows 4 KiB apart) was read 32 bytes a row
+ * at a 4 KiB stride, each cache line twice and a page a read; a block of rows stays in cache while its
+ * panels' pieces are copied out, each 16 rows x 32 bytes of one panel, contiguous. Packing
+ * [1120 x 1024] took 0.9 ms on one thread before, 0.6 after (bench/phases.mjs, A/B in turn). The
+ * threads share it in pieces of 64 rows (whole rows, read contiguously), as `nextPiece` hands them
+ * out, so that one slowed by a busy neighbour does not hold up the other: split up front, the threads'
+ * waits at the end of packB were 0.2 ms of a GRU's batch and 1 ms of a 2-layer LSTM's on a busy
+ * machine (packages/train/bench/step-profile.mjs, `waits`). Any other B goes panel by panel, a piece
+ * each. sched: a schedule of max(ceil(K / 64), ceil(N / 8)) groups or more (src/products.ts).
  */
 export function packB(
-  src: usize, rowStride: usize, colStride: usize, K: i32, N: i32, dst: usize, tid: i32, nt: i32,
+  src: usize, rowStride: usize, colStride: usize, K: i32, N: i32, dst: usize, sched: usize, tid: i32, nt: i32,
 ): void {
   const panels = (N + NR - 1) / NR;
-  const p0 = splitRange(panels, tid, nt, 0);
-  const p1 = splitRange(panels, tid, nt, 1);
   const panelBytes = <usize>K * 32;
   if (colStride == 4) {
     // Full panels of a row-major B, by blocks of rows; a last panel of fewer columns below.
-    const full = min(p1, N / NR);
-    for (let k0 = 0; k0 < K; k0 += PACK_ROWS) {
-      const k1 = min(K, k0 + PACK_ROWS);
-      for (let p = p0; p < full; p++) {
-        let s = src + <usize>k0 * rowStride + <usize>(p * NR) * 4;
-        let d = dst + <usize>p * panelBytes + (<usize>k0 << 5);
-        for (let k = k0; k < k1; k++) {
-          v128.store(d, v128.load(s));
-          v128.store(d, v128.load(s, 16), 16);
-          s += rowStride;
-          d += 32;
+    const full = N / NR;
+    const pieces = (K + PACK_PIECE_ROWS - 1) / PACK_PIECE_ROWS;
+    for (let w = nextPiece(sched, pieces, 1, false, tid, nt); w >= 0; w = nextPiece(sched, pieces, 1, false, tid, nt)) {
+      const r0 = pieceLow(w) * PACK_PIECE_ROWS;
+      const r1 = min(K, r0 + PACK_PIECE_ROWS);
+      for (let k0 = r0; k0 < r1; k0 += PACK_ROWS) {
+        const k1 = min(r1, k0 + PACK_ROWS);
+        for (let p = 0; p < full; p++) {
+          let s = src + <usize>k0 * rowStride + <usize>(p * NR) * 4;
+          let d = dst + <usize>p * panelBytes + (<usize>k0 << 5);
+          for (let k = k0; k < k1; k++) {
+            v128.store(d, v128.load(s));
+            v128.store(d, v128.load(s, 16), 16);
+            s += rowStride;
+            d += 32;
+          }
         }
+        if (full < panels) packPanelRows(src, rowStride, colStride, N, full, k0, k1, dst + <usize>full * panelBytes);
       }
     }
-    if (full < p1) packPanel(src, rowStride, colStride, K, N, full, dst + <usize>full * panelBytes);
     return;
   }
-  for (let p = p0; p < p1; p++) packPanel(src, rowStride, colStride, K, N, p, dst + <usize>p * panelBytes);
+  for (let w = nextPiece(sched, panels, 1, false, tid, nt); w >= 0; w = nextPiece(sched, panels, 1, false, tid, nt)) {
+    const p = pieceLow(w);
+    packPanelRows(src, rowStride, colStride, N, p, 0, K, dst + <usize>p * panelBytes);
+  }
 }
 
-/** Panel p of B (any strides; zero past the last column) at d, one value at a time. */
-function packPanel(src: usize, rowStride: usize, colStride: usize, K: i32, N: i32, p: i32, d: usize): void {
+/**
+ * Rows [k0, k1) of panel p of B (any strides; zero past the last column), the panel at d, one value at
+ * a time.
+ */
+function packPanelRows(
+  src: usize, rowStride: usize, colStride: usize, N: i32, p: i32, k0: i32, k1: i32, d: usize,
+): void {
   const n0 = p * NR;
   const cols = min(NR, N - n0);
-  let s = src + <usize>n0 * colStride;
-  for (let k = 0; k < K; k++) {
+  let s = src + <usize>k0 * rowStride + <usize>n0 * colStride;
+  d += <usize>k0 << 5;
+  for (let k = k0; k < k1; k++) {
     let e = s;
     for (let j = 0; j < NR; j++) {
       store<f32>(d + (<usize>j << 2), j < cols ? load<f32>(e) : 0);

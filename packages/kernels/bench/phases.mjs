@@ -14,7 +14,7 @@ import { enableRelaxedSimdInNode } from '../dist/relaxed-simd.js';
 enableRelaxedSimdInNode();
 const { KernelRuntime, gatesPerCell } = await import('../dist/index.js');
 // The packing sequence.ts does (this package's own module, not its public surface).
-const { pack: packInto } = await import('../dist/products.js');
+const { pack: packInto, runPackB } = await import('../dist/products.js');
 
 const { values } = parseArgs({
   options: {
@@ -133,7 +133,7 @@ const backward = () =>
       );
 const N = T * B;
 const packD = () =>
-  rt.run('packB', { src: xg, rowStride: G * 4, colStride: 4, K: N, N: G, dst: dPacked }, N * G * 2);
+  runPackB(rt, { src: xg, rowStride: G * 4, colStride: 4, K: N, N: G, dst: dPacked }, N * G * 2);
 // The weight gradient's product reads the states (X^T) in place, or their packed copy, which
 // products.ts's weightGrad makes for 512 units or more: both timed.
 const hPacked = a.alloc(((H + 3) >> 2) * 4 * N);

@@ -9,7 +9,7 @@
  * written once, here.
  */
 export const JOB_PARAMETERS = {
-  packB: ['src', 'rowStride', 'colStride', 'K', 'N', 'dst'],
+  packB: ['src', 'rowStride', 'colStride', 'K', 'N', 'dst', 'sched'],
   packA: ['src', 'ld', 'K', 'M', 'dst'],
   gemm: ['a', 'aGroup', 'aRow', 'aK', 'bp', 'K', 'M', 'N', 'c', 'ldc', 'accumulate', 'splitRows', 'sched'],
   rnnForward: ['xp', 'ids', 'wx', 'bias', 'hbuf', 'wp', 'T', 'B', 'H', 'reverse', 'scratch', 'sched'],

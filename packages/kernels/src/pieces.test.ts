@@ -59,9 +59,19 @@ describe('pieces taken from another thread', () => {
     const hbuf = k.alloc((T + 1) * slot, values(slot, 1));
     const w = k.alloc(H * H, values(H * H, 0.5));
     const wp = k.alloc(Math.ceil(H / 8) * 8 * H);
-    k.call('packB', { src: w, rowStride: H * 4, colStride: 4, K: H, N: H, dst: wp }, 0, 1);
+    k.call(
+      'packB',
+      { src: w, rowStride: H * 4, colStride: 4, K: H, N: H, dst: wp, sched: k.alloc(64) },
+      0,
+      1,
+    );
     const wtp = k.alloc(Math.ceil(H / 8) * 8 * H);
-    k.call('packB', { src: w, rowStride: 4, colStride: H * 4, K: H, N: H, dst: wtp }, 0, 1);
+    k.call(
+      'packB',
+      { src: w, rowStride: 4, colStride: H * 4, K: H, N: H, dst: wtp, sched: k.alloc(64) },
+      0,
+      1,
+    );
     const scratch = k.alloc(32 * 2);
     const scheduleFloats = (Math.ceil(B / 4) + 2) * 16;
     let sched = k.alloc(scheduleFloats);
@@ -140,7 +150,7 @@ describe('pieces taken from another thread', () => {
       Array.from({ length: K * N }, () => rand(1)),
     );
     const bp = k.alloc(Math.ceil(N / 8) * 8 * K);
-    k.call('packB', { src: b, rowStride: N * 4, colStride: 4, K, N, dst: bp }, 0, 1);
+    k.call('packB', { src: b, rowStride: N * 4, colStride: 4, K, N, dst: bp, sched: k.alloc(32 * 16) }, 0, 1);
     const c = k.alloc(M * N);
     const units = splitRows ? Math.ceil(M / 16) : Math.ceil(N / 8);
     const sched = k.alloc((units + 2) * 16);
@@ -223,4 +233,48 @@ describe('pieces taken from another thread', () => {
     const partZero = rowSums(twoThreads, 4, false);
     expect(Math.abs(partZero.got[V * G]! - one.sums[V * G]!)).toBeGreaterThan(1e-3);
   });
+
+  /** B [K x N] (row-major, or read transposed from [N x K]) packed by packB, its shares run as `order` says. */
+  function packed(order: [number, number][], transposed: boolean) {
+    const k = instance();
+    const rand = uniform(17);
+    const [K, N] = [200, 45]; // 4 pieces of 64 rows (the last of 8); 6 panels, the last of 5 columns
+    const b = k.alloc(
+      K * N,
+      Array.from({ length: K * N }, () => rand(1)),
+    );
+    const dst = k.alloc(
+      Math.ceil(N / 8) * 8 * K,
+      Array.from({ length: Math.ceil(N / 8) * 8 * K }, () => 9),
+    );
+    const sched = k.alloc((Math.max(Math.ceil(K / 64), Math.ceil(N / 8)) + 2) * 16);
+    const [rowStride, colStride] = transposed ? [4, K * 4] : [N * 4, 4];
+    for (const [tid, nt] of order)
+      k.call('packB', { src: b, rowStride, colStride, K, N, dst, sched }, tid, nt);
+    return { panels: k.read(dst, Math.ceil(N / 8) * 8 * K), b: k.read(b, K * N), shares: k.shares(), K, N };
+  }
+
+  for (const transposed of [false, true]) {
+    it(`packing ${transposed ? 'a transposed B, by panels' : 'a row-major B, by pieces of rows'}: every piece`, () => {
+      const one = packed([[0, 1]], transposed);
+      const two = packed(twoThreads, transposed);
+      expect(bits(two.panels)).toEqual(bits(one.panels));
+      // The second thread's pieces (rows 128..199, or panels 3..5) but its first were taken.
+      const units = transposed ? 6 : 4;
+      expect(two.shares[0]).toBeCloseTo((units - 1) / units, 6);
+      expect(two.shares[1]).toBeCloseTo(1 / units, 6);
+      // The panels themselves: column j of row k at panel j/8, row k, place j%8; zero past column N.
+      const { K, N } = one;
+      for (let k = 0; k < K; k++) {
+        for (let j = 0; j < Math.ceil(N / 8) * 8; j++) {
+          const want = j < N ? (transposed ? one.b[j * K + k]! : one.b[k * N + j]!) : 0;
+          if (two.panels[(j >> 3) * K * 8 + k * 8 + (j & 7)] !== want) {
+            throw new Error(
+              `row ${k}, column ${j}: ${two.panels[(j >> 3) * K * 8 + k * 8 + (j & 7)]}, not ${want}`,
+            );
+          }
+        }
+      }
+    });
+  }
 });

@@ -2,14 +2,22 @@
  * Matrix products on packed panels (assembly/gemm.ts): packing, the weight gradient of a layer, and a
  * general product for tfjs's matmul. Results are views of kernel memory, as in sequence.ts.
  */
-import type { JobArgs } from './exports.js';
+import type { JobArgs, JobFunction } from './exports.js';
+import type { Arena } from './memory.js';
 import type { KernelRuntime } from './runtime.js';
+
+/** Where jobs run: a runtime, or a model's own instance of the kernels (step.ts). */
+export interface JobRunner {
+  readonly arena: Arena;
+  readonly threads: number;
+  run<F extends JobFunction>(fn: F, args: JobArgs<F>, work: number): void;
+}
 
 /**
  * The schedule by which a job's threads share `groups` groups of its work (assembly/threads.ts's
  * nextPiece), zeroed: a cache line a group and one a thread. Returns its byte address.
  */
-export function schedule(rt: KernelRuntime, groups: number): number {
+export function schedule(rt: JobRunner, groups: number): number {
   return rt.arena.allocFrom(null, (groups + rt.threads) * 16);
 }
 
@@ -20,6 +28,15 @@ export function schedule(rt: KernelRuntime, groups: number): number {
 export function runGemm(rt: KernelRuntime, args: Omit<JobArgs<'gemm'>, 'sched'>, work: number): void {
   const groups = args.splitRows ? Math.ceil(args.M / 16) : Math.ceil(args.N / 8);
   rt.run('gemm', { ...args, sched: schedule(rt, groups) }, work);
+}
+
+/**
+ * Runs `packB` with its schedule: pieces of 64 rows of a row-major B, else of one panel
+ * (assembly/gemm.ts's packB; sized here for either).
+ */
+export function runPackB(rt: JobRunner, args: Omit<JobArgs<'packB'>, 'sched'>, work: number): void {
+  const groups = Math.max(Math.ceil(args.K / 64), Math.ceil(args.N / 8));
+  rt.run('packB', { ...args, sched: schedule(rt, groups) }, work);
 }
 
 /** Packs W [K, N] (row-major, at ptr) into panels; transposed: packs W^T ([N, K] source, [K', N'] = [N, K]). */
@@ -38,7 +55,7 @@ export function pack(
   // (about 1 ns a value on the 2-core test machine: 16). So the transposed recurrent weight of an RNN
   // of 256 units (65K values, 0.1 ms on one thread) is shared out, and a plain pack only when large
   // (waking the workers costs about as much as 64K values).
-  rt.run('packB', { src, rowStride, colStride, K, N, dst }, K * N * (transposed ? 16 : 2));
+  runPackB(rt, { src, rowStride, colStride, K, N, dst }, K * N * (transposed ? 16 : 2));
   return dst;
 }
 

@@ -15,6 +15,7 @@ import { type JobArgs, type JobFunction, type KernelExports, positional } from '
 import { mayCompileSync, runningRuntime } from './instance.js';
 import { Arena, lineFloats } from './memory.js';
 import { SPLIT_TABLE_BYTES } from './pool.js';
+import { type JobRunner, runPackB } from './products.js';
 import type { KernelRuntime } from './runtime.js';
 import { lstmGates } from './sequence.js';
 
@@ -112,8 +113,7 @@ export function stepModelsUnavailable(): string | null {
 }
 
 /** The memory a `StepModel` lives in, and how its jobs run there. */
-interface Home {
-  arena: Arena;
+interface Home extends JobRunner {
   /** Runs a job on this memory (on the runtime's threads, or the own instance's one). */
   run<F extends JobFunction>(fn: F, args: JobArgs<F>, work: number): void;
   /**
@@ -138,6 +138,7 @@ function ownInstance(): Home {
   const arena = new Arena(memory, exports.heapBase() + SPLIT_TABLE_BYTES);
   return {
     arena,
+    threads: 1,
     run: (fn, args) => exports[fn](...positional(fn, args), 0, 1),
     step: (plan, ids, B) => exports.stackStep(plan, ids, B, 0, 1),
     packedFloats: (K, N) => exports.packedBytes(K, N) / 4,
@@ -148,6 +149,7 @@ function ownInstance(): Home {
 function onRuntime(runtime: KernelRuntime): Home {
   return {
     arena: runtime.arena,
+    threads: runtime.threads,
     run: (fn, args, work) => runtime.run(fn, args, work),
     step: (plan, ids, B, sync, work, how) => {
       if (how === 'columns') {
@@ -292,7 +294,7 @@ export class StepModel {
     const pack = (values: Float32Array, K: number, N: number, ld = N, col0 = 0) => {
       const dst = take(packed(K, N));
       const src = a.allocFrom(values, values.length);
-      home.run('packB', { src: src + col0 * 4, rowStride: ld * 4, colStride: 4, K, N, dst }, K * N * 2);
+      runPackB(home, { src: src + col0 * 4, rowStride: ld * 4, colStride: 4, K, N, dst }, K * N * 2);
       return dst;
     };
     const plan: number[] = new Array(words).fill(0);
