@@ -68,7 +68,7 @@ export function fillRows(b: usize, G: i32, N: i32, xg: usize, tid: i32, nt: i32)
  *    into dwx and db; part p into partials + (p - 1) * (V + 1) * G floats, its V rows of dW_x and then
  *    its db), the parts taken by the threads as `nextPiece` hands them out (sched: a schedule of
  *    `parts` groups); `projectionPartsSum` then adds parts 1.. into part 0, in order. Each thread reads
- *    whole rows one after the other: split by columns, two threads took 0.55 ms of a 256-unit LSTM's
+ *    whole rows one after the other: split by columns, two threads took 0.55 ms of a 256-unit GRU's
  *    training step where one took 0.3 (packages/train/bench/step-profile.mjs --threads 1|2).
  */
 export function projectionGrad(

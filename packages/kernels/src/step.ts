@@ -11,7 +11,7 @@
  */
 import { kernelBinary } from './binary.js';
 import { type CellKind, gatesPerCell, type LstmGateOrder } from './cells.js';
-import { type JobArgs, type JobFunction, type KernelExports, positional } from './exports.js';
+import { type KernelExports, positional } from './exports.js';
 import { mayCompileSync, runningRuntime } from './instance.js';
 import { Arena, lineFloats } from './memory.js';
 import { SPLIT_TABLE_BYTES } from './pool.js';
@@ -113,9 +113,8 @@ export function stepModelsUnavailable(): string | null {
 }
 
 /** The memory a `StepModel` lives in, and how its jobs run there. */
+/** Runs jobs on this memory (on the runtime's threads, or the own instance's one). */
 interface Home extends JobRunner {
-  /** Runs a job on this memory (on the runtime's threads, or the own instance's one). */
-  run<F extends JobFunction>(fn: F, args: JobArgs<F>, work: number): void;
   /**
    * One token step, shared as `how` says, without `run`'s by-name arguments where it runs on one
    * thread (put in order and spread into the call, they cost a batch-1 step of the default LSTM 12%).
