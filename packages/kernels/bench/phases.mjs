@@ -78,15 +78,15 @@ const sched = () => {
   return scheduleAt;
 };
 
+// The projected inputs are in xg already: no token ids to gather.
+const projected = { ids: 0, wx: 0, bias: 0 };
 const forward = () =>
   cell === 'lstm'
     ? rt.run(
         'lstmForward',
         {
           xg,
-          ids: 0,
-          wx: 0,
-          bias: 0,
+          ...projected,
           hbuf,
           cbuf: second,
           ...fwdW,
@@ -101,7 +101,7 @@ const forward = () =>
       )
     : rt.run(
         'gruForward',
-        { xg, ids: 0, wx: 0, bias: 0, hbuf, rh: second, ...fwdW, T, B, H, reverse: false, sched: sched() },
+        { xg, ...projected, hbuf, rh: second, ...fwdW, T, B, H, reverse: false, sched: sched() },
         work,
       );
 const backward = () =>

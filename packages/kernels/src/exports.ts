@@ -1,3 +1,10 @@
+/** A recurrence's sizes and direction, in every recurrence kernel's parameters. */
+const SHAPE = ['T', 'B', 'H', 'reverse'] as const;
+/** A forward recurrence's one-hot input, gathered step by step: ids, W_x and bias (ids 0: projected already). */
+const GATHERED = ['ids', 'wx', 'bias'] as const;
+/** Where the LSTM's gates lie in 4H (d2l's order or tfjs-layers'). */
+const LSTM_GATES = ['gi', 'gf', 'go', 'gg'] as const;
+
 /**
  * The WebAssembly exports the JavaScript side calls, each with its parameters by name in the order of
  * its AssemblyScript signature (assembly/*.ts; a test reads those sources and compares). A job export
@@ -12,47 +19,12 @@ export const JOB_PARAMETERS = {
   packB: ['src', 'rowStride', 'colStride', 'K', 'N', 'dst', 'sched'],
   packA: ['src', 'ld', 'K', 'M', 'dst'],
   gemm: ['a', 'aGroup', 'aRow', 'aK', 'bp', 'K', 'M', 'N', 'c', 'ldc', 'accumulate', 'splitRows', 'sched'],
-  rnnForward: ['xp', 'ids', 'wx', 'bias', 'hbuf', 'wp', 'T', 'B', 'H', 'reverse', 'scratch', 'sched'],
-  rnnBackward: ['xp', 'hbuf', 'dbuf', 'dhT', 'wtp', 'dh0', 'T', 'B', 'H', 'reverse', 'scratch', 'sched'],
-  gruForward: ['xg', 'ids', 'wx', 'bias', 'hbuf', 'rh', 'wzr', 'whh', 'T', 'B', 'H', 'reverse', 'sched'],
-  gruBackward: ['xg', 'hbuf', 'dbuf', 'dhT', 'wzrT', 'whhT', 'drh', 'dh0', 'T', 'B', 'H', 'reverse', 'sched'],
-  lstmForward: [
-    'xg',
-    'ids',
-    'wx',
-    'bias',
-    'hbuf',
-    'cbuf',
-    'wp',
-    'T',
-    'B',
-    'H',
-    'reverse',
-    'gi',
-    'gf',
-    'go',
-    'gg',
-    'sched',
-  ],
-  lstmBackward: [
-    'xg',
-    'hbuf',
-    'cbuf',
-    'dbuf',
-    'dhT',
-    'dc',
-    'wtp',
-    'dh0',
-    'T',
-    'B',
-    'H',
-    'reverse',
-    'gi',
-    'gf',
-    'go',
-    'gg',
-    'sched',
-  ],
+  rnnForward: ['xp', ...GATHERED, 'hbuf', 'wp', ...SHAPE, 'scratch', 'sched'],
+  rnnBackward: ['xp', 'hbuf', 'dbuf', 'dhT', 'wtp', 'dh0', ...SHAPE, 'scratch', 'sched'],
+  gruForward: ['xg', ...GATHERED, 'hbuf', 'rh', 'wzr', 'whh', ...SHAPE, 'sched'],
+  gruBackward: ['xg', 'hbuf', 'dbuf', 'dhT', 'wzrT', 'whhT', 'drh', 'dh0', ...SHAPE, 'sched'],
+  lstmForward: ['xg', ...GATHERED, 'hbuf', 'cbuf', 'wp', ...SHAPE, ...LSTM_GATES, 'sched'],
+  lstmBackward: ['xg', 'hbuf', 'cbuf', 'dbuf', 'dhT', 'dc', 'wtp', 'dh0', ...SHAPE, ...LSTM_GATES, 'sched'],
   gatherRows: ['ids', 'wx', 'b', 'G', 'T', 'B', 'xg'],
   fillRows: ['b', 'G', 'N', 'xg'],
   projectionGrad: ['ids', 'dg', 'G', 'N', 'V', 'dwx', 'db', 'parts', 'partials', 'sched'],

@@ -38,6 +38,11 @@ function instance() {
   return { alloc, allocInts, call, read, shares, forbidTaking };
 }
 
+/** n values of `rand` (uniform in [-scale, scale)), or n copies of a stale value. */
+const randomValues = (rand: (scale: number) => number, n: number, scale = 1) =>
+  Array.from({ length: n }, () => rand(scale));
+const stale = (n: number) => Array.from({ length: n }, () => 9);
+
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
 describe('pieces taken from another thread', () => {
@@ -54,7 +59,7 @@ describe('pieces taken from another thread', () => {
     if (!taking) k.forbidTaking();
     const rand = uniform(7);
     const slot = B * H;
-    const values = (n: number, scale: number) => Array.from({ length: n }, () => rand(scale));
+    const values = (n: number, scale: number) => randomValues(rand, n, scale);
     const xp = k.alloc(T * slot, values(T * slot, 1));
     const hbuf = k.alloc((T + 1) * slot, values(slot, 1));
     const w = k.alloc(H * H, values(H * H, 0.5));
@@ -141,14 +146,8 @@ describe('pieces taken from another thread', () => {
     const k = instance();
     const rand = uniform(11);
     const [M, K, N] = [37, 600, 45]; // 3 passes over K; 6 column panels, or 3 pieces of 16 rows
-    const a = k.alloc(
-      M * K,
-      Array.from({ length: M * K }, () => rand(1)),
-    );
-    const b = k.alloc(
-      K * N,
-      Array.from({ length: K * N }, () => rand(1)),
-    );
+    const a = k.alloc(M * K, randomValues(rand, M * K));
+    const b = k.alloc(K * N, randomValues(rand, K * N));
     const bp = k.alloc(Math.ceil(N / 8) * 8 * K);
     k.call('packB', { src: b, rowStride: N * 4, colStride: 4, K, N, dst: bp, sched: k.alloc(32 * 16) }, 0, 1);
     const c = k.alloc(M * N);
@@ -189,9 +188,8 @@ describe('pieces taken from another thread', () => {
     // Row n's id; id V - 1 never comes, so its row of dW_x must end as zeros.
     const idOf = (n: number) => (n * 3 + (n >> 2)) % (V - 1);
     const ids = k.allocInts(Array.from({ length: N }, (_, n) => idOf(n)));
-    const values = Array.from({ length: N * G }, () => rand(1));
+    const values = randomValues(rand, N * G);
     const dg = k.alloc(N * G, values);
-    const stale = (n: number) => Array.from({ length: n }, () => 9);
     const dwx = k.alloc(V * G, stale(V * G));
     const db = k.alloc(G, stale(G));
     const partFloats = Math.max(0, parts - 1) * (V + 1) * G;
@@ -239,14 +237,8 @@ describe('pieces taken from another thread', () => {
     const k = instance();
     const rand = uniform(17);
     const [K, N] = [200, 45]; // 4 pieces of 64 rows (the last of 8); 6 panels, the last of 5 columns
-    const b = k.alloc(
-      K * N,
-      Array.from({ length: K * N }, () => rand(1)),
-    );
-    const dst = k.alloc(
-      Math.ceil(N / 8) * 8 * K,
-      Array.from({ length: Math.ceil(N / 8) * 8 * K }, () => 9),
-    );
+    const b = k.alloc(K * N, randomValues(rand, K * N));
+    const dst = k.alloc(Math.ceil(N / 8) * 8 * K, stale(Math.ceil(N / 8) * 8 * K));
     const sched = k.alloc((Math.max(Math.ceil(K / 64), Math.ceil(N / 8)) + 2) * 16);
     const [rowStride, colStride] = transposed ? [4, K * 4] : [N * 4, 4];
     for (const [tid, nt] of order)
