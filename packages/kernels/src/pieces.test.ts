@@ -8,7 +8,7 @@ import { kernelBinary } from './binary.js';
 import { type JobArgs, type JobFunction, type KernelExports, positional } from './exports.js';
 import { Arena } from './memory.js';
 import { NO_TAKING_BYTE, SPLIT_TABLE_BYTES } from './pool.js';
-import { uniform } from './test-utils/helpers.js';
+import { randomValues, uniform } from './test-utils/helpers.js';
 
 /** A bare instance with an arena after its split table, and a call of a job as thread tid of nt. */
 function instance() {
@@ -38,9 +38,7 @@ function instance() {
   return { alloc, allocInts, call, read, shares, forbidTaking };
 }
 
-/** n values of `rand` (uniform in [-scale, scale)), or n copies of a stale value. */
-const randomValues = (rand: (scale: number) => number, n: number, scale = 1) =>
-  Array.from({ length: n }, () => rand(scale));
+/** n copies of a stale value, for memory a kernel must overwrite. */
 const stale = (n: number) => Array.from({ length: n }, () => 9);
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));

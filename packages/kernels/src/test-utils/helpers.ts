@@ -12,6 +12,11 @@ export function uniform(seed: number) {
   };
 }
 
+/** n values of a generator from `uniform`, in [-scale, scale). */
+export function randomValues(rand: (scale: number) => number, n: number, scale = 1): number[] {
+  return Array.from({ length: n }, () => rand(scale));
+}
+
 export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let m = 0;
